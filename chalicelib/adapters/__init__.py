@@ -1,0 +1,1 @@
+"""Adapters: AWS services, GitHub, Slack and Git behind the interfaces in `chalicelib.ports`."""

@@ -1,0 +1,1 @@
+"""Pure domain code: requests, workflows, plans, comments, TTLs, events. No I/O, no boto3, no PyGithub."""

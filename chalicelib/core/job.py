@@ -1,0 +1,90 @@
+"""The contract between the workflows and the executor (DESIGN.md section 3, Terraform jobs).
+
+A task Lambda submits a Batch job whose environment carries `TFPIPE_JOB` (a `JobSpec` as JSON) and
+`TFPIPE_TASK_TOKEN`. The executor ends with SendTaskSuccess(`JobResult`) or SendTaskFailure(error
+class, cause). Nothing secret ever goes into either: the job fetches secrets by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+JOB_ENV = "TFPIPE_JOB"
+TASK_TOKEN_ENV = "TFPIPE_TASK_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
+class JobAction(StrEnum):
+    PLAN = "plan"          # plan -out, upload plan binary/JSON/text
+    APPLY = "apply"        # apply exactly the stored plan, then health check
+    DESTROY = "destroy"
+    CUSTOM = "custom"      # an allow-listed subcommand
+    PLAN_APPLY = "plan-apply"  # plan then apply in one job: rollback and ephemeral applies
+
+
+class JobErrorClass(StrEnum):
+    """Error names a job fails its task token with; the state machines Catch on these."""
+
+    CHECKOUT_FAILED = "CheckoutFailed"
+    BUILD_FAILED = "BuildFailed"
+    INIT_FAILED = "InitFailed"
+    PLAN_FAILED = "PlanFailed"
+    APPLY_FAILED = "ApplyFailed"
+    HEALTH_CHECK_FAILED = "HealthCheckFailed"
+    STALE_PLAN = "StalePlan"
+    DESTROY_FAILED = "DestroyFailed"
+    CUSTOM_FAILED = "CustomFailed"
+    TIMEOUT = "Timeout"
+    INTERRUPTED = "Interrupted"
+    JOB_FAILED = "JobFailed"  # Batch reported FAILED before the executor could say why
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    run_id: str
+    workflow: str
+    action: JobAction
+    repository: str
+    clone_url: str
+    sha: str
+    environment: str
+    account_id: str
+    workspace: str  # "default" or "pr-<N>"
+    actor: str
+    pull_request: int | None = None
+    plan_key: str | None = None  # S3 key of the approved plan, for APPLY
+    custom_args: list[str] = field(default_factory=list)
+    artifacts_prefix: str = ""  # runs/<run-id>/ (rollback jobs use their own sub-prefix)
+    trace_header: str | None = None
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["action"] = self.action.value
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        data = json.loads(text)
+        data["action"] = JobAction(data["action"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What SendTaskSuccess carries."""
+
+    run_id: str
+    action: str
+    has_changes: bool
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    resources: list[dict] = field(default_factory=list)  # [{"address","type","actions"}]
+    outputs: dict = field(default_factory=dict)  # non-sensitive outputs only
+    artifacts: dict = field(default_factory=dict)  # {"plan": key, "plan_json": key, "plan_text": key, "log": key}
+    durations: dict = field(default_factory=dict)  # phase -> seconds
+    plan_checksum: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

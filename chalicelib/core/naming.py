@@ -1,0 +1,33 @@
+"""Deterministic names: a run id is the Step Functions execution name, so a redelivered webhook
+or a retried dispatch maps to the same execution, which Step Functions refuses to start twice."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from chalicelib.core.workflows import Workflow
+
+MAX_EXECUTION_NAME = 80
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def run_id(workflow: Workflow, environment: str, sha: str, key: str) -> str:
+    """`<workflow>-<environment>-<sha7>-<digest of key>`; key is the delivery or request id."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    head = _UNSAFE.sub("-", f"{workflow.value}-{environment}-{sha[:7]}")
+    return f"{head[: MAX_EXECUTION_NAME - len(digest) - 1]}-{digest}"
+
+
+def ephemeral_environment(pull_request: int) -> str:
+    return f"pr-{pull_request}"
+
+
+def schedule_name(repository: str, environment: str) -> str:
+    """The TTL destroy schedule of one environment: one name, so create/move/delete are idempotent."""
+    digest = hashlib.sha256(f"{repository}|{environment}".encode()).hexdigest()[:10]
+    return _UNSAFE.sub("-", f"ttl-{environment}-{digest}")[:64]
+
+
+def lock_key(repository: str, environment: str) -> str:
+    return f"{repository}#{environment}"

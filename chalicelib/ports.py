@@ -1,0 +1,89 @@
+"""The small interfaces the pipeline's logic depends on. Adapters implement them for AWS, GitHub,
+Slack and local Git; tests and the embedded stack use the same adapters against moto or local twins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chalicelib.core.audit import AuditRecord
+from chalicelib.core.runs import Run
+from chalicelib.core.status import StatusEvent
+
+
+class SecretStore(Protocol):
+    def get(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: str
+    execution_arn: str
+    already_started: bool  # Step Functions had an execution of that name: nothing new started
+
+
+class ExecutionStarter(Protocol):
+    def start(self, state_machine_arn: str, run: Run) -> StartedRun: ...
+
+
+@dataclass(frozen=True)
+class DeliveryClaim:
+    first: bool  # this caller recorded the delivery; False: seen before (redelivery or a concurrent twin)
+    response: dict | None  # the answer recorded for a completed earlier delivery
+
+
+class DeliveryLedger(Protocol):
+    """Remembers webhook deliveries and dispatch request ids, so their side effects happen once."""
+
+    def claim(self, key: str) -> DeliveryClaim: ...
+    def complete(self, key: str, response: dict) -> None: ...
+    def abandon(self, key: str) -> None: ...
+
+
+class Vcs(Protocol):
+    """GitHub, or the embedded stack's stand-in. The pipeline cannot tell them apart."""
+
+    def permission(self, repository: str, user: str) -> str: ...  # admin | maintain | write | triage | read | none
+    def resolve_commit(self, repository: str, ref: str) -> str: ...
+    def clone_url(self, repository: str) -> str: ...
+    def post_comment(self, repository: str, pull_request: int, body: str) -> int: ...
+    def upsert_comment(self, repository: str, pull_request: int, marker: str, bodies: list[str]) -> list[int]: ...
+    def set_commit_status(self, repository: str, sha: str, context: str, state: str,
+                          description: str, target_url: str | None = None) -> None: ...
+    def create_deployment(self, repository: str, sha: str, environment: str, transient: bool,
+                          description: str) -> int: ...
+    def set_deployment_status(self, repository: str, deployment_id: int, state: str,
+                              environment_url: str | None = None, description: str = "") -> None: ...
+
+
+@dataclass(frozen=True)
+class Lock:
+    repository: str
+    environment: str
+    run_id: str
+    acquired_at: str
+    reason: str = ""
+
+
+class Locker(Protocol):
+    """One lock per (repository, environment), by conditional write."""
+
+    def acquire(self, repository: str, environment: str, run_id: str, reason: str = "") -> Lock: ...  # LockHeld
+    def release(self, repository: str, environment: str, run_id: str) -> bool: ...
+    def hold(self, repository: str, environment: str, run_id: str, reason: str) -> None: ...
+    def force_release(self, repository: str, environment: str) -> Lock | None: ...
+    def get(self, repository: str, environment: str) -> Lock | None: ...
+    def list(self) -> list[Lock]: ...
+
+
+class StatusPublisher(Protocol):
+    def publish(self, event: StatusEvent) -> None: ...
+
+
+class AuditLog(Protocol):
+    """The run history of environments; the source of the last commit that applied cleanly."""
+
+    def append(self, record: AuditRecord) -> None: ...
+    def history(self, repository: str, environment: str) -> list[AuditRecord]: ...
+    def last_good_commit(self, repository: str, environment: str) -> str | None: ...

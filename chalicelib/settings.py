@@ -1,0 +1,121 @@
+"""Settings, read once from the environment (Chalice stage variables in AWS, the embedded stack
+locally). Every other module receives a `Settings`; nothing else reads os.environ for configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from chalicelib.core.durations import TtlBounds, parse_duration
+from chalicelib.core.request import RequestDefaults
+from chalicelib.core.workflows import Workflow
+
+PREFIX = "TFPIPE_"
+
+
+class SettingsError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "dev"
+    app_name: str = "tfpipe"
+    region: str = "us-east-1"
+    state_machines: dict[str, str] = field(default_factory=dict)  # Workflow value -> ARN
+    locks_table: str = ""
+    runs_table: str = ""
+    deliveries_table: str = ""
+    status_queue_url: str = ""
+    artifacts_bucket: str = ""
+    state_bucket: str = ""
+    webhook_secret_name: str = ""
+    github_token_secret_name: str = ""
+    slack_webhook_secret_name: str = ""
+    job_definition_arn: str = ""
+    job_queue_arn: str = ""
+    allowed_repositories: tuple[str, ...] = ()
+    environments: dict[str, str] = field(default_factory=dict)  # name -> account id
+    default_environment: str = "prod"
+    ephemeral_account_id: str = ""
+    ttl_default: int = 4 * 3600
+    ttl_min: int = 15 * 60
+    ttl_max: int = 7 * 86400
+    max_body_bytes: int = 5 * 1024 * 1024
+    schedule_group: str = ""
+    scheduler_role_arn: str = ""
+    vcs: str = "github"  # "github" (PyGithub) or "local" (the embedded stack's stand-in)
+    github_api_url: str = "https://api.github.com"
+    local_github_dir: str = ""
+    tracing: bool = False
+    deploy_role_name: str = "tfpipe-deploy"
+    permission_cache_seconds: int = 60
+    delivery_ttl_days: int = 30
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(PREFIX + name, default)
+
+        try:
+            return cls(
+                stage=get("STAGE", "dev"),
+                app_name=get("APP_NAME", "tfpipe"),
+                region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+                state_machines={w.value: get(f"STATE_MACHINE_{w.settings_key}") for w in Workflow
+                                if get(f"STATE_MACHINE_{w.settings_key}")},
+                locks_table=get("LOCKS_TABLE"),
+                runs_table=get("RUNS_TABLE"),
+                deliveries_table=get("DELIVERIES_TABLE"),
+                status_queue_url=get("STATUS_QUEUE_URL"),
+                artifacts_bucket=get("ARTIFACTS_BUCKET"),
+                state_bucket=get("STATE_BUCKET"),
+                webhook_secret_name=get("WEBHOOK_SECRET_NAME"),
+                github_token_secret_name=get("GITHUB_TOKEN_SECRET_NAME"),
+                slack_webhook_secret_name=get("SLACK_WEBHOOK_SECRET_NAME"),
+                job_definition_arn=get("JOB_DEFINITION_ARN"),
+                job_queue_arn=get("JOB_QUEUE_ARN"),
+                allowed_repositories=tuple(r.strip() for r in get("ALLOWED_REPOSITORIES").split(",") if r.strip()),
+                environments=json.loads(get("ENVIRONMENTS", "{}")),
+                default_environment=get("DEFAULT_ENVIRONMENT", "prod"),
+                ephemeral_account_id=get("EPHEMERAL_ACCOUNT_ID"),
+                ttl_default=parse_duration(get("TTL_DEFAULT", "4h")),
+                ttl_min=parse_duration(get("TTL_MIN", "15m")),
+                ttl_max=parse_duration(get("TTL_MAX", "7d")),
+                max_body_bytes=int(get("MAX_BODY_BYTES", str(5 * 1024 * 1024))),
+                schedule_group=get("SCHEDULE_GROUP"),
+                scheduler_role_arn=get("SCHEDULER_ROLE_ARN"),
+                vcs=get("VCS", "github"),
+                github_api_url=get("GITHUB_API_URL", "https://api.github.com"),
+                local_github_dir=get("LOCAL_GITHUB_DIR"),
+                tracing=get("TRACING", "off").lower() in ("1", "true", "on", "yes"),
+                deploy_role_name=get("DEPLOY_ROLE_NAME", "tfpipe-deploy"),
+                permission_cache_seconds=int(get("PERMISSION_CACHE_SECONDS", "60")),
+            )
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
+
+    @property
+    def ttl_bounds(self) -> TtlBounds:
+        return TtlBounds(self.ttl_min, self.ttl_max, self.ttl_default)
+
+    @property
+    def request_defaults(self) -> RequestDefaults:
+        return RequestDefaults(self.job_definition_arn, self.job_queue_arn, dict(self.environments),
+                               self.ephemeral_account_id)
+
+    def state_machine_arn(self, workflow: Workflow) -> str:
+        try:
+            return self.state_machines[workflow.value]
+        except KeyError:
+            raise SettingsError(
+                f"starting {workflow.title}: no state machine configured; set "
+                f"{PREFIX}STATE_MACHINE_{workflow.settings_key}") from None
+
+    def repository_allowed(self, repository: str) -> bool:
+        return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
