@@ -1,0 +1,1 @@
+"""The embedded stack: the whole pipeline on one machine (DESIGN.md section 5)."""
