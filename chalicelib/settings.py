@@ -47,9 +47,10 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     schedule_group: str = ""
     scheduler_role_arn: str = ""
-    vcs: str = "github"  # "github" (PyGithub) or "local" (the embedded stack's stand-in)
-    github_api_url: str = "https://api.github.com"
-    local_github_dir: str = ""
+    github_api_url: str = "https://api.github.com"  # the embedded stack points this at its stand-in
+    # When set, repositories are bare Git repositories at <root>/<owner>/<name>.git (the embedded
+    # stack): clone URLs are file:// and the audit trail is written with git. Unset in AWS.
+    local_git_root: str = ""
     tracing: bool = False
     deploy_role_name: str = "tfpipe-deploy"
     permission_cache_seconds: int = 60
@@ -90,9 +91,8 @@ class Settings:
                 max_body_bytes=int(get("MAX_BODY_BYTES", str(5 * 1024 * 1024))),
                 schedule_group=get("SCHEDULE_GROUP"),
                 scheduler_role_arn=get("SCHEDULER_ROLE_ARN"),
-                vcs=get("VCS", "github"),
                 github_api_url=get("GITHUB_API_URL", "https://api.github.com"),
-                local_github_dir=get("LOCAL_GITHUB_DIR"),
+                local_git_root=get("LOCAL_GIT_ROOT"),
                 tracing=get("TRACING", "off").lower() in ("1", "true", "on", "yes"),
                 deploy_role_name=get("DEPLOY_ROLE_NAME", "tfpipe-deploy"),
                 permission_cache_seconds=int(get("PERMISSION_CACHE_SECONDS", "60")),
