@@ -41,11 +41,18 @@ class DeliveryLedger(Protocol):
     def abandon(self, key: str) -> None: ...
 
 
+class Approvals(Protocol):
+    """Answers a pending approval; the workflows supply it (the token is kept against the run)."""
+
+    def decide_for_pull_request(self, repository: str, pull_request: int, run_id: str | None,
+                                approved: bool, actor: str) -> str: ...  # a message for the author
+
+
 class Vcs(Protocol):
     """GitHub, or the embedded stack's stand-in. The pipeline cannot tell them apart."""
 
     def permission(self, repository: str, user: str) -> str: ...  # admin | maintain | write | triage | read | none
-    def resolve_commit(self, repository: str, ref: str) -> str: ...
+    def resolve_commit(self, repository: str, ref: str) -> str: ...  # sha, branch, tag, refs/pull/<n>/head
     def clone_url(self, repository: str) -> str: ...
     def post_comment(self, repository: str, pull_request: int, body: str) -> int: ...
     def upsert_comment(self, repository: str, pull_request: int, marker: str, bodies: list[str]) -> list[int]: ...

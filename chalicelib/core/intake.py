@@ -1,0 +1,236 @@
+"""What a webhook or dispatch asks the pipeline to do, decided without I/O.
+
+`route()` turns a typed GitHub event into an Intent: start these runs, decide this approval, reply
+with this message, or ignore it (and why). Permission checks, commit resolution and starting
+executions happen in `chalicelib.intake`, which acts on the intent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.core.comment_commands import NotACommand, UnknownCommand, Verb, parse_comment, usage
+from chalicelib.core.durations import TtlBounds
+from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.github_events import (
+    DISPATCH_ACTION,
+    ZERO_SHA,
+    DispatchEvent,
+    GitHubEvent,
+    IssueCommentEvent,
+    OtherEvent,
+    PingEvent,
+    PullRequestEvent,
+    PushEvent,
+)
+from chalicelib.core.naming import ephemeral_environment
+from chalicelib.core.request import PipelineRequest, RequestDefaults, parse_pipeline_request
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Pong:
+    pass
+
+
+@dataclass(frozen=True)
+class Start:
+    requests: tuple[PipelineRequest, ...]
+    requires_write_access: str | None = None  # a comment's author, whose permission is checked first
+    pull_request: int | None = None
+
+
+@dataclass(frozen=True)
+class Decide:
+    """`/approve` or `/reject` on a pull request."""
+
+    repository: str
+    pull_request: int
+    approved: bool
+    actor: str
+    run_id: str | None = None
+    requires_write_access: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Nothing runs; the author is told why on the pull request."""
+
+    repository: str
+    pull_request: int
+    message: str
+    requires_write_access: str | None = None
+
+
+Intent = Ignore | Pong | Start | Decide | Reply
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """The settings routing needs, passed in so this module stays pure."""
+
+    default_environment: str
+    defaults: RequestDefaults
+    ttl: TtlBounds
+    extra_default_branches: tuple[str, ...] = field(default=("main", "master"))
+
+
+PR_PLAN_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
+
+
+def route(event: GitHubEvent, policy: RoutingPolicy) -> Intent:
+    handler = _ROUTES.get(type(event))
+    if handler is None:
+        return Ignore(f"{getattr(event, 'name', 'this')} events start nothing")
+    return handler(event, policy)
+
+
+def _request(policy: RoutingPolicy, doing: str, **fields) -> PipelineRequest:
+    return parse_pipeline_request({k: v for k, v in fields.items() if v is not None}, policy.defaults,
+                                  policy.ttl, doing=doing)
+
+
+def _ping(event: PingEvent, policy: RoutingPolicy) -> Intent:
+    return Pong()
+
+
+def _other(event: OtherEvent, policy: RoutingPolicy) -> Intent:
+    return Ignore(f"{event.name} events start nothing")
+
+
+def _push(event: PushEvent, policy: RoutingPolicy) -> Intent:
+    if event.branch is None:
+        return Ignore(f"push to {event.ref} is not a branch push (tags start nothing)")
+    if event.deleted or event.after == ZERO_SHA:
+        return Ignore(f"branch {event.branch} was deleted")
+    if event.branch != event.default_branch:
+        return Ignore(f"push to {event.branch}, not to the default branch {event.default_branch}")
+    request = _request(policy, f"planning PLAN-APPLY of {event.after[:7]} on {event.repository}",
+                       repository=event.repository, commit=event.after, command="apply",
+                       environment=policy.default_environment,
+                       user_email=event.pusher_email or event.sender.email)
+    return Start((request,))
+
+
+def _pull_request(event: PullRequestEvent, policy: RoutingPolicy) -> Intent:
+    common = {"repository": event.repository, "commit": event.head_sha, "pull_request": event.number,
+              "user_email": event.sender.email}
+    if event.action == "closed":
+        return Start((_request(policy, f"destroying the environment of pull request #{event.number}",
+                               command="destroy", environment=ephemeral_environment(event.number), **common),),
+                     pull_request=event.number)
+    if event.action not in PR_PLAN_ACTIONS:
+        return Ignore(f"pull_request {event.action} starts nothing")
+    plan = _request(policy, f"planning pull request #{event.number}", command="plan",
+                    environment=policy.default_environment, **common)
+    if event.draft:
+        return Start((plan,), pull_request=event.number)
+    ephemeral = _request(policy, f"applying the ephemeral environment of pull request #{event.number}",
+                         command="ephemeral", environment=ephemeral_environment(event.number), **common)
+    return Start((plan, ephemeral), pull_request=event.number)
+
+
+def _issue_comment(event: IssueCommentEvent, policy: RoutingPolicy) -> Intent:
+    if event.action != "created":
+        return Ignore(f"issue_comment {event.action} starts nothing")
+    if not event.on_pull_request:
+        return Ignore("comment on an issue, not a pull request")
+    try:
+        command = parse_comment(event.body)
+    except NotACommand:
+        return Ignore("comment is not a tfpipe command")
+    except UnknownCommand as exc:
+        return Reply(event.repository, event.number, str(exc), requires_write_access=event.sender.login)
+    handler = _COMMENT_VERBS[command.verb]
+    try:
+        return handler(event, command.args, policy)
+    except InvalidRequest as exc:
+        return Reply(event.repository, event.number,
+                     f"Nothing ran: {exc}. Usage: {usage()}", requires_write_access=event.sender.login)
+
+
+def _comment_start(event: IssueCommentEvent, policy: RoutingPolicy, command: str, environment: str,
+                   **extra) -> Start:
+    request = _request(policy, f"reading `/{command}` on pull request #{event.number}",
+                       repository=event.repository, commit=f"refs/pull/{event.number}/head",
+                       command=command, environment=environment, pull_request=event.number,
+                       user_email=event.sender.email, **extra)
+    return Start((request,), requires_write_access=event.sender.login, pull_request=event.number)
+
+
+def _verb_plan(event, args, policy):
+    return _comment_start(event, policy, "plan", policy.default_environment)
+
+
+def _verb_ephemeral(event, args, policy):
+    ttl = None
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key != "ttl" or not value:
+            return Reply(event.repository, event.number,
+                         f"Nothing ran: `/ephemeral` takes only `ttl=<duration>` ({policy.ttl.accepted()}), "
+                         f"got `{arg[:60]}`", requires_write_access=event.sender.login)
+        ttl = value
+    return _comment_start(event, policy, "ephemeral", ephemeral_environment(event.number), ttl=ttl)
+
+
+def _verb_ttl(event, args, policy):
+    if len(args) != 1:
+        return Reply(event.repository, event.number,
+                     f"Nothing ran: `/ttl` takes one duration ({policy.ttl.accepted()})",
+                     requires_write_access=event.sender.login)
+    return _comment_start(event, policy, "cron", ephemeral_environment(event.number), ttl=args[0])
+
+
+def _verb_destroy(event, args, policy):
+    return _comment_start(event, policy, "destroy", ephemeral_environment(event.number))
+
+
+def _verb_terraform(event, args, policy):
+    return _comment_start(event, policy, "custom", ephemeral_environment(event.number), args=list(args))
+
+
+def _verb_decide(approved: bool):
+    def decide(event, args, policy):
+        run_id = args[0] if args else None
+        return Decide(event.repository, event.number, approved, event.sender.login, run_id,
+                      requires_write_access=event.sender.login)
+    return decide
+
+
+_COMMENT_VERBS = {
+    Verb.PLAN: _verb_plan,
+    Verb.APPROVE: _verb_decide(True),
+    Verb.REJECT: _verb_decide(False),
+    Verb.EPHEMERAL: _verb_ephemeral,
+    Verb.TTL: _verb_ttl,
+    Verb.DESTROY: _verb_destroy,
+    Verb.TERRAFORM: _verb_terraform,
+}
+
+
+def _dispatch(event: DispatchEvent, policy: RoutingPolicy) -> Intent:
+    if event.action != DISPATCH_ACTION:
+        return Ignore(f"{event.kind} {event.action or '(no tfpipe input)'} is not a tfpipe request; "
+                      f"send event_type/input '{DISPATCH_ACTION}' carrying a PipelineRequest")
+    request = parse_pipeline_request(event.request, policy.defaults, policy.ttl,
+                                     doing=f"reading the PipelineRequest of a {event.kind}")
+    if request.repository.lower() != event.repository.lower():
+        raise InvalidRequest(f"reading the PipelineRequest of a {event.kind}",
+                             [FieldError("repository", request.repository,
+                                         f"the repository that sent the event, {event.repository}")])
+    return Start((request,), pull_request=request.pull_request)
+
+
+_ROUTES = {
+    PingEvent: _ping,
+    PushEvent: _push,
+    PullRequestEvent: _pull_request,
+    IssueCommentEvent: _issue_comment,
+    DispatchEvent: _dispatch,
+    OtherEvent: _other,
+}

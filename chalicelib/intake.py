@@ -1,0 +1,191 @@
+"""Webhook and dispatch intake: verify, parse, route, and start each run exactly once.
+
+Exactly once: the delivery id (or a dispatch's request id) is claimed in the delivery ledger before
+anything happens, and it also decides the execution names, which Step Functions refuses to reuse.
+A redelivery gets the recorded answer; a twin arriving while the first is still working starts
+nothing; a claim whose holder died is taken over after a lease, so nothing is lost either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from chalicelib.core import signature
+from chalicelib.core.errors import FieldError, InvalidRequest, PayloadTooLarge, PipelineError, Unauthenticated
+from chalicelib.core.github_events import PingEvent, parse_event
+from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, route
+from chalicelib.core.request import PipelineRequest, parse_pipeline_request
+from chalicelib.core.runs import Run
+from chalicelib.permissions import PermissionCache
+from chalicelib.ports import Approvals, DeliveryLedger, ExecutionStarter, SecretStore, Vcs
+from chalicelib.settings import Settings
+
+log = logging.getLogger("tfpipe.intake")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+
+
+class Headers:
+    """Case-insensitive view of request headers."""
+
+    def __init__(self, headers: Mapping[str, str]):
+        self._headers = {k.lower(): v for k, v in headers.items()}
+
+    def get(self, name: str) -> str | None:
+        return self._headers.get(name.lower())
+
+
+class Intake:
+    def __init__(self, settings: Settings, secrets: SecretStore, ledger: DeliveryLedger,
+                 starter: ExecutionStarter, vcs: Callable[[], Vcs], approvals: Callable[[], Approvals],
+                 trace_header: Callable[[], str | None] = lambda: None):
+        self._settings = settings
+        self._secrets = secrets
+        self._ledger = ledger
+        self._starter = starter
+        self._vcs = vcs
+        self._approvals = approvals
+        self._trace_header = trace_header
+        self._permissions: PermissionCache | None = None
+        self._policy = RoutingPolicy(settings.default_environment, settings.request_defaults, settings.ttl_bounds)
+
+    # -- entry points -------------------------------------------------------------------------------
+
+    def webhook(self, headers: Mapping[str, str], body: bytes) -> Answer:
+        head = Headers(headers)
+        self._authenticate(head, body, "GitHub webhook")
+        event_name = head.get("X-GitHub-Event")
+        delivery = head.get("X-GitHub-Delivery")
+        missing = [FieldError(h, None, "the header GitHub sends with every delivery")
+                   for h, v in (("X-GitHub-Event", event_name), ("X-GitHub-Delivery", delivery)) if not v]
+        if missing:
+            raise InvalidRequest("reading the GitHub webhook headers", missing)
+        event = parse_event(event_name, _json(body, f"reading the {event_name} webhook body"))
+        if isinstance(event, PingEvent):
+            return Answer(200, {"message": "pong", "repository": event.repository})
+        repository = getattr(event, "repository", None)
+        if repository is None or not self._settings.repository_allowed(repository):
+            return self._ignored(f"repository {repository or '(none)'} is not on tfpipe's allow-list "
+                                 "(TFPIPE_ALLOWED_REPOSITORIES)", delivery)
+        intent = route(event, self._policy)
+        return self._once(f"webhook:{delivery}", f"webhook:{delivery}", intent)
+
+    def dispatch(self, headers: Mapping[str, str], body: bytes) -> Answer:
+        self._authenticate(Headers(headers), body, "dispatch request")
+        raw = _json(body, "reading the dispatch request body")
+        request = parse_pipeline_request(raw, self._settings.request_defaults, self._settings.ttl_bounds,
+                                         doing="validating the dispatched PipelineRequest")
+        if not self._settings.repository_allowed(request.repository):
+            return self._ignored(f"repository {request.repository} is not on tfpipe's allow-list "
+                                 "(TFPIPE_ALLOWED_REPOSITORIES)", None)
+        key = request.request_id or hashlib.sha256(body).hexdigest()[:32]
+        return self._once(f"dispatch:{key}", f"dispatch:{key}", Start((request,), pull_request=request.pull_request))
+
+    # -- steps ----------------------------------------------------------------------------------------
+
+    def _authenticate(self, head: Headers, body: bytes, what: str) -> None:
+        if len(body) > self._settings.max_body_bytes:
+            raise PayloadTooLarge(f"reading the {what}: body of {len(body)} bytes is over the limit of "
+                                  f"{self._settings.max_body_bytes} bytes")
+        secret = self._secrets.get(self._settings.webhook_secret_name)
+        if not signature.verify(secret, body, head.get(signature.HEADER)):
+            raise Unauthenticated(f"verifying the {what}: missing or wrong {signature.HEADER}; sign the raw "
+                                  "body with HMAC-SHA256 and the webhook secret, as `sha256=<hex>`")
+
+    def _ignored(self, reason: str, delivery: str | None) -> Answer:
+        log.info("ignored %s: %s", delivery or "dispatch", reason)
+        return Answer(202, {"message": f"ignored: {reason}", "runs": []})
+
+    def _once(self, key: str, source: str, intent: Intent) -> Answer:
+        if isinstance(intent, Ignore):
+            return self._ignored(intent.reason, key)
+        if isinstance(intent, Pong):
+            return Answer(200, {"message": "pong"})
+        claim = self._ledger.claim(key)
+        if not claim.first:
+            if claim.response is not None:
+                return Answer(202, {**claim.response, "duplicate": True})
+            return Answer(202, {"message": "this delivery is being handled already", "runs": [],
+                                "duplicate": True})
+        try:
+            answer = self._act(intent, key, source)
+        except Exception:
+            self._ledger.abandon(key)  # a retry or redelivery may try again; nothing was started twice
+            raise
+        self._ledger.complete(key, answer.body)
+        return answer
+
+    def _act(self, intent: Intent, key: str, source: str) -> Answer:
+        needs = getattr(intent, "requires_write_access", None)
+        if needs and not self._can_write(intent, needs):
+            message = (f"@{needs} needs write access to {intent_repository(intent)} to command tfpipe; "
+                       "nothing ran.")
+            self._reply(intent, message)
+            return Answer(202, {"message": message, "runs": []})
+        if isinstance(intent, Reply):
+            self._reply(intent, intent.message)
+            return Answer(202, {"message": intent.message, "runs": []})
+        if isinstance(intent, Decide):
+            message = self._approvals().decide_for_pull_request(intent.repository, intent.pull_request,
+                                                                intent.run_id, intent.approved, intent.actor)
+            self._reply(intent, message)
+            return Answer(202, {"message": message, "runs": []})
+        return self._start(intent, key, source)
+
+    def _start(self, intent: Start, key: str, source: str) -> Answer:
+        runs = [Run.start(r.workflow, self._resolved(r), key, source, self._trace_header()) for r in intent.requests]
+        started = []
+        for run in runs:
+            result = self._starter.start(self._settings.state_machine_arn(run.workflow), run)
+            log.info("run %s %s (%s %s at %s)", run.run_id, "already started" if result.already_started else "started",
+                     run.workflow.title, run.request.environment.name, run.request.sha[:7])
+            started.append({"run_id": run.run_id, "workflow": run.workflow.value,
+                            "environment": run.request.environment.name, "sha": run.request.sha,
+                            "execution_arn": result.execution_arn})
+        titles = ", ".join(f"{r.workflow.title} of {r.request.environment.name}" for r in runs)
+        return Answer(202, {"message": f"started {titles}", "runs": started})
+
+    def _resolved(self, request: PipelineRequest) -> PipelineRequest:
+        if request.sha:
+            return request
+        try:
+            sha = self._vcs().resolve_commit(request.repository, request.commit)
+        except PipelineError:
+            raise
+        except Exception as exc:
+            raise InvalidRequest(f"resolving commit {request.commit!r} of {request.repository}",
+                                 [FieldError("commit", request.commit,
+                                             f"a sha, branch, tag or ref that exists ({type(exc).__name__})")]) from exc
+        return request.resolved(sha)
+
+    def _can_write(self, intent: Intent, user: str) -> bool:
+        if self._permissions is None:
+            self._permissions = PermissionCache(self._vcs(), self._settings.permission_cache_seconds)
+        return self._permissions.can_write(intent_repository(intent), user)
+
+    def _reply(self, intent: Intent, message: str) -> None:
+        pull_request = getattr(intent, "pull_request", None)
+        if pull_request:
+            self._vcs().post_comment(intent_repository(intent), pull_request, message)
+
+
+def intent_repository(intent: Intent) -> str:
+    if isinstance(intent, Start):
+        return intent.requests[0].repository
+    return intent.repository  # type: ignore[union-attr]
+
+
+def _json(body: bytes, doing: str) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(doing, [FieldError("body", body[:80].decode("utf-8", "replace"),
+                                                f"JSON ({exc.__class__.__name__})")]) from None

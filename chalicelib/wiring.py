@@ -1,0 +1,88 @@
+"""The one place adapters are built, from settings read once. Handlers ask `container()` for what
+they need; every adapter is created on first use and kept for the container's (Lambda's) life."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from chalicelib.adapters import tracing
+from chalicelib.settings import Settings
+
+
+class Container:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def clients(self):
+        from chalicelib.adapters.aws_clients import AwsClients
+
+        tracing.enable(self.settings)
+        return AwsClients(self.settings)
+
+    @cached_property
+    def secrets(self):
+        from chalicelib.adapters.secrets import SecretsManagerStore
+
+        return SecretsManagerStore(self.clients.secretsmanager)
+
+    @cached_property
+    def vcs(self):
+        from chalicelib.adapters.github import GitHubVcs
+
+        return GitHubVcs(lambda: self.secrets.get(self.settings.github_token_secret_name),
+                         self.settings.github_api_url, self.settings.local_git_root)
+
+    @cached_property
+    def delivery_ledger(self):
+        from chalicelib.adapters.deliveries_table import DynamoDbDeliveryLedger
+
+        return DynamoDbDeliveryLedger(self.clients.dynamodb, self.settings.deliveries_table,
+                                      keep_days=self.settings.delivery_ttl_days)
+
+    @cached_property
+    def starter(self):
+        from chalicelib.adapters.step_functions import StepFunctionsStarter
+
+        return StepFunctionsStarter(self.clients.stepfunctions)
+
+    @cached_property
+    def status_publisher(self):
+        from chalicelib.adapters.status_queue import SqsStatusPublisher
+
+        return SqsStatusPublisher(self.clients.sqs, self.settings.status_queue_url)
+
+    @cached_property
+    def approvals(self):
+        from chalicelib.approvals_unavailable import NoApprovals
+
+        return NoApprovals()
+
+    @cached_property
+    def intake(self):
+        from chalicelib.intake import Intake
+
+        return Intake(self.settings, self.secrets, self.delivery_ledger, self.starter,
+                      vcs=lambda: self.vcs, approvals=lambda: self.approvals,
+                      trace_header=tracing.current_trace_header)
+
+
+_container: Container | None = None
+_lock = threading.Lock()
+
+
+def container() -> Container:
+    global _container
+    with _lock:
+        if _container is None:
+            _container = Container(Settings.from_env())
+        return _container
+
+
+def reset(settings: Settings | None = None) -> Container:
+    """Forget every adapter (tests, and the embedded stack after it changes settings)."""
+    global _container
+    with _lock:
+        _container = Container(settings or Settings.from_env())
+        return _container
