@@ -1,48 +1,58 @@
-"""moto in server mode on a free loopback port, with Step Functions' real ASL engine turned on."""
+"""moto in server mode on a free loopback port, with Step Functions' real ASL engine turned on.
+
+moto's backends are module-global: every moto server in one process shares one account state.
+"""
 
 from __future__ import annotations
 
-import socket
-import time
+from collections.abc import Callable
+from typing import Any
 
 import requests
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+from tfpipe.local.wsgi_server import BackgroundServer, free_port
+
+__all__ = ["MOTO_CONFIG", "MotoServer", "free_port"]
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True},
                "lambda": {"use_docker": False}, "batch": {"use_docker": False}}
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+class _QuietMotoHandler(MotoRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 class MotoServer:
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None):
+    """`front` optionally wraps moto's WSGI app (the stack's front door), served on the same port."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None,
+                 front: Callable[[Callable], Callable] | None = None):
         self.host = host
-        self.port = port or free_port(host)
-        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
+        self.moto_app = DomainDispatcherApplication(create_backend_app)
+        app = front(self.moto_app) if front else self.moto_app
+        self._server = BackgroundServer(app, host, port or free_port(host), _QuietMotoHandler, name="moto")
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._server.url
 
     def start(self) -> MotoServer:
         self._server.start()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                requests.post(f"{self.url}/moto-api/config", json=MOTO_CONFIG, timeout=2).raise_for_status()
-                return self
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.configure()
+        return self
+
+    def configure(self) -> None:
+        requests.post(f"{self.url}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
 
     def reset(self) -> None:
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
-        requests.post(f"{self.url}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
+        self.configure()
 
     def stop(self) -> None:
         self._server.stop()

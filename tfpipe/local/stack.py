@@ -1,0 +1,174 @@
+"""The embedded stack: the whole pipeline's AWS side on loopback, in this process.
+
+    with Stack(app="app:app", state_dir=tmp_path) as stack:
+        boto3.client("stepfunctions", endpoint_url=stack.aws_url) ...
+
+Parts (each on its own free loopback port, see `endpoints`):
+  aws     moto behind the front door (routes lambda/batch by signing service to the local services)
+  lambda  the local Lambda service (Invoke; everything else of Lambda goes to moto)
+One stack per process at a time: moto's state and the `MOTO_PORT` its Step Functions engine reads
+are process-wide. `start()` exports `env` into os.environ (AWS_ENDPOINT_URL*, TFPIPE_*), `stop()`
+restores what was there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from chalice.app import Chalice
+
+from tfpipe.local.chalice_functions import REPO_ROOT, ChaliceFunctions, load_app
+from tfpipe.local.front_door import FrontDoor
+from tfpipe.local.lambda_service import ChaliceSource, LambdaService
+from tfpipe.local.moto_server import MotoServer
+from tfpipe.local.wsgi_server import BackgroundServer
+
+log = logging.getLogger("tfpipe.local.stack")
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_SESSION_TOKEN": "testing"}
+_ACTIVE = threading.Lock()  # one stack per process
+
+
+def chalice_stage_environment(stage: str, config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> dict[str, str]:
+    """The environment Chalice would deploy the app's functions with (top level, then the stage's)."""
+    if not config_path.exists():
+        return {}
+    config = json.loads(config_path.read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    return env
+
+
+class Stack:
+    def __init__(self, app: Chalice | str = "app:app", stage: str = "dev", state_dir: str | Path = ".tfpipe",
+                 host: str = "127.0.0.1", region: str = "us-east-1", export_env: bool = True,
+                 extra_env: Mapping[str, str] | None = None):
+        self.app_spec = app
+        self.stage = stage
+        self.state_dir = Path(state_dir).resolve()
+        self.host = host
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self.export_env = export_env
+        self.extra_env = dict(extra_env or {})
+        self.env: dict[str, str] = {}
+        self.functions: ChaliceFunctions | None = None
+        self.lambda_service: LambdaService | None = None
+        self.front_door: FrontDoor | None = None
+        self.moto: MotoServer | None = None
+        self._servers: dict[str, BackgroundServer] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._started = False
+
+    # -- endpoints -------------------------------------------------------------------------------
+    @property
+    def aws_url(self) -> str:
+        assert self.moto is not None, "start the stack first"
+        return self.moto.url
+
+    @property
+    def lambda_url(self) -> str:
+        return self._servers["lambda"].url
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return {"aws": self.aws_url, **{name: server.url for name, server in self._servers.items()}}
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` on this stack (honours the per-service endpoints)."""
+        endpoint = self.env.get(f"AWS_ENDPOINT_URL_{service.upper()}", self.aws_url)
+        return boto3.client(service, endpoint_url=endpoint, region_name=self.region,
+                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Stack:
+        if not _ACTIVE.acquire(blocking=False):
+            raise RuntimeError("starting the embedded stack: another stack is already running in this process")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._started = True
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.moto = MotoServer(self.host, front=self._build_front_door)
+        self.moto.start()
+        # The Step Functions engine reads MOTO_PORT per call: point it at the front door.
+        self._set_env({"MOTO_PORT": str(self.moto.port)})
+        self.functions = ChaliceFunctions(load_app(self.app_spec), self.stage)
+        self.lambda_service = LambdaService([ChaliceSource(self.functions)], self.moto.moto_app,
+                                            self.region, self.account_id)
+        assert self.front_door is not None
+        self.front_door.route("lambda", self.lambda_service)
+        self._serve("lambda", self.lambda_service)
+        self.env = self._environment()
+        if self.export_env:
+            self._set_env(self.env)
+        log.info("embedded stack up: %s", self.endpoints)
+
+    def _build_front_door(self, moto_app: Any) -> FrontDoor:
+        self.front_door = FrontDoor(moto_app)
+        return self.front_door
+
+    def _serve(self, name: str, app: Any) -> BackgroundServer:
+        server = BackgroundServer(app, self.host, name=name).start()
+        self._servers[name] = server
+        return server
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(chalice_stage_environment(self.stage))
+        env.update(FAKE_CREDENTIALS)
+        env.update({
+            "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "TFPIPE_STAGE": self.stage,
+            "TFPIPE_TRACING": "off", "AWS_XRAY_SDK_ENABLED": "false",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _set_env(self, values: Mapping[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        try:
+            for server in reversed(list(self._servers.values())):
+                server.stop()
+            self._servers.clear()
+            if self.lambda_service is not None:
+                self.lambda_service.close()
+            if self.moto is not None:
+                self.moto.stop()
+        finally:
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_env.clear()
+            _ACTIVE.release()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
