@@ -1,0 +1,296 @@
+"""Pull request comments: one per pull request and workflow, found again by a hidden marker and
+updated in place as the run moves.
+
+A comment is a head (status, summary table, outputs, artifact links, how to approve) followed by
+long texts (the plan, a command's output, an error) in collapsible `<details>` blocks. When that
+does not fit GitHub's 65,536-character limit the long texts continue in further comments; every
+part is whole Markdown on its own (each chunk has its own `<details>` and code fence) and nothing
+is dropped: the chunks, joined, are the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from chalicelib.core.plan_summary import PlanSummary
+from chalicelib.core.status import Phase, Status, StatusEvent
+from chalicelib.core.workflows import Workflow
+
+MAX_COMMENT_CHARS = 65_536
+MESSAGE_INLINE_CHARS = 500  # a longer message goes into a block of its own rather than the head
+_CONTINUATION_RESERVE = 300  # room for a continuation part's head and any part's footer
+
+ICONS: dict[Status, str] = {
+    Status.STARTED: "⏳", Status.PENDING: "⏸️", Status.SUCCEEDED: "✅", Status.FAILED: "❌",
+    Status.REJECTED: "🚫", Status.TIMED_OUT: "⌛", Status.SUPERSEDED: "⏭️", Status.ROLLED_BACK: "↩️",
+    Status.NEEDS_ATTENTION: "🚨",
+}
+FAILURES = frozenset({Status.FAILED, Status.TIMED_OUT, Status.ROLLED_BACK, Status.NEEDS_ATTENTION})
+ARTIFACT_TITLES: dict[str, str] = {"plan": "plan file", "plan_json": "plan JSON", "plan_text": "plan text",
+                                   "log": "log", "output": "output"}
+_ARTIFACT_ORDER = {name: i for i, name in enumerate(ARTIFACT_TITLES)}
+
+
+@dataclass(frozen=True)
+class LongText:
+    title: str  # the <summary> of its <details>
+    text: str
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """Everything one comment shows; the fan-out gathers it (plan text and JSON come from S3)."""
+
+    event: StatusEvent
+    summary: PlanSummary | None = None
+    plan_text: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # artifact name -> URL (or an S3 key)
+
+
+def marker(workflow: str) -> str:
+    """The hidden line that identifies the comments of one workflow on a pull request."""
+    return f"<!-- tfpipe:comment workflow={_safe_word(workflow)} -->"
+
+
+def render(view: CommentView, limit: int = MAX_COMMENT_CHARS) -> list[str]:
+    """The comment bodies, in order; each at most `limit` characters."""
+    head = _head(view)
+    texts = _long_texts(view)
+    parts = _pack(head, texts, view.event, limit)
+    total = len(parts)
+    bodies = []
+    for number, (body, more) in enumerate(parts, start=1):
+        body = body.replace(_PART_PLACEHOLDER_SUFFIX, f" · part {number} of {total}" if total > 1 else "")
+        if more:
+            body += "\n_Continued in the next comment._\n"
+        if len(body) > limit:  # a bug here must never become a cut comment
+            raise ValueError(f"rendering comment part {number}: {len(body)} characters exceeds {limit}")
+        bodies.append(body)
+    return bodies
+
+
+# -- head ----------------------------------------------------------------------------------------
+
+_PART_PLACEHOLDER = "\x00part\x00"
+
+
+def _title(event: StatusEvent) -> str:
+    icon = ICONS.get(event.status, "")
+    return (f"### {icon} tfpipe {_workflow_title(event.workflow)} · `{_code(event.environment)}` · "
+            f"`{_code(event.sha[:7])}`")
+
+
+def _head(view: CommentView) -> str:
+    event = view.event
+    lines = [marker(event.workflow), _title(event), ""]
+    status_line = f"**{_phase_status(event)}**"
+    if event.message and len(event.message) <= MESSAGE_INLINE_CHARS:
+        status_line += f" — {_inline(event.message)}"
+    lines += [status_line, ""]
+    if event.status in FAILURES:
+        lines += _failure_lines(event)
+    lines += _summary_lines(view)
+    lines += _outputs_lines(event)
+    if event.phase == Phase.APPROVAL and event.status == Status.PENDING:
+        lines += _approval_lines(event)
+    lines += _link_lines(view.links)
+    lines += [f"<sub>run `{_code(event.run_id)}` · by {_inline(event.actor)} · updated {_inline(event.timestamp)}"
+              f"{_PART_PLACEHOLDER_SUFFIX}</sub>", ""]
+    return "\n".join(lines)
+
+
+_PART_PLACEHOLDER_SUFFIX = f" · {_PART_PLACEHOLDER}"
+
+
+def _phase_status(event: StatusEvent) -> str:
+    if event.phase == Phase.DONE:
+        return event.status.value.replace("-", " ").capitalize()
+    return f"{event.phase.value.capitalize()} {event.status.value.replace('-', ' ')}"
+
+
+def _failure_lines(event: StatusEvent) -> list[str]:
+    error_class = event.details.get("error_class")
+    return [f"Error: `{_code(str(error_class))}`", ""] if error_class else []
+
+
+def _summary_lines(view: CommentView) -> list[str]:
+    summary = view.summary
+    if summary is None:
+        counts = {k: view.event.details.get(k) for k in ("add", "change", "destroy")}
+        if all(isinstance(v, int) for v in counts.values()):
+            return [f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy.", ""]
+        return []
+    if not summary.has_changes:
+        return ["**No changes.** The infrastructure matches the configuration.", ""]
+    lines = ["| Resource type | Add | Change | Destroy | Replace |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| `{_code(r.type)}` | {r.add} | {r.change} | {r.destroy} | {r.replace} |" for r in summary.rows]
+    lines += ["", f"Plan: {summary.headline}", ""]
+    if summary.output_changes:
+        lines += ["Outputs changing: " + ", ".join(f"`{_code(o)}`" for o in summary.output_changes), ""]
+    return lines
+
+
+def _outputs_lines(event: StatusEvent) -> list[str]:
+    lines = []
+    url = event.details.get("url")
+    if url:
+        lines.append(f"Environment URL: {_url(str(url))}")
+    expires = event.details.get("expires_at")
+    if expires:
+        lines.append(f"Expires: {_inline(str(expires))} (move it with `/ttl 8h`, end it now with `/destroy`)")
+    if lines:
+        lines.append("")
+    outputs = event.details.get("outputs") or {}
+    if isinstance(outputs, dict) and outputs:
+        lines += ["| Output | Value |", "|---|---|"]
+        lines += [f"| `{_code(str(k))}` | `{_code(_cell(v))}` |" for k, v in sorted(outputs.items())]
+        lines.append("")
+    return lines
+
+
+def _approval_lines(event: StatusEvent) -> list[str]:
+    custom = event.details.get("approval")
+    if custom:
+        return [f"**Approval needed.** {_inline(str(custom))}", ""]
+    run = _code(event.run_id)
+    expires = event.details.get("approval_expires_at")
+    lines = ["**Approval needed** before this plan is applied to "
+             f"`{_code(event.environment)}` (exactly this plan file, nothing re-planned).",
+             "",
+             f"- approve: comment `/approve {run}` (write access to the repository required)",
+             f"- reject: comment `/reject {run}`",
+             f"- from a terminal: `tfpipe approve {run}` or `tfpipe reject {run}`"]
+    if expires:
+        lines.append(f"- unanswered, it is rejected at {_inline(str(expires))}")
+    return [*lines, ""]
+
+
+def _link_lines(links: dict[str, str]) -> list[str]:
+    if not links:
+        return []
+    shown = []
+    for name, target in sorted(links.items(), key=lambda item: (_ARTIFACT_ORDER.get(item[0], 99), item[0])):
+        title = ARTIFACT_TITLES.get(name, name.replace("_", " "))
+        shown.append(f"[{_inline(title)}]({_url(target, bare=True)})" if _is_url(target)
+                     else f"{_inline(title)}: `{_code(target)}`")
+    return ["Artifacts: " + " · ".join(shown), ""]
+
+
+# -- long texts and splitting --------------------------------------------------------------------
+
+def _long_texts(view: CommentView) -> list[LongText]:
+    event = view.event
+    texts = []
+    if event.message and len(event.message) > MESSAGE_INLINE_CHARS:
+        texts.append(LongText("Message", event.message))
+    error = event.details.get("error")
+    if error:
+        texts.append(LongText("Error output", str(error)))
+    if view.plan_text:
+        texts.append(LongText("Full plan", view.plan_text))
+    output = event.details.get("output")
+    if output:
+        texts.append(LongText("Command output", str(output)))
+    return texts
+
+
+def _fence_for(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _block(title: str, chunk: str, fence: str, first_line: int, last_line: int, whole: bool) -> str:
+    where = "" if whole else f" (lines {first_line} to {last_line})"
+    ending = "" if chunk.endswith("\n") else "\n"
+    return (f"<details><summary>{_inline(title)}{where}</summary>\n\n{fence}text\n{chunk}{ending}{fence}\n\n"
+            "</details>\n")
+
+
+def _block_overhead(title: str, fence: str) -> int:
+    return len(_block(title, "", fence, 10**7, 10**7, whole=False)) + 1
+
+
+def _pack(head: str, texts: list[LongText], event: StatusEvent, limit: int) -> list[tuple[str, bool]]:
+    """Fill parts in order: the head, then each long text, split on line boundaries where needed."""
+    continuation = "\n".join([marker(event.workflow), _title(event) + " · continued", "",
+                              f"<sub>run `{_code(event.run_id)}`{_PART_PLACEHOLDER_SUFFIX}</sub>", ""])
+    parts: list[str] = [head]
+    for long in texts:
+        fence = _fence_for(long.text)
+        overhead = _block_overhead(long.title, fence)
+        pieces = _chunks(long.text, lambda used, o=overhead: limit - _CONTINUATION_RESERVE - used - o,
+                         parts, continuation)
+        whole = len(pieces) == 1
+        line = 1
+        for index, (part_index, chunk) in enumerate(pieces):
+            count = chunk.count("\n") + (0 if chunk.endswith("\n") else 1)
+            title = long.title if whole else f"{long.title} ({index + 1}/{len(pieces)})"
+            parts[part_index] += "\n" + _block(title, chunk, fence, line, line + count - 1, whole)
+            line += chunk.count("\n")
+    return [(p, i < len(parts) - 1) for i, p in enumerate(parts)]
+
+
+def _chunks(text: str, room, parts: list[str], continuation: str) -> list[tuple[int, str]]:
+    """Cut `text` into (part index, chunk) pieces, opening continuation parts as the current one fills."""
+    pieces: list[tuple[int, str]] = []
+    current = ""
+    for line in _lines_that_fit(text, room(len(continuation))):
+        if len(current) + len(line) > room(len(parts[-1])):
+            if current:
+                pieces.append((len(parts) - 1, current))
+            parts.append(continuation)
+            current = ""
+        current += line
+    pieces.append((len(parts) - 1, current))
+    return pieces
+
+
+def _lines_that_fit(text: str, room: int) -> list[str]:
+    """Lines with their endings; a line longer than a whole comment is cut into pieces (never dropped)."""
+    if room <= 0:
+        raise ValueError("rendering comment: the head leaves no room for any text")
+    out = []
+    for line in text.splitlines(keepends=True):
+        while len(line) > room:
+            out.append(line[:room])
+            line = line[room:]
+        out.append(line)
+    return out
+
+
+# -- inline escaping -----------------------------------------------------------------------------
+
+def _workflow_title(workflow: str) -> str:
+    try:
+        return Workflow(workflow).title
+    except ValueError:
+        return _inline(workflow)
+
+
+def _safe_word(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", text)
+
+
+def _inline(text: str) -> str:
+    """User-controlled text on one line of Markdown: no HTML, no line breaks, no stray emphasis."""
+    flat = " ".join(str(text).split())
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", flat)
+
+
+def _code(text: str) -> str:
+    """Text inside a single-backtick code span: backticks and line breaks cannot survive there."""
+    return " ".join(str(text).replace("`", "'").split()).replace("|", "\\|")
+
+
+def _cell(value) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _is_url(target: str) -> bool:
+    return target.startswith(("https://", "http://"))
+
+
+def _url(target: str, bare: bool = False) -> str:
+    safe = target.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+    return safe if bare else f"<{safe}>"

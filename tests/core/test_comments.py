@@ -1,0 +1,155 @@
+import pytest
+from markdown_it import MarkdownIt
+
+from chalicelib.core.comments import MAX_COMMENT_CHARS, CommentView, marker, render
+from chalicelib.core.plan_summary import summarize
+from tests.fixtures.plans import plan_json, plan_text
+from tests.status_events import status_event
+
+MD = MarkdownIt("commonmark").enable("table")
+
+
+def blocks(body: str) -> list[tuple[str, str]]:
+    """(summary, fenced text) of each collapsible block, checking the Markdown structure on the way:
+    every <details> opens on its own, holds exactly one closed code fence, and is closed."""
+    assert all(c.isprintable() or c == "\n" for c in body), "control characters in a comment"
+    tokens = [t for t in MD.parse(body) if t.type in ("html_block", "fence")]
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type == "html_block" and token.content.startswith("<details>"):
+            fence, closing = tokens[i + 1], tokens[i + 2]
+            assert fence.type == "fence" and fence.info == "text"
+            assert closing.type == "html_block" and closing.content.strip() == "</details>"
+            summary = token.content.split("<summary>")[1].split("</summary>")[0]
+            found.append((summary, fence.content))
+    opened = sum(t.content.count("<details>") for t in tokens if t.type == "html_block")
+    closed = sum(t.content.count("</details>") for t in tokens if t.type == "html_block")
+    assert opened == closed == len(found)
+    return found
+
+
+def reassemble(bodies: list[str], title: str) -> str:
+    return "".join(text for body in bodies for summary, text in blocks(body) if summary.startswith(title))
+
+
+def table_cells(body: str) -> list[str]:
+    tokens = MD.parse(body)
+    return [t.content for i, t in enumerate(tokens) if t.type == "inline" and tokens[i - 1].type in ("td_open", "th_open")]
+
+
+def plan_view(name: str, **event) -> CommentView:
+    return CommentView(status_event(**event), summarize(plan_json(name)), plan_text(name))
+
+
+def test_no_changes_plan_says_so_in_one_comment_without_a_table():
+    bodies = render(plan_view("no-changes"))
+    assert len(bodies) == 1
+    assert "**No changes.**" in bodies[0]
+    assert table_cells(bodies[0]) == []
+    assert reassemble(bodies, "Full plan") == plan_text("no-changes")
+
+
+def test_small_plan_has_summary_table_and_whole_plan_collapsed():
+    bodies = render(plan_view("mixed"))
+    assert len(bodies) == 1
+    body = bodies[0]
+    assert body.startswith(marker("plan-apply") + "\n")
+    cells = table_cells(body)
+    row = cells.index("`aws_sqs_queue`")
+    assert cells[row:row + 5] == ["`aws_sqs_queue`", "0", "0", "0", "1"]
+    assert "Plan: 2 to add, 3 to change, 2 to destroy (1 replaced)." in body
+    assert blocks(body) == [("Full plan", plan_text("mixed"))]
+
+
+def test_plan_over_the_limit_is_split_into_whole_markdown_parts_that_reassemble():
+    text = plan_text("large")
+    assert len(text) > 4 * MAX_COMMENT_CHARS
+    bodies = render(plan_view("large"))
+    assert len(bodies) >= 5
+    for number, body in enumerate(bodies, start=1):
+        assert len(body) <= MAX_COMMENT_CHARS
+        assert body.startswith(marker("plan-apply"))
+        assert f"part {number} of {len(bodies)}" in body
+        assert blocks(body)  # every part carries plan text, fenced and closed
+    assert "| `aws_ssm_parameter` | 400 | 0 | 0 | 0 |" in bodies[0]
+    assert reassemble(bodies, "Full plan") == text
+    assert all("Continued in the next comment" in body for body in bodies[:-1])
+    assert "Continued in the next comment" not in bodies[-1]
+
+
+@pytest.mark.parametrize("limit", [3000, 7919, 20000])
+def test_any_limit_gives_parts_within_it_that_lose_nothing(limit):
+    bodies = render(plan_view("mixed"), limit=limit)
+    assert all(len(body) <= limit for body in bodies)
+    assert reassemble(bodies, "Full plan") == plan_text("mixed")
+
+
+def test_backticks_inside_the_plan_cannot_close_its_fence():
+    text = "  + policy = <<EOT\n````\n```json\n{}\n```\nEOT\n" * 50
+    view = CommentView(status_event(), summarize(plan_json("small")), text)
+    bodies = render(view, limit=2000)
+    assert len(bodies) > 1
+    assert reassemble(bodies, "Full plan") == text
+
+
+def test_a_line_longer_than_a_comment_is_wrapped_not_dropped():
+    text = "x" * 5000 + "\nend\n"
+    bodies = render(CommentView(status_event(), None, text), limit=2000)
+    assert all(len(body) <= 2000 for body in bodies)
+    assert reassemble(bodies, "Full plan").replace("\n", "") == text.replace("\n", "")
+
+
+def test_failure_shows_error_class_output_and_log_link():
+    event = status_event(phase="apply", status="failed", message="applying prod: terraform apply exited 1",
+                         details={"error_class": "ApplyFailed", "error": "Error: creating S3 Bucket: BucketAlreadyExists\n"},
+                         artifacts={"log": "runs/r1/apply.log"})
+    bodies = render(CommentView(event, links={"log": "https://console.example/runs/r1/apply.log"}))
+    body = bodies[0]
+    assert "### ❌ tfpipe PLAN-APPLY" in body
+    assert "Error: `ApplyFailed`" in body
+    assert "**Apply failed** — applying prod: terraform apply exited 1" in body
+    assert blocks(body) == [("Error output", "Error: creating S3 Bucket: BucketAlreadyExists\n")]
+    assert "[log](https://console.example/runs/r1/apply.log)" in body
+
+
+def test_approval_request_says_how_to_approve_and_reject():
+    event = status_event(phase="approval", status="pending", message="waiting for approval",
+                         details={"approval_expires_at": "2026-11-26T04:00:00Z"})
+    body = render(plan_view("mixed", phase="approval", status="pending", details=event.details))[0]
+    run = event.run_id
+    assert f"comment `/approve {run}`" in body
+    assert f"comment `/reject {run}`" in body
+    assert f"`tfpipe approve {run}`" in body
+    assert "2026-11-26T04:00:00Z" in body
+
+
+def test_ephemeral_outputs_url_and_expiry_are_shown():
+    event = status_event(workflow="apply-ephemeral", phase="done", environment="pr-7",
+                         details={"url": "http://127.0.0.1:4567/", "expires_at": "2026-11-25T08:00:00Z",
+                                  "outputs": {"function_url": "http://127.0.0.1:4567/", "table": "visits-pr-7"}})
+    body = render(CommentView(event))[0]
+    assert body.startswith(marker("apply-ephemeral"))
+    assert "Environment URL: <http://127.0.0.1:4567/>" in body
+    assert "`visits-pr-7`" in table_cells(body)
+
+
+def test_hostile_text_in_the_event_cannot_break_the_markdown():
+    event = status_event(status="failed", message="boom </details> ``` <details> **x**",
+                         details={"error": "```\n</details>\n"})
+    body = render(CommentView(event))[0]
+    assert blocks(body) == [("Error output", "```\n</details>\n")]
+    assert "<details> **x**" not in body
+
+
+def test_long_message_moves_to_its_own_block_whole():
+    message = "terraform said: " + "very long explanation " * 100
+    body = render(CommentView(status_event(status="failed", message=message)))[0]
+    assert blocks(body) == [("Message", message + "\n")]
+
+
+def test_marker_is_per_workflow_and_stable_across_phases():
+    plan_bodies = render(plan_view("small", phase="plan"))
+    done_bodies = render(plan_view("small", phase="done"))
+    assert plan_bodies[0].splitlines()[0] == done_bodies[0].splitlines()[0] == marker("plan-apply")
+    assert marker("plan") != marker("plan-apply")
+    assert marker("x --> <script>") == "<!-- tfpipe:comment workflow=x------script- -->"
