@@ -6,6 +6,7 @@
 Parts (each on its own free loopback port, see `endpoints`):
   aws     moto behind the front door (routes lambda/batch by signing service to the local services)
   lambda  the local Lambda service (Invoke; everything else of Lambda goes to moto)
+  batch   the local Batch service (SubmitJob, DescribeJobs, ListJobs, TerminateJob; the rest: moto)
 One stack per process at a time: moto's state and the `MOTO_PORT` its Step Functions engine reads
 are process-wide. `start()` exports `env` into os.environ (AWS_ENDPOINT_URL*, TFPIPE_*), `stop()`
 restores what was there.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 import boto3
 from chalice.app import Chalice
 
+from tfpipe.local.batch_service import BatchService
 from tfpipe.local.chalice_functions import REPO_ROOT, ChaliceFunctions, load_app
 from tfpipe.local.front_door import FrontDoor
 from tfpipe.local.lambda_service import ChaliceSource, LambdaService
@@ -35,6 +38,8 @@ log = logging.getLogger("tfpipe.local.stack")
 ACCOUNT_ID = "123456789012"  # moto's default account
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                     "AWS_SESSION_TOKEN": "testing"}
+_HOST_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR",
+                     "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE")
 _ACTIVE = threading.Lock()  # one stack per process
 
 
@@ -51,7 +56,8 @@ def chalice_stage_environment(stage: str, config_path: Path = REPO_ROOT / ".chal
 class Stack:
     def __init__(self, app: Chalice | str = "app:app", stage: str = "dev", state_dir: str | Path = ".tfpipe",
                  host: str = "127.0.0.1", region: str = "us-east-1", export_env: bool = True,
-                 extra_env: Mapping[str, str] | None = None):
+                 extra_env: Mapping[str, str] | None = None, batch_concurrency: int = 2,
+                 batch_stop_timeout: float = 30.0):
         self.app_spec = app
         self.stage = stage
         self.state_dir = Path(state_dir).resolve()
@@ -60,9 +66,12 @@ class Stack:
         self.account_id = ACCOUNT_ID
         self.export_env = export_env
         self.extra_env = dict(extra_env or {})
+        self.batch_concurrency = batch_concurrency
+        self.batch_stop_timeout = batch_stop_timeout
         self.env: dict[str, str] = {}
         self.functions: ChaliceFunctions | None = None
         self.lambda_service: LambdaService | None = None
+        self.batch_service: BatchService | None = None
         self.front_door: FrontDoor | None = None
         self.moto: MotoServer | None = None
         self._servers: dict[str, BackgroundServer] = {}
@@ -78,6 +87,10 @@ class Stack:
     @property
     def lambda_url(self) -> str:
         return self._servers["lambda"].url
+
+    @property
+    def batch_url(self) -> str:
+        return self._servers["batch"].url
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -106,6 +119,7 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.moto = MotoServer(self.host, front=self._build_front_door)
         self.moto.start()
+        self.moto.reset()  # moto's state is process-wide: a new stack starts from an empty account
         # The Step Functions engine reads MOTO_PORT per call: point it at the front door.
         self._set_env({"MOTO_PORT": str(self.moto.port)})
         self.functions = ChaliceFunctions(load_app(self.app_spec), self.stage)
@@ -114,6 +128,11 @@ class Stack:
         assert self.front_door is not None
         self.front_door.route("lambda", self.lambda_service)
         self._serve("lambda", self.lambda_service)
+        self.batch_service = BatchService(self.aws_url, self.moto.moto_app, self.state_dir, self.container_environment,
+                                          self.region, self.account_id, self.batch_concurrency,
+                                          self.batch_stop_timeout, FAKE_CREDENTIALS)
+        self.front_door.route("batch", self.batch_service)
+        self._serve("batch", self.batch_service)
         self.env = self._environment()
         if self.export_env:
             self._set_env(self.env)
@@ -135,10 +154,22 @@ class Stack:
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "AWS_ENDPOINT_URL_BATCH": self.batch_url,
             "TFPIPE_STAGE": self.stage,
             "TFPIPE_TRACING": "off", "AWS_XRAY_SDK_ENABLED": "false",
         })
         env.update(self.extra_env)
+        return env
+
+    def container_environment(self) -> dict[str, str]:
+        """What a Batch job's container starts with before its definition's environment: the host's
+        tools (PATH with this venv first, Terraform's CLI config) and the AWS endpoints and fake
+        credentials that stand in for the job role. TFPIPE_* settings come from the job definition."""
+        venv_bin = str(Path(sys.executable).parent)
+        env = {"PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")]),
+               "PYTHONPATH": str(REPO_ROOT)}
+        env.update({key: value for key, value in os.environ.items() if key in _HOST_PASSTHROUGH})
+        env.update({key: value for key, value in self.env.items() if key.startswith("AWS_")})
         return env
 
     def _set_env(self, values: Mapping[str, str]) -> None:
@@ -151,6 +182,8 @@ class Stack:
             return
         self._started = False
         try:
+            if self.batch_service is not None:  # first: a terminated job may still report to moto
+                self.batch_service.close()
             for server in reversed(list(self._servers.values())):
                 server.stop()
             self._servers.clear()
