@@ -7,7 +7,6 @@ from chalicelib.api import respond
 from chalicelib.wiring import container
 
 app = Chalice(app_name="tfpipe")
-app.api.binary_types.append("application/json")  # the webhook signature covers the raw bytes
 
 # -- Intake: GitHub webhooks and dispatch (issue 2) -------------------------------------------------
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.core import signature
-from chalicelib.core.errors import FieldError, InvalidRequest, PayloadTooLarge, PipelineError, Unauthenticated
+from chalicelib.core.errors import FieldError, InvalidRequest, NotFound, PayloadTooLarge, Unauthenticated
 from chalicelib.core.github_events import PingEvent, parse_event
 from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, route
 from chalicelib.core.request import PipelineRequest, parse_pipeline_request
@@ -158,12 +158,10 @@ class Intake:
             return request
         try:
             sha = self._vcs().resolve_commit(request.repository, request.commit)
-        except PipelineError:
-            raise
-        except Exception as exc:
+        except NotFound as exc:
             raise InvalidRequest(f"resolving commit {request.commit!r} of {request.repository}",
                                  [FieldError("commit", request.commit,
-                                             f"a sha, branch, tag or ref that exists ({type(exc).__name__})")]) from exc
+                                             "a sha, branch, tag or ref that exists in the repository")]) from exc
         return request.resolved(sha)
 
     def _can_write(self, intent: Intent, user: str) -> bool:

@@ -1,0 +1,127 @@
+"""Pull request comment commands, from real issue_comment payloads turned into commands on a PR.
+
+GitHub's API (permissions, PR heads, replies) cannot be reached here: these tests use the GitHub twin.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.conftest import load_fixture
+
+REPO = "Codertocat/Hello-World"
+HEAD = "c" * 40
+
+
+def comment(body: str, login: str = "Codertocat") -> dict:
+    payload = copy.deepcopy(load_fixture("issue_comment", "created.payload.json"))
+    payload["comment"]["body"] = body
+    payload["sender"]["login"] = login
+    payload["issue"]["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/1"}
+    return payload
+
+
+@pytest.fixture
+def writer_pipeline(pipeline):
+    pipeline.github.permissions[(REPO, "Codertocat")] = "write"
+    pipeline.github.refs[(REPO, "refs/pull/1/head")] = HEAD
+    return pipeline
+
+
+def started(pipeline) -> list[tuple[str, str]]:
+    return [(e["workflow"], e["input"]["request"]["environment"]["name"]) for e in pipeline.executions()]
+
+
+def test_plan_comment_from_a_writer_plans_the_pull_request_head_with_github_twin(writer_pipeline):
+    response = writer_pipeline.webhook("issue_comment", comment("/plan"))
+    assert response.status_code == 202
+    [execution] = writer_pipeline.executions()
+    assert (execution["workflow"], execution["input"]["request"]["sha"]) == ("plan", HEAD)
+    assert execution["input"]["request"]["pull_request"] == 1
+
+
+@pytest.mark.parametrize("permission", ["read", "triage", "none"])
+def test_a_command_from_a_user_without_write_access_runs_nothing_and_says_why_with_github_twin(
+        writer_pipeline, permission):
+    writer_pipeline.github.permissions[(REPO, "stranger")] = permission
+    response = writer_pipeline.webhook("issue_comment", comment("/destroy", login="stranger"))
+    assert response.status_code == 202
+    assert writer_pipeline.executions() == []
+    [reply] = writer_pipeline.github.comments_on(REPO, 1)
+    assert "@stranger needs write access" in reply and "nothing ran" in reply
+
+
+@pytest.mark.parametrize("body, workflow, environment", [
+    ("/ephemeral", "apply-ephemeral", "pr-1"),
+    ("/ephemeral ttl=2h", "apply-ephemeral", "pr-1"),
+    ("/ttl 8h", "modify-cron", "pr-1"),
+    ("/destroy", "destroy", "pr-1"),
+    ("/terraform state list", "custom", "pr-1"),
+    ("/PLAN\nplease", "plan", "prod"),
+])
+def test_each_comment_verb_starts_its_workflow_with_github_twin(writer_pipeline, body, workflow, environment):
+    writer_pipeline.webhook("issue_comment", comment(body))
+    assert started(writer_pipeline) == [(workflow, environment)]
+
+
+def test_ttl_in_comments_reaches_the_run_with_github_twin(writer_pipeline):
+    writer_pipeline.webhook("issue_comment", comment("/ttl 8h"))
+    [execution] = writer_pipeline.executions()
+    assert execution["input"]["request"]["ttl_seconds"] == 8 * 3600
+
+
+@pytest.mark.parametrize("body, says", [
+    ("/ttl forever", "between 15m and 7d"),
+    ("/ttl", "takes one duration"),
+    ("/ephemeral ttl=30d", "between 15m and 7d"),
+    ("/ephemeral now", "takes only `ttl=<duration>`"),
+    ("/terraform apply -auto-approve", "allow-listed terraform subcommand"),
+    ("/terraform state rm aws_s3_bucket.site", "allow-listed terraform subcommand"),
+    ("/deploy", "is not a tfpipe command"),
+])
+def test_a_bad_command_runs_nothing_and_the_reply_says_what_is_accepted_with_github_twin(writer_pipeline, body, says):
+    response = writer_pipeline.webhook("issue_comment", comment(body))
+    assert response.status_code == 202
+    assert writer_pipeline.executions() == []
+    [reply] = writer_pipeline.github.comments_on(REPO, 1)
+    assert says in reply
+
+
+def test_approve_without_a_waiting_run_says_so_with_github_twin(writer_pipeline):
+    response = writer_pipeline.webhook("issue_comment", comment("/approve"))
+    assert response.status_code == 202
+    assert "No run is waiting for approval" in json.loads(response.body)["message"]
+    assert writer_pipeline.executions() == []
+
+
+def test_conversation_on_a_pull_request_is_ignored_without_asking_github_with_github_twin(writer_pipeline):
+    response = writer_pipeline.webhook("issue_comment", comment("LGTM, /plan later"))
+    assert response.status_code == 202
+    assert writer_pipeline.github.permission_calls == 0
+    assert writer_pipeline.github.comments == []
+
+
+def test_permissions_are_asked_once_per_user_within_the_cache_window_with_github_twin(writer_pipeline):
+    writer_pipeline.webhook("issue_comment", comment("/plan"))
+    writer_pipeline.webhook("issue_comment", comment("/destroy"))
+    assert writer_pipeline.github.permission_calls == 1
+    assert len(writer_pipeline.executions()) == 2
+
+
+def test_a_redelivered_refusal_replies_only_once_with_github_twin(writer_pipeline):
+    writer_pipeline.github.permissions[(REPO, "stranger")] = "read"
+    payload = comment("/destroy", login="stranger")
+    writer_pipeline.webhook("issue_comment", payload, delivery="d-1")
+    writer_pipeline.webhook("issue_comment", payload, delivery="d-1")
+    assert len(writer_pipeline.github.comments_on(REPO, 1)) == 1
+
+
+def test_a_comment_on_an_unknown_pull_request_head_is_a_400_naming_the_commit_with_github_twin(pipeline):
+    pipeline.github.permissions[(REPO, "Codertocat")] = "admin"
+    response = pipeline.webhook("issue_comment", comment("/plan"))
+    assert response.status_code == 400
+    assert "refs/pull/1/head" in json.loads(response.body)["message"]
+    assert pipeline.executions() == []

@@ -1,0 +1,106 @@
+"""`POST /dispatch` (GitHub Actions, the CLI, other tools) and dispatch webhooks."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from tests.conftest import load_fixture
+
+SHA = "d" * 40
+
+
+def request(**overrides) -> dict:
+    body = {"repository": "acme/infra", "commit": SHA, "environment": {"name": "prod", "account_id": "123456789012"},
+            "command": "apply", "user_email": "dev@acme.io", "request_id": "gha-run-42-1"}
+    body.update(overrides)
+    return body
+
+
+def test_a_valid_request_starts_one_run_and_answers_its_id(pipeline):
+    response = pipeline.dispatch(request())
+    assert response.status_code == 202
+    [run] = json.loads(response.body)["runs"]
+    [execution] = pipeline.executions()
+    assert execution["name"] == run["run_id"]
+    assert execution["workflow"] == "plan-apply"
+    assert execution["input"]["request"]["job_queue_arn"].endswith(":job-queue/tfpipe")
+
+
+def test_a_retried_dispatch_with_the_same_request_id_starts_nothing_twice(pipeline):
+    first = json.loads(pipeline.dispatch(request()).body)
+    again = json.loads(pipeline.dispatch(request()).body)
+    assert again["duplicate"] is True
+    assert again["runs"] == first["runs"]
+    assert len(pipeline.executions()) == 1
+
+
+def test_an_identical_dispatch_without_a_request_id_is_the_same_request(pipeline):
+    pipeline.dispatch(request(request_id=None))
+    pipeline.dispatch(request(request_id=None))
+    assert len(pipeline.executions()) == 1
+
+
+def test_an_invalid_request_is_a_400_listing_every_bad_field_and_starts_nothing(pipeline):
+    response = pipeline.dispatch(request(command="deploy", environment={"name": "prod", "account_id": "1"},
+                                         ttl="3 weeks"))
+    assert response.status_code == 400
+    body = json.loads(response.body)
+    assert {f["field"] for f in body["fields"]} == {"command", "environment.account_id", "ttl"}
+    assert all(f["accepted"] for f in body["fields"])
+    assert pipeline.executions() == []
+
+
+def test_a_dispatch_with_a_bad_signature_is_refused(pipeline):
+    response = pipeline.dispatch(request(), secret="not-the-secret")
+    assert response.status_code == 401
+    assert pipeline.executions() == []
+
+
+def test_a_branch_is_resolved_to_a_sha_before_the_run_starts_with_github_twin(pipeline):
+    pipeline.github.refs[("acme/infra", "main")] = SHA
+    pipeline.dispatch(request(commit="main"))
+    [execution] = pipeline.executions()
+    assert execution["input"]["request"]["sha"] == SHA
+    assert execution["input"]["request"]["commit"] == "main"
+
+
+def test_a_branch_that_does_not_exist_is_a_400_naming_the_commit_with_github_twin(pipeline):
+    response = pipeline.dispatch(request(commit="no-such-branch"))
+    assert response.status_code == 400
+    assert "no-such-branch" in json.loads(response.body)["message"]
+    assert pipeline.executions() == []
+
+
+def test_a_repository_off_the_allow_list_starts_nothing(pipeline):
+    response = pipeline.dispatch(request(repository="evil/infra"))
+    assert response.status_code == 202
+    assert "not on tfpipe's allow-list" in json.loads(response.body)["message"]
+    assert pipeline.executions() == []
+
+
+def test_a_repository_dispatch_carrying_a_request_starts_it(pipeline):
+    payload = copy.deepcopy(load_fixture("repository_dispatch", "payload.json"))
+    payload["action"] = "tfpipe"
+    payload["client_payload"] = request(repository="octo-org/octo-repo", command="custom", args=["output", "-json"])
+    response = pipeline.webhook("repository_dispatch", payload)
+    assert response.status_code == 202
+    [execution] = pipeline.executions()
+    assert execution["workflow"] == "custom"
+    assert execution["input"]["request"]["custom"] == {"subcommand": "output", "args": ["-json"]}
+
+
+def test_a_repository_dispatch_cannot_act_on_another_repository(pipeline):
+    payload = copy.deepcopy(load_fixture("repository_dispatch", "payload.json"))
+    payload["action"] = "tfpipe"
+    payload["client_payload"] = request()  # acme/infra, sent from octo-org/octo-repo
+    response = pipeline.webhook("repository_dispatch", payload)
+    assert response.status_code == 400
+    assert pipeline.executions() == []
+
+
+def test_a_workflow_dispatch_carrying_a_request_starts_it(pipeline):
+    payload = copy.deepcopy(load_fixture("workflow_dispatch", "payload.json"))
+    payload["inputs"] = {"tfpipe": request(repository="octo-org/octo-repo", command="plan")}
+    pipeline.webhook("workflow_dispatch", payload)
+    assert [e["workflow"] for e in pipeline.executions()] == ["plan"]
