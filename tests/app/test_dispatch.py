@@ -104,3 +104,11 @@ def test_a_workflow_dispatch_carrying_a_request_starts_it(pipeline):
     payload["inputs"] = {"tfpipe": request(repository="octo-org/octo-repo", command="plan")}
     pipeline.webhook("workflow_dispatch", payload)
     assert [e["workflow"] for e in pipeline.executions()] == ["plan"]
+
+
+def test_the_lambdas_xray_trace_id_travels_with_the_run(pipeline, monkeypatch):
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
+    pipeline.dispatch(request())
+    [execution] = pipeline.executions()
+    assert execution["input"]["trace_header"] == header
