@@ -94,3 +94,19 @@ class AuditLog(Protocol):
     def append(self, record: AuditRecord) -> None: ...
     def history(self, repository: str, environment: str) -> list[AuditRecord]: ...
     def last_good_commit(self, repository: str, environment: str) -> str | None: ...
+
+
+class Notifier(Protocol):
+    """A chat channel (Slack's incoming webhook). Raises DependencyFailed when the message did not go."""
+
+    def notify(self, text: str, blocks: list[dict]) -> None: ...
+
+
+class ArtifactReader(Protocol):
+    def get_text(self, key: str) -> str: ...
+
+
+class DeadLetters(Protocol):
+    """Where a status message goes, with the reason, once its retries are spent."""
+
+    def send(self, body: str, reason: str) -> None: ...

@@ -1,0 +1,188 @@
+"""Which sinks a status event goes to, and what each is told. Pure: the consumer (chalicelib/fanout.py)
+does the delivering, remembering and retrying.
+
+Sinks are separate so that one failing never repeats another: the PR comment, the commit status,
+the GitHub deployment and Slack are each delivered at most once per event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.core.status import Phase, Status, StatusEvent
+from chalicelib.core.workflows import LOCKING_WORKFLOWS, Workflow
+
+
+class Sink(StrEnum):
+    COMMENT = "github-comment"
+    COMMIT_STATUS = "github-status"
+    DEPLOYMENT = "github-deployment"
+    SLACK = "slack"
+
+
+STATUS_DESCRIPTION_CHARS = 140  # GitHub rejects longer commit status descriptions
+ENVIRONMENT_CHANGING = frozenset(w.value for w in LOCKING_WORKFLOWS)
+
+# -- commit statuses ---------------------------------------------------------------------------------
+
+_COMMIT_FAILURES = frozenset({Status.FAILED, Status.REJECTED, Status.TIMED_OUT, Status.ROLLED_BACK,
+                              Status.NEEDS_ATTENTION})
+
+
+def commit_state(event: StatusEvent) -> str:
+    """GitHub commit status state: pending while the run moves, success/failure/error at its end."""
+    if event.status in _COMMIT_FAILURES:
+        return "failure"
+    if event.status == Status.SUPERSEDED:
+        return "error"
+    if event.phase == Phase.DONE and event.status == Status.SUCCEEDED:
+        return "success"
+    return "pending"
+
+
+def commit_context(event: StatusEvent) -> str:
+    return f"tfpipe/{event.workflow}/{event.environment}"
+
+
+def short_description(text: str, limit: int = STATUS_DESCRIPTION_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# -- deployments -------------------------------------------------------------------------------------
+
+# (phase, status) -> GitHub deployment state; only environment-changing workflows have deployments.
+DEPLOYMENT_STATES: dict[tuple[Phase, Status], str] = {
+    (Phase.APPLY, Status.STARTED): "in_progress",
+    (Phase.APPLY, Status.SUCCEEDED): "success",
+    (Phase.APPLY, Status.FAILED): "failure",
+    (Phase.HEALTH_CHECK, Status.FAILED): "failure",
+    (Phase.ROLLBACK, Status.STARTED): "in_progress",
+    (Phase.ROLLBACK, Status.ROLLED_BACK): "failure",
+    (Phase.ROLLBACK, Status.FAILED): "failure",
+    (Phase.ROLLBACK, Status.NEEDS_ATTENTION): "error",
+    (Phase.SCHEDULE, Status.SUCCEEDED): "success",
+    (Phase.DESTROY, Status.STARTED): "in_progress",
+    (Phase.DESTROY, Status.SUCCEEDED): "inactive",
+    (Phase.DESTROY, Status.FAILED): "failure",
+}
+
+
+def deployment_state(event: StatusEvent) -> str | None:
+    if event.workflow not in ENVIRONMENT_CHANGING:
+        return None
+    return DEPLOYMENT_STATES.get((event.phase, event.status))
+
+
+def is_transient(event: StatusEvent) -> bool:
+    return event.workflow == Workflow.APPLY_EPHEMERAL.value or event.environment.startswith("pr-")
+
+
+def environment_url(event: StatusEvent) -> str | None:
+    details = event.details or {}
+    outputs = details.get("outputs") or {}
+    for candidate in (details.get("url"), outputs.get("url"), outputs.get("environment_url"),
+                      outputs.get("function_url"), outputs.get("health_check_url")):
+        if isinstance(candidate, str) and candidate.startswith(("https://", "http://")):
+            return candidate
+    return None
+
+
+# -- Slack -------------------------------------------------------------------------------------------
+
+class SlackNews(StrEnum):
+    STARTED = "started"
+    APPROVAL_NEEDED = "approval needed"
+    APPLIED = "applied"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled back"
+    EPHEMERAL_CREATED = "ephemeral environment created"
+    DESTROYED = "destroyed"
+    TTL_MOVED = "TTL moved"
+    NEEDS_ATTENTION = "needs attention"
+
+
+SLACK_ICONS: dict[SlackNews, str] = {
+    SlackNews.STARTED: ":arrow_forward:", SlackNews.APPROVAL_NEEDED: ":raised_hand:",
+    SlackNews.APPLIED: ":white_check_mark:", SlackNews.FAILED: ":x:", SlackNews.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    SlackNews.EPHEMERAL_CREATED: ":seedling:", SlackNews.DESTROYED: ":wastebasket:", SlackNews.TTL_MOVED: ":hourglass:",
+    SlackNews.NEEDS_ATTENTION: ":rotating_light:",
+}
+
+# What is worth a Slack message. Failures are told once, at the run's end (phase done), except the
+# ones someone must act on now.
+_SLACK_BY_PHASE_STATUS: dict[tuple[Phase, Status], SlackNews] = {
+    (Phase.QUEUED, Status.STARTED): SlackNews.STARTED,
+    (Phase.APPROVAL, Status.PENDING): SlackNews.APPROVAL_NEEDED,
+    (Phase.APPLY, Status.SUCCEEDED): SlackNews.APPLIED,
+    (Phase.ROLLBACK, Status.ROLLED_BACK): SlackNews.ROLLED_BACK,
+    (Phase.ROLLBACK, Status.NEEDS_ATTENTION): SlackNews.NEEDS_ATTENTION,
+    (Phase.DESTROY, Status.SUCCEEDED): SlackNews.DESTROYED,
+    (Phase.DONE, Status.FAILED): SlackNews.FAILED,
+    (Phase.DONE, Status.TIMED_OUT): SlackNews.FAILED,
+    (Phase.DONE, Status.REJECTED): SlackNews.FAILED,
+}
+
+
+def slack_news(event: StatusEvent) -> SlackNews | None:
+    if event.phase == Phase.SCHEDULE and event.status == Status.SUCCEEDED:
+        if event.workflow == Workflow.MODIFY_CRON.value:
+            return SlackNews.TTL_MOVED
+        return SlackNews.EPHEMERAL_CREATED
+    if event.workflow == Workflow.APPLY_EPHEMERAL.value and event.phase == Phase.APPLY:
+        return None  # told once, with its URL and expiry, when its TTL is scheduled
+    return _SLACK_BY_PHASE_STATUS.get((event.phase, event.status))
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str  # the notification line (also the fallback for clients without blocks)
+    blocks: list[dict]
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_message(event: StatusEvent, news: SlackNews, link: str | None = None) -> SlackMessage:
+    where = f"{event.repository} · {event.environment} · {event.sha[:7]}"
+    text = f"{SLACK_ICONS[news]} tfpipe {event.workflow} {news.value}: {event.message}"
+    lines = [f"*{_slack_escape(f'tfpipe {event.workflow} {news.value}')}* ({_slack_escape(where)})",
+             _slack_escape(event.message)]
+    if event.pull_request:
+        lines.append(f"pull request #{event.pull_request}")
+    url = environment_url(event)
+    if url and news in (SlackNews.APPLIED, SlackNews.EPHEMERAL_CREATED):
+        lines.append(f"<{url}|{_slack_escape(url)}>")
+    if link:
+        lines.append(f"<{link}|run {_slack_escape(event.run_id)}>")
+    else:
+        lines.append(f"run `{_slack_escape(event.run_id)}` by {_slack_escape(event.actor)}")
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{SLACK_ICONS[news]} " + "\n".join(lines)}}]
+    return SlackMessage(_slack_escape(text), blocks)
+
+
+# -- routing -----------------------------------------------------------------------------------------
+
+def sinks_for(event: StatusEvent) -> list[Sink]:
+    """The sinks this event goes to, in delivery order."""
+    sinks = []
+    if event.pull_request is not None:
+        sinks.append(Sink.COMMENT)
+    sinks.append(Sink.COMMIT_STATUS)
+    if deployment_state(event) is not None:
+        sinks.append(Sink.DEPLOYMENT)
+    if slack_news(event) is not None:
+        sinks.append(Sink.SLACK)
+    return sinks
+
+
+def delivery_key(event: StatusEvent, sink: Sink) -> str:
+    """The record that says (event, sink) was delivered."""
+    return f"status|{event.dedup_key}|{sink.value}"
+
+
+def deployment_key(event: StatusEvent) -> str:
+    """The record that holds the GitHub deployment id of a run."""
+    return f"deployment|{event.repository}|{event.run_id}"

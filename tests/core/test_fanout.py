@@ -1,0 +1,93 @@
+import pytest
+
+from chalicelib.core.fanout import (
+    Sink,
+    SlackNews,
+    commit_context,
+    commit_state,
+    delivery_key,
+    deployment_state,
+    environment_url,
+    is_transient,
+    short_description,
+    sinks_for,
+    slack_message,
+    slack_news,
+)
+from tests.status_events import status_event
+
+
+@pytest.mark.parametrize(("phase", "status", "state"), [
+    ("queued", "started", "pending"), ("plan", "succeeded", "pending"), ("approval", "pending", "pending"),
+    ("done", "succeeded", "success"), ("apply", "failed", "failure"), ("approval", "rejected", "failure"),
+    ("rollback", "rolled-back", "failure"), ("rollback", "needs-attention", "failure"), ("lock", "superseded", "error"),
+])
+def test_commit_status_is_pending_until_the_run_ends(phase, status, state):
+    assert commit_state(status_event(phase=phase, status=status)) == state
+
+
+def test_commit_status_context_separates_workflows_and_environments():
+    assert commit_context(status_event()) == "tfpipe/plan-apply/prod"
+    assert commit_context(status_event(workflow="plan")) != commit_context(status_event())
+
+
+def test_status_description_fits_githubs_limit_without_losing_its_start():
+    text = short_description("apply of 0a1b2c3 failed: " + "x" * 300)
+    assert len(text) == 140 and text.startswith("apply of 0a1b2c3 failed: ") and text.endswith("…")
+
+
+def test_every_environment_change_has_a_deployment_but_plans_do_not():
+    assert deployment_state(status_event(phase="apply", status="started")) == "in_progress"
+    assert deployment_state(status_event(phase="apply", status="succeeded")) == "success"
+    assert deployment_state(status_event(workflow="destroy", phase="destroy", status="succeeded")) == "inactive"
+    assert deployment_state(status_event(workflow="apply-ephemeral", phase="schedule", status="succeeded")) == "success"
+    assert deployment_state(status_event(workflow="plan", phase="plan", status="succeeded")) is None
+    assert deployment_state(status_event(phase="plan", status="succeeded")) is None
+
+
+def test_ephemeral_environments_are_transient_deployments_with_their_url():
+    event = status_event(workflow="apply-ephemeral", environment="pr-7", phase="schedule",
+                         details={"outputs": {"function_url": "http://127.0.0.1:9/"}})
+    assert is_transient(event) and not is_transient(status_event())
+    assert environment_url(event) == "http://127.0.0.1:9/"
+    assert environment_url(status_event(details={"outputs": {"url": "javascript:alert(1)"}})) is None
+
+
+@pytest.mark.parametrize(("workflow", "phase", "status", "news"), [
+    ("plan-apply", "queued", "started", SlackNews.STARTED),
+    ("plan-apply", "approval", "pending", SlackNews.APPROVAL_NEEDED),
+    ("plan-apply", "apply", "succeeded", SlackNews.APPLIED),
+    ("plan-apply", "done", "failed", SlackNews.FAILED),
+    ("plan-apply", "rollback", "rolled-back", SlackNews.ROLLED_BACK),
+    ("plan-apply", "rollback", "needs-attention", SlackNews.NEEDS_ATTENTION),
+    ("apply-ephemeral", "schedule", "succeeded", SlackNews.EPHEMERAL_CREATED),
+    ("apply-ephemeral", "apply", "succeeded", None),
+    ("destroy", "destroy", "succeeded", SlackNews.DESTROYED),
+    ("modify-cron", "schedule", "succeeded", SlackNews.TTL_MOVED),
+    ("plan-apply", "apply", "failed", None),  # told once, at the end
+    ("plan", "plan", "succeeded", None),
+])
+def test_slack_hears_about_the_moments_that_matter_once(workflow, phase, status, news):
+    assert slack_news(status_event(workflow=workflow, phase=phase, status=status)) == news
+
+
+def test_slack_message_escapes_control_characters_and_links_the_environment():
+    event = status_event(workflow="apply-ephemeral", phase="schedule", message="pr-7 is up <!channel> & more",
+                         details={"url": "https://pr-7.example/"})
+    message = slack_message(event, SlackNews.EPHEMERAL_CREATED)
+    text = message.blocks[0]["text"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; more" in text
+    assert "<https://pr-7.example/|https://pr-7.example/>" in text
+
+
+def test_sinks_per_event():
+    assert sinks_for(status_event(phase="apply", status="succeeded")) == [
+        Sink.COMMENT, Sink.COMMIT_STATUS, Sink.DEPLOYMENT, Sink.SLACK]
+    assert sinks_for(status_event(phase="plan", status="started", pull_request=None)) == [Sink.COMMIT_STATUS]
+
+
+def test_delivery_records_differ_per_sink_and_per_event():
+    a, b = status_event(), status_event(timestamp="2026-11-25T04:00:01Z")
+    assert delivery_key(a, Sink.SLACK) != delivery_key(a, Sink.COMMENT)
+    assert delivery_key(a, Sink.SLACK) != delivery_key(b, Sink.SLACK)
+    assert delivery_key(a, Sink.SLACK) == delivery_key(status_event(), Sink.SLACK)
