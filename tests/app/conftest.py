@@ -62,6 +62,10 @@ def provision(stage: str = "test") -> dict[str, str]:
         TableName=f"tfpipe-{stage}-deliveries", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "delivery", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "delivery", "AttributeType": "S"}])
+    boto3.client("dynamodb").create_table(
+        TableName=f"tfpipe-{stage}-runs", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     sfn = boto3.client("stepfunctions")
     env = {}
     for workflow in Workflow:
@@ -75,6 +79,7 @@ def settings_env(stage: str = "test", **overrides) -> dict[str, str]:
     env = {
         "TFPIPE_STAGE": stage, "AWS_REGION": "us-east-1",
         "TFPIPE_DELIVERIES_TABLE": f"tfpipe-{stage}-deliveries",
+        "TFPIPE_RUNS_TABLE": f"tfpipe-{stage}-runs",
         "TFPIPE_WEBHOOK_SECRET_NAME": f"tfpipe/{stage}/github-webhook-secret",
         "TFPIPE_GITHUB_TOKEN_SECRET_NAME": f"tfpipe/{stage}/github-token",
         "TFPIPE_JOB_DEFINITION_ARN": f"arn:aws:batch:us-east-1:{ACCOUNT}:job-definition/tfpipe-executor:1",

@@ -93,7 +93,8 @@ def test_a_bad_command_runs_nothing_and_the_reply_says_what_is_accepted_with_git
 def test_approve_without_a_waiting_run_says_so_with_github_twin(writer_pipeline):
     response = writer_pipeline.webhook("issue_comment", comment("/approve"))
     assert response.status_code == 202
-    assert "No run is waiting for approval" in json.loads(response.body)["message"]
+    message = json.loads(response.body)["message"]
+    assert "No run of pull request #1 waits for approval" in message and "Nothing was approved" in message
     assert writer_pipeline.executions() == []
 
 
