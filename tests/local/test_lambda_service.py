@@ -38,14 +38,13 @@ def test_unhandled_exception_answers_with_the_runtime_error_payload(stack):
 
 
 def test_event_invocation_is_accepted_and_runs_in_the_background(stack):
-    stack_test_app.seen_event.clear()
+    stack_test_app.recorder.clear()
 
     answer = stack.client("lambda").invoke(FunctionName="tfpipe-test-greet", InvocationType="Event",
                                            Payload=json.dumps({"who": "later"}))
 
     assert answer["StatusCode"] == 202
-    assert stack_test_app.seen_event.wait(5)
-    assert {"who": "later"} in stack_test_app.seen
+    assert stack_test_app.recorder.wait_for("greet") == [{"who": "later"}]
 
 
 def test_unknown_function_is_resource_not_found(stack):

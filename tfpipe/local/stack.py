@@ -7,6 +7,8 @@ Parts (each on its own free loopback port, see `endpoints`):
   aws     moto behind the front door (routes lambda/batch by signing service to the local services)
   lambda  the local Lambda service (Invoke; everything else of Lambda goes to moto)
   batch   the local Batch service (SubmitJob, DescribeJobs, ListJobs, TerminateJob; the rest: moto)
+and, without ports of their own, the Chalice app's event sources (SQS pollers, schedules, EventBridge
+rules) and the EventBridge Scheduler runner (see event_sources.py).
 One stack per process at a time: moto's state and the `MOTO_PORT` its Step Functions engine reads
 are process-wide. `start()` exports `env` into os.environ (AWS_ENDPOINT_URL*, TFPIPE_*), `stop()`
 restores what was there.
@@ -28,6 +30,8 @@ from chalice.app import Chalice
 
 from tfpipe.local.batch_service import BatchService
 from tfpipe.local.chalice_functions import REPO_ROOT, ChaliceFunctions, load_app
+from tfpipe.local.clock import Clock
+from tfpipe.local.event_sources import EventSources
 from tfpipe.local.front_door import FrontDoor
 from tfpipe.local.lambda_service import ChaliceSource, LambdaService
 from tfpipe.local.moto_server import MotoServer
@@ -57,7 +61,7 @@ class Stack:
     def __init__(self, app: Chalice | str = "app:app", stage: str = "dev", state_dir: str | Path = ".tfpipe",
                  host: str = "127.0.0.1", region: str = "us-east-1", export_env: bool = True,
                  extra_env: Mapping[str, str] | None = None, batch_concurrency: int = 2,
-                 batch_stop_timeout: float = 30.0):
+                 batch_stop_timeout: float = 30.0, clock_speed: float = 1.0):
         self.app_spec = app
         self.stage = stage
         self.state_dir = Path(state_dir).resolve()
@@ -68,6 +72,8 @@ class Stack:
         self.extra_env = dict(extra_env or {})
         self.batch_concurrency = batch_concurrency
         self.batch_stop_timeout = batch_stop_timeout
+        self.clock = Clock(clock_speed)
+        self.event_sources: EventSources | None = None
         self.env: dict[str, str] = {}
         self.functions: ChaliceFunctions | None = None
         self.lambda_service: LambdaService | None = None
@@ -136,6 +142,8 @@ class Stack:
         self.env = self._environment()
         if self.export_env:
             self._set_env(self.env)
+        self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
+                                          self.region, self.account_id).start()
         log.info("embedded stack up: %s", self.endpoints)
 
     def _build_front_door(self, moto_app: Any) -> FrontDoor:
@@ -182,6 +190,8 @@ class Stack:
             return
         self._started = False
         try:
+            if self.event_sources is not None:
+                self.event_sources.stop()
             if self.batch_service is not None:  # first: a terminated job may still report to moto
                 self.batch_service.close()
             for server in reversed(list(self._servers.values())):
