@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
 AUDIT_BRANCH = "tfpipe-audit"
 CLEAN_RESULTS = frozenset({"applied", "rolled-back-to"})  # results that leave the env at `sha`
@@ -51,10 +52,35 @@ class AuditRecord:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+# Actions after which a clean result means the environment runs `sha`.
+DEPLOYING_ACTIONS = frozenset({"apply", "rollback", "ephemeral-apply"})
+
+
+def recorded_at(record: AuditRecord) -> datetime:
+    """`finished_at` as a UTC instant (ISO 8601 with `Z`, an offset, or none meaning UTC)."""
+    try:
+        when = datetime.fromisoformat(record.finished_at.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def in_time_order(records: list[AuditRecord]) -> list[AuditRecord]:
+    """Oldest first by `finished_at`; records finished at the same instant keep the order given
+    (the order they were appended in, for a trail read from Git)."""
+    return [r for _, r in sorted(enumerate(records), key=lambda pair: (recorded_at(pair[1]), pair[0]))]
+
+
 def last_good_commit(records: list[AuditRecord]) -> str | None:
-    """The sha of the newest record that left the environment applied cleanly (records in time order)."""
-    for record in sorted(records, key=lambda r: r.finished_at, reverse=True):
-        if record.action in ("apply", "rollback", "ephemeral-apply") and record.applied_cleanly:
+    """The commit the environment was last left running cleanly, or None.
+
+    Walking back from the newest record: a clean apply or a successful rollback means the environment
+    is at that record's sha (a rollback record's sha is the commit it went back to); a destroy means
+    nothing runs there; failed applies, failed rollbacks and failed destroys say nothing about a good
+    commit, so the walk goes on past them.
+    """
+    for record in reversed(in_time_order(records)):
+        if record.action in DEPLOYING_ACTIONS and record.applied_cleanly:
             return record.sha
         if record.action == "destroy" and record.result == "destroyed":
             return None
