@@ -3,10 +3,12 @@ chalicelib, and shapes the answer; the logic lives in chalicelib/ (see DESIGN.md
 
 from chalice import Chalice
 
+from chalicelib import logs
 from chalicelib.api import respond
 from chalicelib.wiring import container
 
-app = Chalice(app_name="tfpipe")
+app = Chalice(app_name="tfpipe", configure_logs=False)
+logs.configure()
 
 # -- Intake: GitHub webhooks and dispatch (issue 2) -------------------------------------------------
 
