@@ -46,7 +46,7 @@ class GitAuditLog:
             tree = self._tree_with(repo, old, record.path, blob, doing)
             parents = ["-p", old] if old else []
             commit = self._git(repo, doing, "commit-tree", tree, *parents, "-F", "-",
-                               input=_message(record), env=self._author(record))
+                               input=record.commit_text, env=self._author(record))
             if self._move_tip(repo, commit, old):
                 return
             time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))  # jitter, not crypto
@@ -132,21 +132,11 @@ class GitAuditLog:
 
     @staticmethod
     def _author(record: AuditRecord) -> dict:
-        email = record.actor if "@" in record.actor else f"{record.actor}@users.noreply.tfpipe"
-        return {"GIT_AUTHOR_NAME": record.actor.split("@")[0] or "tfpipe", "GIT_AUTHOR_EMAIL": email}
+        name, email = record.author
+        return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email}
 
 
 def _check_name(value: str, what: str, doing: str) -> None:
     if not _NAME.match(value or "") or ".." in value or value.endswith((".lock", ".git")):
         raise NotFound(f"{doing}: {what} {value!r} cannot name a path in the audit trail")
 
-
-def _message(record: AuditRecord) -> str:
-    """A log line first; the facts a reader of `git log` wants below it."""
-    facts = [f"run: {record.run_id}", f"workflow: {record.workflow}", f"environment: {record.environment} "
-             f"(account {record.account_id})", f"commit: {record.sha}", f"result: {record.result}"]
-    if record.error_class:
-        facts.append(f"error: {record.error_class}")
-    if record.pull_request:
-        facts.append(f"pull request: #{record.pull_request}")
-    return record.commit_message + "\n\n" + "\n".join(facts) + "\n"

@@ -43,6 +43,24 @@ class AuditRecord:
         return (f"{self.action} {self.sha[:7]} to {self.environment}: {self.result} "
                 f"(run {self.run_id}, by {self.actor}{by})")
 
+    @property
+    def commit_text(self) -> str:
+        """The whole commit message: the log line, then the facts a reader of `git log` wants."""
+        facts = [f"run: {self.run_id}", f"workflow: {self.workflow}",
+                 f"environment: {self.environment} (account {self.account_id})", f"commit: {self.sha}",
+                 f"result: {self.result}"]
+        if self.error_class:
+            facts.append(f"error: {self.error_class}")
+        if self.pull_request:
+            facts.append(f"pull request: #{self.pull_request}")
+        return self.commit_message + "\n\n" + "\n".join(facts) + "\n"
+
+    @property
+    def author(self) -> tuple[str, str]:
+        """(name, email) of the commit's author: the run's actor."""
+        name = self.actor.split("@")[0] or "tfpipe"
+        return name, self.actor if "@" in self.actor else f"{name}@users.noreply.tfpipe"
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2) + "\n"
 
