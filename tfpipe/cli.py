@@ -1,13 +1,19 @@
-"""The `tfpipe` command."""
+"""The `tfpipe` command: a table of subcommands, each defined in `tfpipe/commands/`."""
 
 from __future__ import annotations
 
 import click
 
+from tfpipe.commands import runs
 
-@click.group()
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Operate the tfpipe GitOps pipeline: on the embedded stack, or with settings, against AWS."""
+
+
+for command in (runs.run, runs.runs, runs.show, runs.envs, runs.ttl, runs.destroy):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The `tfpipe` subcommands, one module per area; `tfpipe/cli.py` is their table."""
