@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
 from tfpipe.local.batch_job import TERMINAL, Job, now_ms, run_container, stop_process
+from tfpipe.local.cloudwatch_log import LogSink
 
 log = logging.getLogger("tfpipe.local.batch")
 
@@ -147,7 +147,7 @@ class BatchService:
             self._slots.release()
 
     def _attempt(self, job: Job) -> None:
-        sink = _LogSink(self._client("logs"), job.log_stream_name, self.jobs_dir / f"{job.job_id}.log")
+        sink = LogSink(self._client("logs"), LOG_GROUP, job.log_stream_name, self.jobs_dir / f"{job.job_id}.log")
         timer = None
         if job.timeout_seconds:
             timer = threading.Timer(job.timeout_seconds, self.terminate, args=(job, TIMED_OUT))
@@ -242,44 +242,3 @@ class BatchService:
 
 def _name_matches(name: str, pattern: str) -> bool:
     return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
-
-
-class _LogSink:
-    """The job's output, kept in a local file and sent to CloudWatch Logs in batches."""
-
-    def __init__(self, logs: Any, stream: str, path: Path, flush_every: float = 1.0):
-        self._logs = logs
-        self._stream = stream
-        self._pending: list[dict] = []
-        self._last_flush = time.monotonic()
-        self._flush_every = flush_every
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
-        for create in (lambda: logs.create_log_group(logGroupName=LOG_GROUP),
-                       lambda: logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)):
-            try:
-                create()
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                    log.warning("creating the log stream of %s: %s", stream, exc)
-
-    def write(self, line: str) -> None:
-        self._file.write(line + "\n")
-        self._file.flush()
-        self._pending.append({"timestamp": now_ms(), "message": line})
-        if time.monotonic() - self._last_flush >= self._flush_every:
-            self.flush()
-
-    def flush(self) -> None:
-        self._last_flush = time.monotonic()
-        if not self._pending:
-            return
-        events, self._pending = self._pending, []
-        try:
-            self._logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=self._stream, logEvents=events)
-        except ClientError as exc:
-            log.warning("sending the log of %s to CloudWatch Logs: %s", self._stream, exc)
-
-    def close(self) -> None:
-        self.flush()
-        self._file.close()

@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,13 @@ from chalice.app import Chalice
 from tfpipe.local.batch_service import BatchService
 from tfpipe.local.chalice_functions import REPO_ROOT, ChaliceFunctions, load_app
 from tfpipe.local.clock import Clock
+from tfpipe.local.cloudwatch_log import LogSink
 from tfpipe.local.event_sources import EventSources
 from tfpipe.local.front_door import FrontDoor
+from tfpipe.local.function_urls import FunctionUrls
 from tfpipe.local.lambda_service import ChaliceSource, LambdaService
 from tfpipe.local.moto_server import MotoServer
+from tfpipe.local.uploaded_functions import UploadedSource
 from tfpipe.local.wsgi_server import BackgroundServer
 
 log = logging.getLogger("tfpipe.local.stack")
@@ -74,6 +78,8 @@ class Stack:
         self.batch_stop_timeout = batch_stop_timeout
         self.clock = Clock(clock_speed)
         self.event_sources: EventSources | None = None
+        self.function_urls: FunctionUrls | None = None
+        self._logs_client: Any = None
         self.env: dict[str, str] = {}
         self.functions: ChaliceFunctions | None = None
         self.lambda_service: LambdaService | None = None
@@ -129,7 +135,9 @@ class Stack:
         # The Step Functions engine reads MOTO_PORT per call: point it at the front door.
         self._set_env({"MOTO_PORT": str(self.moto.port)})
         self.functions = ChaliceFunctions(load_app(self.app_spec), self.stage)
-        self.lambda_service = LambdaService([ChaliceSource(self.functions)], self.moto.moto_app,
+        uploaded = UploadedSource(self.account_id, self.region, self.state_dir / "lambda", self.function_environment,
+                                  self._function_log)
+        self.lambda_service = LambdaService([ChaliceSource(self.functions), uploaded], self.moto.moto_app,
                                             self.region, self.account_id)
         assert self.front_door is not None
         self.front_door.route("lambda", self.lambda_service)
@@ -144,6 +152,7 @@ class Stack:
             self._set_env(self.env)
         self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
                                           self.region, self.account_id).start()
+        self.function_urls = FunctionUrls(uploaded.function_urls, self.lambda_service.invoke, self.host).start()
         log.info("embedded stack up: %s", self.endpoints)
 
     def _build_front_door(self, moto_app: Any) -> FrontDoor:
@@ -180,6 +189,31 @@ class Stack:
         env.update({key: value for key, value in self.env.items() if key.startswith("AWS_")})
         return env
 
+    def function_environment(self) -> dict[str, str]:
+        """What an uploaded function's sandbox starts with before its configured environment."""
+        env = self.container_environment()
+        env.pop("PYTHONPATH", None)
+        return env
+
+    def _function_log(self, name: str, text: str) -> None:
+        if not text:
+            return
+        if self._logs_client is None:
+            self._logs_client = self.client("logs")
+        sink = LogSink(self._logs_client, f"/aws/lambda/{name}", time.strftime("%Y/%m/%d/[$LATEST]local"),
+                       self.state_dir / "lambda" / f"{name}.log")
+        for line in text.splitlines():
+            sink.write(line)
+        sink.close()
+
+    def function_url(self, function_name: str) -> str:
+        """Where the function URL of an uploaded function is served on loopback."""
+        assert self.function_urls is not None, "start the stack first"
+        urls = self.function_urls.local_urls()
+        if function_name not in urls:
+            raise LookupError(f"serving the function URL of {function_name}: moto has no URL config for it")
+        return urls[function_name]["local_url"]
+
     def _set_env(self, values: Mapping[str, str]) -> None:
         for key, value in values.items():
             self._saved_env.setdefault(key, os.environ.get(key))
@@ -192,6 +226,8 @@ class Stack:
         try:
             if self.event_sources is not None:
                 self.event_sources.stop()
+            if self.function_urls is not None:
+                self.function_urls.stop()
             if self.batch_service is not None:  # first: a terminated job may still report to moto
                 self.batch_service.close()
             for server in reversed(list(self._servers.values())):
