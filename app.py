@@ -23,3 +23,80 @@ def github_webhook():
 def dispatch():
     request = app.current_request
     return respond(lambda: container().intake.dispatch(request.headers, request.raw_body))
+
+
+# -- Workflows: task Lambdas of the state machines, approvals, the safety-net sweep (issue 4) --------
+# Each task receives {"state": $, "execution": $$.Execution, ...the Task state's parameters}; the
+# task modules are imported on first use so the intake's cold start does not pay for them.
+
+
+@app.lambda_function(name="start_run")
+def start_run(event, context):
+    from chalicelib.tasks import runs
+    return runs.start(container(), event)
+
+
+@app.lambda_function(name="lock")
+def lock(event, context):
+    from chalicelib.tasks import lock as task
+    return task.handle(container(), event)
+
+
+@app.lambda_function(name="submit_job")
+def submit_job(event, context):
+    from chalicelib.tasks import jobs
+    return jobs.submit(container(), event)
+
+
+@app.lambda_function(name="request_approval")
+def request_approval(event, context):
+    from chalicelib.tasks import approval
+    return approval.request(container(), event)
+
+
+@app.lambda_function(name="last_good_commit")
+def last_good_commit(event, context):
+    from chalicelib.tasks import last_good
+    return last_good.resolve(container(), event)
+
+
+@app.lambda_function(name="record_audit")
+def record_audit(event, context):
+    from chalicelib.tasks import last_good
+    return last_good.record(container(), event)
+
+
+@app.lambda_function(name="ttl_schedule")
+def ttl_schedule(event, context):
+    from chalicelib.tasks import ttl
+    return ttl.handle(container(), event)
+
+
+@app.lambda_function(name="publish_status")
+def publish_status(event, context):
+    from chalicelib.tasks import status
+    return status.handle(container(), event)
+
+
+@app.schedule("rate(15 minutes)", name="sweep")
+def sweep(event):
+    from chalicelib.tasks import sweep as task
+    return task.sweep(container())
+
+
+def _decide(run_id: str, approved: bool):
+    from chalicelib.intake import Answer
+    from chalicelib.tasks import approval
+    request = app.current_request
+    return respond(lambda: Answer(200, approval.decide_signed(container(), run_id, approved, request.headers,
+                                                              request.raw_body or b"")))
+
+
+@app.route("/runs/{run_id}/approve", methods=["POST"], content_types=["application/json"])
+def approve_run(run_id):
+    return _decide(run_id, True)
+
+
+@app.route("/runs/{run_id}/reject", methods=["POST"], content_types=["application/json"])
+def reject_run(run_id):
+    return _decide(run_id, False)

@@ -55,6 +55,12 @@ class Settings:
     deploy_role_name: str = "tfpipe-deploy"
     permission_cache_seconds: int = 60
     delivery_ttl_days: int = 30
+    # Workflows: how long a PLAN-APPLY waits for a held lock (polling every lock_wait), how long an
+    # approval stays open, and when the sweep calls a lock stale.
+    lock_wait_seconds: int = 30
+    lock_max_wait_seconds: int = 2 * 3600
+    approval_timeout_seconds: int = 24 * 3600
+    stale_lock_seconds: int = 6 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +102,10 @@ class Settings:
                 tracing=get("TRACING", "off").lower() in ("1", "true", "on", "yes"),
                 deploy_role_name=get("DEPLOY_ROLE_NAME", "tfpipe-deploy"),
                 permission_cache_seconds=int(get("PERMISSION_CACHE_SECONDS", "60")),
+                lock_wait_seconds=parse_duration(get("LOCK_WAIT", "30s")),
+                lock_max_wait_seconds=parse_duration(get("LOCK_MAX_WAIT", "2h")),
+                approval_timeout_seconds=parse_duration(get("APPROVAL_TIMEOUT", "24h")),
+                stale_lock_seconds=parse_duration(get("STALE_LOCK_AFTER", "6h")),
             )
         except (ValueError, json.JSONDecodeError) as exc:
             raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc

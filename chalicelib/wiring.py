@@ -55,9 +55,43 @@ class Container:
 
     @cached_property
     def approvals(self):
-        from chalicelib.approvals_unavailable import NoApprovals
+        from chalicelib.tasks.approval import RunApprovals
 
-        return NoApprovals()
+        return RunApprovals(self)
+
+    # -- workflows (issue 4): the task Lambdas' adapters ------------------------------------------
+
+    @cached_property
+    def locker(self):
+        from chalicelib.adapters.dynamodb_locks import DynamoDbLocker
+
+        return DynamoDbLocker(self.clients.dynamodb, self.settings.locks_table)
+
+    @cached_property
+    def runs(self):
+        from chalicelib.adapters.runs_table import DynamoDbRunsTable
+
+        return DynamoDbRunsTable(self.clients.dynamodb, self.settings.runs_table)
+
+    @cached_property
+    def batch_jobs(self):
+        from chalicelib.adapters.batch_jobs import BatchJobs
+
+        return BatchJobs(self.clients.batch)
+
+    @cached_property
+    def ttl_schedules(self):
+        from chalicelib.adapters.ttl_schedules import SchedulerTtlSchedules
+
+        return SchedulerTtlSchedules(self.clients.scheduler, self.settings.schedule_group,
+                                     self.settings.scheduler_role_arn)
+
+    @cached_property
+    def audit_log(self):
+        # Interim: the Git-backed audit trail (issue 6) replaces this one here.
+        from chalicelib.adapters.dynamodb_audit import DynamoDbAuditLog
+
+        return DynamoDbAuditLog(self.clients.dynamodb, self.settings.runs_table)
 
     @cached_property
     def intake(self):

@@ -1,0 +1,35 @@
+"""Terraform jobs on AWS Batch: the job spec and the task token travel in the job's environment
+(`TFPIPE_JOB`, `TFPIPE_TASK_TOKEN`), never a secret (DESIGN.md section 3, Terraform jobs)."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.core.errors import DependencyFailed
+from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobSpec
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+MAX_JOB_NAME = 128
+
+
+def job_name(spec: JobSpec) -> str:
+    return _UNSAFE.sub("-", f"tfpipe-{spec.action.value}-{spec.run_id}")[:MAX_JOB_NAME]
+
+
+class BatchJobs:
+    def __init__(self, client):
+        self._client = client
+
+    def submit(self, spec: JobSpec, task_token: str, job_definition: str, job_queue: str) -> str:
+        """Submit the job; answers its id."""
+        try:
+            answer = self._client.submit_job(
+                jobName=job_name(spec), jobQueue=job_queue, jobDefinition=job_definition,
+                containerOverrides={"environment": [{"name": JOB_ENV, "value": spec.to_json()},
+                                                    {"name": TASK_TOKEN_ENV, "value": task_token}]},
+                tags={"tfpipe:run-id": spec.run_id, "tfpipe:environment": spec.environment},
+                propagateTags=True)
+        except Exception as exc:
+            raise DependencyFailed(f"submitting the {spec.action.value} job of run {spec.run_id} for "
+                                   f"{spec.environment} to {job_queue}: {exc}") from exc
+        return answer["jobId"]

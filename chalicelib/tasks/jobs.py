@@ -1,0 +1,72 @@
+"""Submitting a Terraform job: the task token and the job spec go to Batch, the job answers the token."""
+
+from __future__ import annotations
+
+from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.job import JobAction, JobSpec
+from chalicelib.core.request import parse_custom_command
+from chalicelib.core.status import Phase, Status
+from chalicelib.tasks import status
+from chalicelib.tasks.event import TaskEvent
+
+PHASE_BY_ACTION = {
+    JobAction.PLAN: Phase.PLAN,
+    JobAction.APPLY: Phase.APPLY,
+    JobAction.PLAN_APPLY: Phase.APPLY,
+    JobAction.DESTROY: Phase.DESTROY,
+    JobAction.CUSTOM: Phase.CUSTOM,
+}
+
+
+def _custom_args(event: TaskEvent, doing: str) -> list[str]:
+    """The custom command, checked against the allow-list again: a run may be started by hand."""
+    custom = event.run.request.custom
+    errors: list[FieldError] = []
+    checked = parse_custom_command(custom.argv if custom else None, errors)
+    if errors or checked is None:
+        raise InvalidRequest(doing, errors or [FieldError("args", None, "an allow-listed terraform subcommand")])
+    return checked.argv
+
+
+def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSpec:
+    run, request = event.run, event.run.request
+    doing = f"preparing the {action.value} job of run {run.run_id}"
+    sha, prefix = request.sha, f"runs/{run.run_id}/"
+    if rollback:
+        sha, prefix = event.step("last_good").get("sha"), prefix + "rollback/"
+    if not sha:
+        raise InvalidRequest(doing, [FieldError("sha", sha, "a resolved commit sha")])
+    plan_key = None
+    if action is JobAction.APPLY:
+        plan_key = (event.step("plan").get("artifacts") or {}).get("plan")
+        if not plan_key:
+            raise InvalidRequest(doing, [FieldError("plan.artifacts.plan", None, "the S3 key of the approved plan")])
+    environment = request.environment
+    return JobSpec(
+        run_id=run.run_id, workflow=run.workflow.value, action=action, repository=request.repository,
+        clone_url=deps.vcs.clone_url(request.repository), sha=sha, environment=environment.name,
+        account_id=environment.account_id, workspace=environment.name if environment.is_ephemeral else "default",
+        actor=request.user_email, pull_request=request.pull_request, plan_key=plan_key,
+        custom_args=_custom_args(event, doing) if action is JobAction.CUSTOM else [],
+        artifacts_prefix=prefix, trace_header=run.trace_header)
+
+
+def submit(deps, raw: object) -> dict:
+    """The submit_job task: `action`, `task_token`, and `rollback: true` to apply the last good commit."""
+    event = TaskEvent.parse(raw, "submitting a Terraform job")
+    try:
+        action = JobAction(event.params.get("action"))
+    except ValueError:
+        raise InvalidRequest("submitting a Terraform job", [FieldError(
+            "action", event.params.get("action"), ", ".join(a.value for a in JobAction))]) from None
+    token = event.params.get("task_token")
+    if not isinstance(token, str) or not token:
+        raise InvalidRequest("submitting a Terraform job", [FieldError("task_token", None, "$$.Task.Token")])
+    rollback = bool(event.params.get("rollback"))
+    spec = job_spec(deps, event, action, rollback)
+    request, settings = event.run.request, deps.settings
+    job_id = deps.batch_jobs.submit(spec, token, request.job_definition_arn or settings.job_definition_arn,
+                                    request.job_queue_arn or settings.job_queue_arn)
+    phase = Phase.ROLLBACK if rollback else PHASE_BY_ACTION[action]
+    status.publish(deps, event.run, phase, Status.STARTED, event.state, details={"job_id": job_id})
+    return {"job_id": job_id, "action": action.value}

@@ -1,0 +1,97 @@
+"""The environment lock as the workflows use it: take it (waiting in line, bounded; the newest
+queued PLAN-APPLY supersedes older ones), release it, or hold it when a rollback failed."""
+
+from __future__ import annotations
+
+import time
+
+from chalicelib.core.errors import FieldError, InvalidRequest, LockHeld, NotFound
+from chalicelib.core.lock_queue import LockState, QueuedRun, after_lock_held, superseded_by
+from chalicelib.core.status import Phase, Status
+from chalicelib.ports import Lock
+from chalicelib.tasks import status
+from chalicelib.tasks.event import TaskEvent, dispatch
+
+
+def _answer(state: LockState, wait_seconds: int = 0, superseded_by: str = "", message: str = "") -> dict:
+    # Every field every time: the state machine's ResultSelector names them all.
+    return {"state": state.value, "wait_seconds": wait_seconds, "superseded_by": superseded_by, "message": message}
+
+
+def acquire(deps, event: TaskEvent) -> dict:
+    run, request = event.run, event.run.request
+    repository, environment = request.repository, request.environment.name
+    supersede = bool(event.params.get("supersede"))
+    me = QueuedRun(run.run_id, event.started_at)
+    if supersede:
+        newer = superseded_by(me, deps.locker.newest_waiter(repository, environment))
+        if newer:
+            return _superseded(deps, event, newer)
+    try:
+        deps.locker.acquire(repository, environment, run.run_id)
+    except LockHeld as held:
+        return _wait_or_give_up(deps, event, me, held, supersede)
+    if supersede:
+        deps.locker.dequeue(repository, environment, run.run_id)
+    return _answer(LockState.ACQUIRED)
+
+
+def _wait_or_give_up(deps, event: TaskEvent, me: QueuedRun, held: LockHeld, supersede: bool) -> dict:
+    run, request = event.run, event.run.request
+    settings = deps.settings
+    waited = time.time() - event.started_at if event.started_at else 0.0
+    error = {"Error": LockHeld.code, "Cause": str(held)}
+    if after_lock_held(waited, settings.lock_max_wait_seconds) is LockState.GAVE_UP:
+        status.publish(deps, run, Phase.LOCK, Status.FAILED, {**event.state, "error": error})
+        deps.runs.finish(run.run_id, Status.FAILED.value)
+        return _answer(LockState.GAVE_UP, message=str(held))
+    if supersede:
+        newest = deps.locker.enqueue(request.repository, request.environment.name, run.run_id, me.queued_at)
+        newer = superseded_by(me, newest)
+        if newer:
+            return _superseded(deps, event, newer)
+    if not event.step("lock"):  # say it once, on the first attempt, not on every poll
+        status.publish(deps, run, Phase.LOCK, Status.PENDING, {**event.state, "error": error})
+    return _answer(LockState.WAIT, settings.lock_wait_seconds, message=str(held))
+
+
+def _superseded(deps, event: TaskEvent, newer: str) -> dict:
+    result = _answer(LockState.SUPERSEDED, superseded_by=newer, message=f"superseded by run {newer}")
+    status.publish(deps, event.run, Phase.LOCK, Status.SUPERSEDED, {**event.state, "lock": result})
+    deps.runs.finish(event.run.run_id, Status.SUPERSEDED.value)
+    return result
+
+
+def release(deps, event: TaskEvent) -> dict:
+    request = event.run.request
+    return {"released": deps.locker.release(request.repository, request.environment.name, event.run.run_id)}
+
+
+def hold(deps, event: TaskEvent) -> dict:
+    """Keep the lock after a failed rollback, with the reason an operator reads in `tfpipe unlock`."""
+    request = event.run.request
+    reason = (f"needs attention: rollback after the failed apply of {(request.sha or '')[:7]} failed "
+              f"(run {event.run.run_id}); clear with `tfpipe unlock {request.environment.name}`")
+    deps.locker.hold(request.repository, request.environment.name, event.run.run_id, reason)
+    return {"held": True, "reason": reason}
+
+
+OPERATIONS = {"acquire": acquire, "release": release, "hold": hold}
+
+
+def handle(deps, raw: object) -> dict:
+    return dispatch(OPERATIONS, deps, raw, "working the environment lock")
+
+
+def unlock(deps, environment: str, repository: str | None = None) -> Lock:
+    """An operator clears an environment's lock (`tfpipe unlock <env>`); answers the lock cleared."""
+    held = [lock for lock in deps.locker.list() if lock.environment == environment
+            and (repository is None or lock.repository == repository)]
+    if not held:
+        raise NotFound(f"unlocking {environment}: no lock is held on it")
+    if len(held) > 1:
+        names = ", ".join(sorted(lock.repository for lock in held))
+        raise InvalidRequest(f"unlocking {environment}", [FieldError(
+            "repository", None, f"one of the repositories holding a lock on {environment}: {names}")])
+    cleared = deps.locker.force_release(held[0].repository, environment)
+    return cleared or held[0]

@@ -1,0 +1,26 @@
+"""The first step of every workflow: remember the run, say it started, hand the workflow its limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalicelib.core.run_records import RunRecord
+from chalicelib.core.status import Phase, Status
+from chalicelib.tasks import status
+from chalicelib.tasks.event import TaskEvent
+
+
+def start(deps, raw: object) -> dict:
+    event = TaskEvent.parse(raw, "starting a run")
+    run, request = event.run, event.run.request
+    started = datetime.fromtimestamp(event.started_at, UTC) if event.started_at else datetime.now(UTC)
+    deps.runs.start(RunRecord(
+        run_id=run.run_id, workflow=run.workflow.value, repository=request.repository,
+        environment=request.environment.name, sha=request.sha or request.commit, actor=request.user_email,
+        execution_arn=event.execution_arn, started_at=started.isoformat(timespec="seconds"),
+        pull_request=request.pull_request))
+    status.publish(deps, run, Phase.QUEUED, Status.STARTED, event.state)
+    settings = deps.settings
+    # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them.
+    return {"approval_timeout_seconds": settings.approval_timeout_seconds,
+            "lock_wait_seconds": settings.lock_wait_seconds}

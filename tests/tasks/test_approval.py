@@ -1,0 +1,100 @@
+"""Approvals: the token is kept against the run (DynamoDB on moto) and answered once, signed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.core import signature
+from chalicelib.core.errors import InvalidRequest, NotFound, Unauthenticated
+from chalicelib.tasks import approval, runs
+from tests.tasks.conftest import make_run, published, task_event
+
+SECRET = "webhook-secret-for-tests"
+
+
+@pytest.fixture
+def waiting(deps):
+    """A run whose approval step kept a token (moto answers it as unknown: no execution holds it)."""
+    run = make_run()
+    runs.start(deps, task_event(run))
+    approval.request(deps, task_event(run, task_token="token-of-a-finished-execution"))
+    return run
+
+
+def test_requesting_approval_keeps_the_token_and_says_how_to_approve(deps, waiting):
+    assert deps.runs.get(waiting.run_id).approval_state == "pending"
+    pending = [e for e in published(deps) if e["phase"] == "approval"]
+    assert [e["status"] for e in pending] == ["pending"]
+    how = pending[0]["details"]["approve"]
+    assert how["cli"] == f"tfpipe approve {waiting.run_id}  or  tfpipe reject {waiting.run_id}"
+    assert f"/approve {waiting.run_id}" in how["comment"]
+    assert "token" not in json.dumps(pending[0]).lower().replace("task_token", "")
+
+
+def test_a_decision_on_an_approval_that_timed_out_says_it_is_no_longer_open(deps, waiting):
+    with pytest.raises(NotFound, match=f"approving run {waiting.run_id}: its approval is no longer open"):
+        approval.decide(deps, waiting.run_id, True, "lead@example.com")
+
+
+def test_an_approval_is_answered_once(deps, waiting):
+    with pytest.raises(NotFound):
+        approval.decide(deps, waiting.run_id, False, "lead@example.com")
+    with pytest.raises(NotFound, match=f"rejecting run {waiting.run_id}: no such run, or not in the expected state"):
+        approval.decide(deps, waiting.run_id, False, "lead@example.com")
+    assert deps.runs.get(waiting.run_id).approver == "lead@example.com"
+
+
+def test_deciding_a_run_that_never_asked_is_not_found(deps):
+    with pytest.raises(NotFound):
+        approval.decide(deps, "plan-apply-prod-0123456-000000000000", True, "lead@example.com")
+
+
+@pytest.fixture
+def secret(deps):
+    deps.clients.secretsmanager.create_secret(Name=deps.settings.webhook_secret_name, SecretString=SECRET)
+
+
+def test_signed_call_without_a_valid_signature_is_refused_and_consumes_nothing(deps, waiting, secret):
+    body = json.dumps({"actor": "mallory"}).encode()
+    for header in (None, signature.sign("wrong", body), signature.sign(SECRET, body + b" ")):
+        headers = {signature.HEADER: header} if header else {}
+        with pytest.raises(Unauthenticated, match="missing or bad X-Hub-Signature-256"):
+            approval.decide_signed(deps, waiting.run_id, True, headers, body)
+    assert deps.runs.get(waiting.run_id).approval_state == "pending"
+
+
+def test_signed_call_needs_an_actor(deps, waiting, secret):
+    body = b"{}"
+    with pytest.raises(InvalidRequest, match="actor: got None"):
+        approval.decide_signed(deps, waiting.run_id, True, {signature.HEADER: signature.sign(SECRET, body)}, body)
+
+
+def test_signed_call_decides_the_run(deps, waiting, secret):
+    body = json.dumps({"actor": "lead@example.com"}).encode()
+    with pytest.raises(NotFound, match="no longer open"):  # the token reached Step Functions
+        approval.decide_signed(deps, waiting.run_id, False, {"x-hub-signature-256": signature.sign(SECRET, body)},
+                               body)
+    assert deps.runs.get(waiting.run_id).approval_state == "rejected"
+
+
+def test_pull_request_comment_without_a_run_id_finds_no_waiting_run(deps, waiting):
+    message = deps.approvals.decide_for_pull_request("acme/infra", 12, None, True, "octocat")
+    assert message.startswith("No run of pull request #12 waits for approval")
+    assert waiting.run_id in message and "Nothing was approved" in message
+
+
+def test_pull_request_comment_naming_a_run_of_another_repository_decides_nothing(deps, waiting):
+    message = deps.approvals.decide_for_pull_request("acme/other", 12, waiting.run_id, True, "octocat")
+    assert message == f"Run {waiting.run_id} is not a run of acme/other; nothing was approved."
+    assert deps.runs.get(waiting.run_id).approval_state == "pending"
+
+
+def test_pull_request_comment_of_the_pull_request_that_waits_decides_it(deps):
+    run = make_run(pull_request=12)
+    runs.start(deps, task_event(run))
+    approval.request(deps, task_event(run, task_token="token-of-a-finished-execution"))
+    message = deps.approvals.decide_for_pull_request("acme/infra", 12, None, False, "octocat")
+    assert message.startswith(f"Nothing was rejected: rejecting run {run.run_id}: its approval is no longer open")
+    assert deps.runs.get(run.run_id).approver == "octocat"

@@ -1,0 +1,122 @@
+"""The environment lock: conditional writes in DynamoDB (moto), waiting in line, superseding."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chalicelib.core.errors import InvalidRequest, LockHeld, NotFound
+from chalicelib.core.workflows import Workflow
+from chalicelib.tasks import lock
+from tests.tasks.conftest import OLD_SHA, make_run, published, task_event
+
+
+def test_second_run_cannot_take_a_held_lock_and_learns_who_holds_it(deps):
+    deps.locker.acquire("acme/infra", "prod", "run-1")
+    with pytest.raises(LockHeld, match="held by run run-1"):
+        deps.locker.acquire("acme/infra", "prod", "run-2")
+    assert deps.locker.acquire("acme/infra", "prod", "run-1").run_id == "run-1"  # a retried step keeps it
+    assert deps.locker.acquire("acme/infra", "staging", "run-2").environment == "staging"
+
+
+def test_only_the_holder_releases_and_an_operator_can_force_it(deps):
+    deps.locker.acquire("acme/infra", "prod", "run-1")
+    assert deps.locker.release("acme/infra", "prod", "run-2") is False
+    assert deps.locker.get("acme/infra", "prod").run_id == "run-1"
+    assert deps.locker.force_release("acme/infra", "prod").run_id == "run-1"
+    assert deps.locker.get("acme/infra", "prod") is None
+    assert deps.locker.force_release("acme/infra", "prod") is None
+
+
+def test_acquire_task_takes_a_free_lock(deps):
+    run = make_run()
+    answer = lock.handle(deps, task_event(run, time.time(), operation="acquire", supersede=True))
+    assert answer == {"state": "acquired", "wait_seconds": 0, "superseded_by": "", "message": ""}
+    assert deps.locker.get("acme/infra", "prod").run_id == run.run_id
+
+
+def test_acquire_task_waits_for_a_held_lock_and_says_so_once(deps):
+    holder, waiter = make_run(key="a"), make_run(key="b")
+    lock.handle(deps, task_event(holder, time.time(), operation="acquire"))
+    first = task_event(waiter, time.time(), operation="acquire")
+    answer = lock.handle(deps, first)
+    assert answer["state"] == "wait" and answer["wait_seconds"] == deps.settings.lock_wait_seconds
+    assert holder.run_id in answer["message"]
+    again = task_event(waiter, time.time(), state={"lock": answer}, operation="acquire")
+    assert lock.handle(deps, again)["state"] == "wait"
+    pending = [e for e in published(deps) if e["phase"] == "lock"]
+    assert [(e["status"], e["run_id"]) for e in pending] == [("pending", waiter.run_id)]
+
+
+def test_acquire_task_gives_up_after_the_maximum_wait(deps):
+    holder, waiter = make_run(key="a"), make_run(key="b")
+    lock.handle(deps, task_event(holder, time.time(), operation="acquire"))
+    started_long_ago = time.time() - deps.settings.lock_max_wait_seconds - 1
+    answer = lock.handle(deps, task_event(waiter, started_long_ago, operation="acquire"))
+    assert answer["state"] == "gave-up"
+    assert [e["status"] for e in published(deps) if e["phase"] == "lock"] == ["failed"]
+
+
+def test_newest_queued_commit_supersedes_older_waiters_and_then_gets_the_lock(deps):
+    now = time.time()
+    holder = make_run(key="a")
+    older = make_run(key="b", sha=OLD_SHA)
+    newer = make_run(key="c")
+    lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
+    assert lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))["state"] == "wait"
+    assert lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))["state"] == "wait"
+
+    answer = lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))
+    assert answer["state"] == "superseded" and answer["superseded_by"] == newer.run_id
+
+    lock.handle(deps, task_event(holder, now - 30, operation="release"))
+    assert lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))["state"] == "acquired"
+    assert deps.locker.newest_waiter("acme/infra", "prod") is None
+    superseded = [e for e in published(deps) if e["status"] == "superseded"]
+    assert [e["run_id"] for e in superseded] == [older.run_id]
+    assert newer.run_id in superseded[0]["message"]
+
+
+def test_an_older_run_arriving_after_a_newer_waiter_is_superseded_at_once(deps):
+    now = time.time()
+    holder, older, newer = make_run(key="a"), make_run(key="b"), make_run(key="c")
+    lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
+    lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))
+    assert lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))["state"] == "superseded"
+
+
+def test_without_supersede_waiters_never_supersede_each_other(deps):
+    now = time.time()
+    holder = make_run(Workflow.DESTROY, key="a")
+    first, second = make_run(Workflow.DESTROY, key="b"), make_run(Workflow.DESTROY, key="c")
+    lock.handle(deps, task_event(holder, now, operation="acquire"))
+    lock.handle(deps, task_event(second, now, operation="acquire"))
+    assert lock.handle(deps, task_event(first, now - 5, operation="acquire"))["state"] == "wait"
+
+
+def test_hold_keeps_the_lock_with_a_reason_until_unlock_clears_it(deps):
+    run = make_run()
+    lock.handle(deps, task_event(run, time.time(), operation="acquire"))
+    held = lock.handle(deps, task_event(run, operation="hold"))
+    assert "needs attention" in held["reason"] and "tfpipe unlock prod" in held["reason"]
+    assert deps.locker.get("acme/infra", "prod").reason == held["reason"]
+    with pytest.raises(LockHeld, match="needs attention"):
+        deps.locker.acquire("acme/infra", "prod", "someone-else")
+    cleared = lock.unlock(deps, "prod")
+    assert cleared.run_id == run.run_id and deps.locker.get("acme/infra", "prod") is None
+
+
+def test_unlock_names_what_is_wrong(deps):
+    with pytest.raises(NotFound, match="unlocking prod: no lock is held"):
+        lock.unlock(deps, "prod")
+    deps.locker.acquire("acme/infra", "prod", "r1")
+    deps.locker.acquire("acme/other", "prod", "r2")
+    with pytest.raises(InvalidRequest, match="acme/infra, acme/other"):
+        lock.unlock(deps, "prod")
+    assert lock.unlock(deps, "prod", repository="acme/other").run_id == "r2"
+
+
+def test_unknown_operation_is_refused_by_name(deps):
+    with pytest.raises(InvalidRequest, match="operation: got 'steal'"):
+        lock.handle(deps, task_event(make_run(), operation="steal"))

@@ -1,0 +1,62 @@
+"""Status events: one per phase on the SQS status queue (moto), with the words each says."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.status import Phase, Status, StatusEvent
+from chalicelib.core.workflows import Workflow
+from chalicelib.tasks import runs, status
+from tests.tasks.conftest import SHA, make_run, published, task_event
+from tests.workflows import definitions
+
+
+def published_pairs() -> set[tuple[str, str]]:
+    pairs = set()
+    for workflow in Workflow:
+        for state in definitions.definition(workflow)["States"].values():
+            payload = state.get("Parameters", {}).get("Payload", {})
+            if state.get("Parameters", {}).get("FunctionName") == "${PublishStatusFunctionArn}":
+                pairs.add((payload["phase"], payload["status"]))
+    return pairs
+
+
+@pytest.mark.parametrize("phase, status_", sorted(published_pairs()))
+def test_every_status_a_state_machine_publishes_has_its_words(phase, status_):
+    assert (Phase(phase), Status(status_)) in status.MESSAGES
+
+
+def test_publish_status_task_puts_one_event_on_the_queue_and_closes_the_run_when_final(deps):
+    run = make_run()
+    runs.start(deps, task_event(run, 1_700_000_000.0))
+    state = {"error": {"Error": "ApplyFailed", "Cause": "Error: creating bucket: AccessDenied"}}
+    answer = status.handle(deps, task_event(run, state=state, phase="apply", status="failed", final=True))
+
+    started, failed = (StatusEvent.from_dict(e) for e in published(deps))
+    assert (started.phase, started.status) == (Phase.QUEUED, Status.STARTED)
+    assert (failed.phase, failed.status, failed.run_id, failed.sha) == (Phase.APPLY, Status.FAILED, run.run_id, SHA)
+    assert failed.message == answer["message"]
+    assert failed.message == f"apply of {SHA[:7]} to prod failed: ApplyFailed: Error: creating bucket: AccessDenied"
+    assert failed.details["error_class"] == "ApplyFailed"
+    assert deps.runs.get(run.run_id).status == "failed"
+
+
+def test_start_run_records_the_execution_and_hands_the_workflow_its_limits(deps):
+    run = make_run()
+    limits = runs.start(deps, task_event(run, 1_700_000_000.0))
+    assert limits == {"approval_timeout_seconds": deps.settings.approval_timeout_seconds,
+                      "lock_wait_seconds": deps.settings.lock_wait_seconds}
+    record = deps.runs.get(run.run_id)
+    assert record.execution_arn.endswith(f":{run.run_id}") and record.started_at == "2023-11-14T22:13:20+00:00"
+    runs.start(deps, task_event(run, 1_800_000_000.0))  # a retried step changes nothing
+    assert deps.runs.get(run.run_id).started_at == "2023-11-14T22:13:20+00:00"
+
+
+def test_plan_counts_and_artifacts_travel_with_the_event(deps):
+    run = make_run()
+    plan = {"has_changes": True, "add": 2, "change": 1, "destroy": 0, "artifacts": {"plan": "runs/x/plan.bin"}}
+    status.handle(deps, task_event(run, state={"plan": plan}, phase="plan", status="succeeded"))
+    [event] = published(deps)
+    assert event["message"].endswith("2 to add, 1 to change, 0 to destroy")
+    assert event["artifacts"] == {"plan": "runs/x/plan.bin"}
+    assert event["details"]["counts"] == {"add": 2, "change": 1, "destroy": 0, "has_changes": True}
