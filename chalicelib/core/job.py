@@ -54,6 +54,7 @@ class JobSpec:
     actor: str
     pull_request: int | None = None
     plan_key: str | None = None  # S3 key of the approved plan, for APPLY
+    plan_checksum: str | None = None  # its sha256 (JobResult.plan_checksum of the plan job); checked before apply
     custom_args: list[str] = field(default_factory=list)
     artifacts_prefix: str = ""  # runs/<run-id>/ (rollback jobs use their own sub-prefix)
     trace_header: str | None = None

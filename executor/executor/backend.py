@@ -1,0 +1,61 @@
+"""Where state lives: the S3 backend configuration of one job.
+
+Layout in the state bucket (one lock per state, S3 native lockfile `<state>.tflock` beside it):
+
+    <owner>/<name>/env/<environment>/terraform.tfstate     long-lived environments (workspace default)
+    <owner>/<name>/ephemeral/pr-<N>/terraform.tfstate      ephemeral environments (workspace pr-<N>)
+
+Ephemeral environments share one backend configuration and differ by Terraform workspace, so they can
+be listed (`terraform workspace list`) and each destroyed alone. The default workspace of that
+configuration (the bare `terraform.tfstate` key) is never used: the executor always sets TF_WORKSPACE.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+STATE_FILE = "terraform.tfstate"
+
+
+@dataclass(frozen=True)
+class StateLocation:
+    bucket: str
+    key: str
+    workspace_key_prefix: str | None
+    workspace: str
+
+    @property
+    def state_key(self) -> str:
+        """The S3 key holding this job's state."""
+        if self.workspace == "default":
+            return self.key
+        return f"{self.workspace_key_prefix}/{self.workspace}/{self.key}"
+
+    @property
+    def lock_key(self) -> str:
+        return self.state_key + ".tflock"
+
+
+def state_location(bucket: str, repository: str, environment: str, workspace: str) -> StateLocation:
+    owner, _, name = repository.partition("/")
+    parts = [owner, name, environment] + ([] if workspace == "default" else [workspace])
+    bad = [p for p in parts if not _SEGMENT.match(p) or ".." in p]
+    if bad or not bucket:
+        raise ValueError(f"locating the Terraform state of {repository} {environment}: "
+                         f"{'no state bucket configured' if not bucket else f'unsafe path segment {bad[0]!r}'}")
+    if workspace == "default":
+        return StateLocation(bucket, f"{owner}/{name}/env/{environment}/{STATE_FILE}", None, workspace)
+    return StateLocation(bucket, STATE_FILE, f"{owner}/{name}/ephemeral", workspace)
+
+
+def backend_args(location: StateLocation, region: str, use_path_style: bool) -> list[str]:
+    """`terraform init` flags; endpoints and credentials come from the standard AWS variables."""
+    config = {"bucket": location.bucket, "key": location.key, "region": region,
+              "use_lockfile": "true", "encrypt": "true"}
+    if location.workspace_key_prefix:
+        config["workspace_key_prefix"] = location.workspace_key_prefix
+    if use_path_style:
+        config["use_path_style"] = "true"
+    return [f"-backend-config={k}={v}" for k, v in config.items()]

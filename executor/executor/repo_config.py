@@ -1,0 +1,106 @@
+"""`tfpipe.yml` at the root of an infrastructure repository: what to build before planning, and which
+Terraform variables come from Secrets Manager.
+
+    build:                               # each command an argument list, run in the checkout, no shell
+      - name: app
+        command: ["python3", "build.py", "dist/app.zip"]
+        output: dist/app.zip             # uploaded to runs/<run-id>/build/<name>/<file>
+        variable: app_package_key        # gets the S3 key: -var app_package_key=<key>
+        timeout: 10m                     # optional, default 10m
+    artifacts_bucket_variable: artifacts_bucket   # gets the bucket the outputs went to
+    secrets:                             # Terraform variable -> Secrets Manager secret name
+      api_key: demo/api-key              # handed over as TF_VAR_api_key, masked everywhere
+
+A failing build fails the run (BuildFailed) before anything is planned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from chalicelib.core.durations import parse_duration
+from chalicelib.core.job import JobErrorClass
+from executor.failures import JobFailure
+
+FILE = "tfpipe.yml"
+KEYS = {"build", "artifacts_bucket_variable", "secrets"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+DEFAULT_BUILD_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    name: str
+    command: list[str]
+    output: str | None = None
+    variable: str | None = None
+    timeout_seconds: int = DEFAULT_BUILD_TIMEOUT
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    build: list[BuildStep] = field(default_factory=list)
+    artifacts_bucket_variable: str | None = None
+    secrets: dict[str, str] = field(default_factory=dict)  # TF variable name -> secret name
+
+
+def load_repo_config(checkout: Path) -> RepoConfig:
+    path = Path(checkout) / FILE
+    if not path.exists():
+        return RepoConfig()
+    doing = f"reading {FILE}"
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or set(raw) - KEYS:
+        raise _bad(doing, f"expected a mapping with only the keys {', '.join(sorted(KEYS))}")
+    steps = raw.get("build") or []
+    if not isinstance(steps, list):
+        raise _bad(doing, "build must be a list of steps (name, command, output, variable)")
+    bucket_variable = raw.get("artifacts_bucket_variable")
+    if bucket_variable is not None and not (isinstance(bucket_variable, str) and _NAME.match(bucket_variable)):
+        raise _bad(doing, "artifacts_bucket_variable must be a Terraform variable name")
+    return RepoConfig([_step(s, i, doing) for i, s in enumerate(steps)], bucket_variable,
+                      _secrets(raw.get("secrets") or {}, doing))
+
+
+def _bad(doing: str, what: str) -> JobFailure:
+    return JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: {what}")
+
+
+def _step(raw: object, index: int, doing: str) -> BuildStep:
+    where = f"build[{index}]"
+    if not isinstance(raw, dict) or set(raw) - {"name", "command", "output", "variable", "timeout"}:
+        raise _bad(doing, f"{where} must be a mapping of name, command, output, variable, timeout")
+    name, command = raw.get("name"), raw.get("command")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise _bad(doing, f"{where}.name must be a simple name")
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        raise _bad(doing, f"{where}.command must be an argument list, e.g. [python3, build.py]")
+    output, variable = raw.get("output"), raw.get("variable")
+    if output is not None and not (isinstance(output, str) and _inside(output)):
+        raise _bad(doing, f"{where}.output must be a relative path inside the repository")
+    if variable is not None and not (isinstance(variable, str) and _NAME.match(variable) and output):
+        raise _bad(doing, f"{where}.variable must be a Terraform variable name, with an output to name")
+    try:
+        timeout = parse_duration(str(raw.get("timeout", "10m")))
+    except ValueError as exc:
+        raise _bad(doing, f"{where}.timeout: {exc}") from None
+    return BuildStep(name, list(command), output, variable, timeout)
+
+
+def _secrets(raw: object, doing: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and _NAME.match(k) and isinstance(v, str) and v for k, v in raw.items()):
+        raise _bad(doing, "secrets must map Terraform variable names to Secrets Manager secret names")
+    return dict(raw)
+
+
+def _inside(rel: str) -> bool:
+    path = PurePosixPath(rel)
+    return not path.is_absolute() and ".." not in path.parts and bool(path.parts)

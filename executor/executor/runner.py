@@ -1,0 +1,450 @@
+"""One job, phase by phase: checkout, build, init, then plan / apply / destroy / custom.
+
+Each action is an explicit list of steps; each step is looked up in a table. Every step runs under a
+timeout and an X-Ray subsegment, its duration lands in the result, and the job's phase changes are
+published as status events. However the job ends, its log is uploaded and the task token answered:
+SendTaskSuccess(JobResult) or SendTaskFailure(error class, cause), masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chalicelib.adapters.artifacts import ChecksumMismatch, sha256_of
+from chalicelib.adapters.task_callbacks import TokenClosed
+from chalicelib.core.errors import FieldError
+from chalicelib.core.job import JobAction, JobErrorClass, JobResult, JobSpec
+from chalicelib.core.request import parse_custom_command
+from chalicelib.core.status import Phase, Status, StatusEvent
+from executor import checkout as git
+from executor.backend import backend_args, state_location
+from executor.build import run_build
+from executor.config import ExecutorConfig
+from executor.credentials import assume_deploy_role
+from executor.failures import JobFailure
+from executor.healthcheck import wait_healthy
+from executor.interrupt import Interrupt
+from executor.joblog import JobLog
+from executor.masking import Masker
+from executor.repo_config import RepoConfig, load_repo_config
+from executor.summary import PlanSummary, summarize
+from executor.terraform import MIN_VERSION, Terraform, TfRun, base_env
+
+STEPS: dict[JobAction, tuple[str, ...]] = {
+    JobAction.PLAN: ("checkout", "build", "init", "plan"),
+    JobAction.APPLY: ("checkout", "init", "apply", "outputs", "health-check"),
+    JobAction.PLAN_APPLY: ("checkout", "build", "init", "plan", "apply", "outputs", "health-check"),
+    # Destroy evaluates the configuration, so variables the build fills in need values again.
+    JobAction.DESTROY: ("checkout", "build", "init", "destroy"),
+    JobAction.CUSTOM: ("checkout", "init", "custom"),
+}
+# The status phase a step belongs to; preparation steps belong to the job's first phase.
+PHASE_BY_STEP = {"plan": Phase.PLAN, "apply": Phase.APPLY, "outputs": Phase.APPLY,
+                 "health-check": Phase.HEALTH_CHECK, "destroy": Phase.DESTROY, "custom": Phase.CUSTOM}
+FIRST_PHASE = {JobAction.PLAN: Phase.PLAN, JobAction.APPLY: Phase.APPLY, JobAction.PLAN_APPLY: Phase.PLAN,
+               JobAction.DESTROY: Phase.DESTROY, JobAction.CUSTOM: Phase.CUSTOM}
+PLAN_FILE = "plan.tfplan"
+STALE_PLAN = "Saved plan is stale"
+_APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
+_DESTROYED = re.compile(r"Destroy complete! Resources: (\d+) destroyed")
+
+
+@dataclass
+class Services:
+    """The adapters a job talks to (all built from settings in `__main__`)."""
+
+    artifacts: object  # S3ArtifactStore
+    sts: object  # boto3 STS client
+    secrets: object  # SecretStore
+    status: object | None = None  # StatusPublisher
+    callbacks: object | None = None  # StepFunctionsCallbacks
+
+
+@dataclass
+class Outcome:
+    result: JobResult | None = None
+    failure: JobFailure | None = None
+    reported: bool = False
+    artifacts: dict = field(default_factory=dict)
+
+
+class Job:
+    def __init__(self, spec: JobSpec, config: ExecutorConfig, services: Services, log: JobLog, masker: Masker,
+                 interrupt: Interrupt, tracer, environ: dict[str, str], token: str | None = None):
+        self.spec = spec
+        self.config = config
+        self.settings = config.settings
+        self.services = services
+        self.log = log
+        self.masker = masker
+        self.interrupt = interrupt
+        self.tracer = tracer
+        self.environ = dict(environ)
+        self.token = token
+        prefix = spec.artifacts_prefix or f"runs/{spec.run_id}/"
+        self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self.workdir: Path | None = None
+        self.src = Path()
+        self.repo = RepoConfig()
+        self.variables: dict[str, str] = {}  # -var flags (build outputs): not secret
+        self.secret_variables: dict[str, str] = {}  # TF_VAR_ environment: masked
+        self.credentials: dict[str, str] = {}
+        self.tf: Terraform | None = None
+        self.artifacts: dict[str, str] = {}
+        self.durations: dict[str, float] = {}
+        self.summary = PlanSummary()
+        self.has_changes = False
+        self.plan_checksum: str | None = None
+        self.outputs: dict = {}
+        self._phase: Phase | None = None
+        self._steps = {"checkout": self._checkout, "build": self._build, "init": self._init, "plan": self._plan,
+                       "apply": self._apply, "outputs": self._outputs, "health-check": self._health_check,
+                       "destroy": self._destroy, "custom": self._custom}
+
+    # ---- the job ---------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        outcome = Outcome()
+        heartbeat = _Heartbeat(self) if self.services.callbacks and self.token else None
+        self.tracer.start(f"tfpipe-{self.spec.action.value}", self.spec.trace_header, self.spec.run_id)
+        self.log.event(f"{self.spec.action.value} job of run {self.spec.run_id}: {self.spec.repository}@"
+                       f"{self.spec.sha[:12]} -> {self.spec.environment} (workspace {self.spec.workspace})")
+        if heartbeat:
+            heartbeat.start()
+        try:
+            self.workdir = Path(self.config.make_work_dir())
+            for step in STEPS[self.spec.action]:
+                self._run_step(step)
+            outcome.result = self._result()
+        except JobFailure as failure:
+            outcome.failure = failure
+        except Exception as exc:  # a bug or an unexpected dependency error still answers the token
+            outcome.failure = JobFailure(JobErrorClass.JOB_FAILED, f"{self.log.phase}: {type(exc).__name__}: {exc}")
+        finally:
+            if heartbeat:
+                heartbeat.stop()
+        self._finish(outcome)
+        self.tracer.finish(outcome.failure.error.value if outcome.failure else None)
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return outcome
+
+    def _run_step(self, step: str) -> None:
+        if self.interrupt.requested:
+            raise JobFailure(JobErrorClass.INTERRUPTED, f"before {step}: {self.interrupt.reason}")
+        phase = PHASE_BY_STEP.get(step, FIRST_PHASE[self.spec.action])
+        if phase != self._phase:
+            if self._phase is not None:
+                self._publish(Status.SUCCEEDED, f"{self._phase.value} succeeded")
+            self._phase = phase
+            self._publish(Status.STARTED, f"{phase.value} started")
+        self.log.phase = step
+        started = time.monotonic()
+        with self.tracer.phase(step):
+            self._steps[step]()
+        self.durations[step] = round(time.monotonic() - started, 3)
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.log.phase = "report"
+        if outcome.failure:
+            self.log.event(f"{outcome.failure.error.value}: {outcome.failure}", level="error")
+        else:
+            self.log.event(f"{self.spec.action.value} succeeded", result=outcome.result.to_dict())
+        log_key = f"{self.prefix}{self.spec.action.value}/log.txt"
+        try:
+            self.services.artifacts.put_text(log_key, self.masker.mask(self.log.text()))
+            self.artifacts["log"] = log_key
+            if outcome.result:
+                outcome.result.artifacts["log"] = log_key
+        except Exception as exc:
+            self.log.event(f"uploading the log: {exc}", level="error")
+        outcome.artifacts = dict(self.artifacts)
+        if self._phase is not None:
+            status = Status.FAILED if outcome.failure else Status.SUCCEEDED
+            message = str(outcome.failure) if outcome.failure else self._success_message()
+            details = {"error": outcome.failure.error.value} if outcome.failure else self._counts()
+            self._publish(status, message, details)
+        outcome.reported = self._answer_token(outcome)
+
+    def _answer_token(self, outcome: Outcome) -> bool:
+        callbacks = self.services.callbacks
+        if not (callbacks and self.token):
+            return False
+        try:
+            if outcome.failure:
+                cause = f"{outcome.failure}\n--- last log lines ---\n{self.log.tail()}"
+                callbacks.fail(self.token, outcome.failure.error.value, self.masker.mask(cause))
+            else:
+                callbacks.succeed(self.token, self.masker.mask_data(outcome.result.to_dict()))
+            return True
+        except Exception as exc:
+            self.log.event(f"answering the task token: {exc}", level="error")
+            return False
+
+    def _result(self) -> JobResult:
+        return JobResult(run_id=self.spec.run_id, action=self.spec.action.value, has_changes=self.has_changes,
+                         add=self.summary.add, change=self.summary.change, destroy=self.summary.destroy,
+                         resources=self.summary.resources, outputs=self.masker.mask_data(self.outputs),
+                         artifacts=dict(self.artifacts), durations=dict(self.durations),
+                         plan_checksum=self.plan_checksum)
+
+    # ---- steps -----------------------------------------------------------------------------------
+
+    def _checkout(self) -> None:
+        token = None
+        if self.spec.clone_url.startswith("https://") and self.settings.github_token_secret_name:
+            token = self._secret(self.settings.github_token_secret_name, JobErrorClass.CHECKOUT_FAILED)
+        env = {**self._plain_env(), **git.git_auth_env(self.spec.clone_url, token)}
+        self.src = self.workdir / "src"
+        git.checkout(self.spec.clone_url, self.spec.sha, self.src, env, self.config.phase_timeout_seconds)
+        self.log.event(f"checked out {self.spec.sha}")
+        self.repo = load_repo_config(self.src)
+
+    def _build(self) -> None:
+        if not self.repo.build and not self.repo.artifacts_bucket_variable:
+            return
+        variables, artifacts = run_build(self.repo, self.src, self._plain_env(), self.log, self.interrupt,
+                                         self.services.artifacts, self.prefix)
+        self.variables.update(variables)
+        self.artifacts.update(artifacts)
+
+    def _init(self) -> None:
+        for variable, secret_name in self.repo.secrets.items():
+            self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
+        self.credentials = assume_deploy_role(self.services.sts, self.spec.account_id,
+                                              self.settings.deploy_role_name, self.spec.run_id)
+        for value in self.credentials.values():
+            self.masker.add(value)
+        env = base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables)
+        self.tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
+                            self.config.interrupt_grace_seconds)
+        try:
+            version = self.tf.version()
+        except (OSError, ValueError) as exc:
+            raise JobFailure(JobErrorClass.INIT_FAILED, f"checking the terraform version: {exc}") from None
+        if version < MIN_VERSION:
+            raise JobFailure(JobErrorClass.INIT_FAILED, f"checking the terraform version: found "
+                             f"{'.'.join(map(str, version))}, need {'.'.join(map(str, MIN_VERSION))} or newer")
+        try:
+            location = state_location(self.settings.state_bucket, self.spec.repository, self.spec.environment,
+                                      self.spec.workspace)
+        except ValueError as exc:
+            raise JobFailure(JobErrorClass.INIT_FAILED, str(exc)) from None
+        self.log.event(f"state s3://{location.bucket}/{location.state_key} (lock {location.lock_key})")
+        args = ["init", "-input=false", "-no-color",
+                *backend_args(location, self.settings.region, self.config.s3_use_path_style)]
+        self._check(self.tf.run(args, self._timeout()), JobErrorClass.INIT_FAILED, "terraform init")
+
+    def _plan(self) -> None:
+        plan_path = self.src / PLAN_FILE
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-lock-timeout={self._lock_timeout()}",
+                f"-out={PLAN_FILE}", *self._var_args()]
+        run = self.tf.run(args, self._timeout())
+        if run.returncode not in (0, 2) or run.interrupted or run.timed_out:
+            self._check(run, JobErrorClass.PLAN_FAILED, "terraform plan")
+        self.has_changes = run.returncode == 2
+        store = self.services.artifacts
+        self.plan_checksum = store.put_file(self.prefix + PLAN_FILE, plan_path)
+        self.artifacts["plan"] = self.prefix + PLAN_FILE
+        self.artifacts["plan_text"] = self.prefix + "plan.txt"
+        store.put_text(self.artifacts["plan_text"], self.masker.mask(run.output))
+        json_path = self.workdir / "plan.json"
+        show = self.tf.run(["show", "-json", "-no-color", PLAN_FILE], self._timeout(), stdout_file=json_path)
+        self._check(show, JobErrorClass.PLAN_FAILED, "terraform show -json")
+        plan_json = json_path.read_text()
+        self.summary = summarize(json.loads(plan_json))
+        self.artifacts["plan_json"] = self.prefix + "plan.json"
+        store.put_text(self.artifacts["plan_json"], self.masker.mask(plan_json), "application/json")
+        self.log.event(f"plan: {self._success_message()}", plan_checksum=self.plan_checksum)
+
+    def _apply(self) -> None:
+        plan_path = self.src / PLAN_FILE
+        if self.spec.action is JobAction.APPLY:
+            self._download_plan(plan_path)
+        args = ["apply", "-input=false", "-no-color", f"-lock-timeout={self._lock_timeout()}", PLAN_FILE]
+        run = self.tf.run(args, self._timeout())
+        if not run.ok and STALE_PLAN in run.output:
+            raise JobFailure(JobErrorClass.STALE_PLAN, "applying the stored plan: the state changed since it was "
+                             "planned (Terraform: saved plan is stale); plan again, it is never re-planned here")
+        self._check(run, JobErrorClass.APPLY_FAILED, "terraform apply")
+        counts = _APPLIED.findall(run.output)
+        if counts:
+            add, change, destroy = (int(n) for n in counts[-1])
+            self.summary = PlanSummary(add, change, destroy, self.summary.resources)
+            self.has_changes = self.has_changes or add + change + destroy > 0
+
+    def _download_plan(self, plan_path: Path) -> None:
+        if not self.spec.plan_key:
+            raise JobFailure(JobErrorClass.APPLY_FAILED, "applying: the job names no stored plan (plan_key)")
+        store = self.services.artifacts
+        try:
+            data = store.get_bytes(self.spec.plan_key, self.spec.plan_checksum)
+        except ChecksumMismatch as exc:
+            raise JobFailure(JobErrorClass.APPLY_FAILED, f"applying the stored plan: {exc}") from None
+        plan_path.write_bytes(data)
+        self.plan_checksum = sha256_of(data)
+        self.artifacts["plan"] = self.spec.plan_key
+        self.log.event(f"applying stored plan s3://{store.bucket}/{self.spec.plan_key} sha256 {self.plan_checksum}")
+        json_key = self.spec.plan_key.rsplit("/", 1)[0] + "/plan.json" if "/" in self.spec.plan_key else "plan.json"
+        try:
+            self.summary = summarize(json.loads(store.get_text(json_key)))
+            self.artifacts["plan_json"] = json_key
+        except Exception as exc:  # the counts then come from apply's own summary line
+            self.log.event(f"reading the plan's JSON {json_key}: {exc}", level="warning")
+
+    def _outputs(self) -> None:
+        run = self.tf.run(["output", "-json", "-no-color"], self._timeout(), quiet=True)
+        self._check(run, JobErrorClass.APPLY_FAILED, "terraform output")
+        outputs = json.loads(run.output or "{}")
+        for output in outputs.values():
+            if output.get("sensitive"):
+                self._mask_all(output.get("value"))
+        self.outputs = {name: o.get("value") for name, o in outputs.items() if not o.get("sensitive")}
+
+    def _health_check(self) -> None:
+        url = self.outputs.get("health_check_url")
+        if not isinstance(url, str) or not url:
+            self.log.event("no health_check_url output: nothing to check")
+            return
+        wait_healthy(url, self.config.health_check_timeout_seconds, self.config.health_check_interval_seconds,
+                     self.interrupt, self.log)
+
+    def _destroy(self) -> None:
+        args = ["destroy", "-input=false", "-no-color", "-auto-approve", f"-lock-timeout={self._lock_timeout()}",
+                *self._var_args()]
+        run = self.tf.run(args, self._timeout())
+        self._check(run, JobErrorClass.DESTROY_FAILED, "terraform destroy")
+        found = _DESTROYED.findall(run.output)
+        destroyed = int(found[-1]) if found else 0
+        self.summary = PlanSummary(0, 0, destroyed, [])
+        self.has_changes = destroyed > 0
+        if self.spec.workspace != "default":
+            # The workspace's (now empty) state goes too, so the environment no longer lists.
+            env = {k: v for k, v in self.tf.env.items() if k != "TF_WORKSPACE"}
+            tf = Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds)
+            run = tf.run(["workspace", "delete", "-no-color", f"-lock-timeout={self._lock_timeout()}",
+                          self.spec.workspace], self._timeout())
+            if not run.ok:
+                self.log.event(f"deleting workspace {self.spec.workspace} failed; its empty state stays", level="warning")
+
+    def _custom(self) -> None:
+        errors: list[FieldError] = []
+        command = parse_custom_command(list(self.spec.custom_args), errors)
+        if command is None:  # allow-listed at the edge already; a job submitted by hand is checked again
+            raise JobFailure(JobErrorClass.CUSTOM_FAILED, "running a custom command: " + "; ".join(map(str, errors)))
+        run = self.tf.run(command.argv, self._timeout())
+        key = f"{self.prefix}custom/output.txt"
+        self.services.artifacts.put_text(key, self.masker.mask(run.output))
+        self.artifacts["output"] = key
+        self._check(run, JobErrorClass.CUSTOM_FAILED, "terraform " + " ".join(command.argv))
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    def _check(self, run: TfRun, error: JobErrorClass, doing: str) -> None:
+        if run.interrupted:
+            raise JobFailure(JobErrorClass.INTERRUPTED, f"{doing}: {self.interrupt.reason}; terraform stopped "
+                             f"(exit {run.returncode}) after saving state and releasing its lock")
+        if run.timed_out:
+            raise JobFailure(JobErrorClass.TIMEOUT, f"{doing}: exceeded the phase timeout of {self._timeout():.0f}s")
+        if run.returncode != 0:
+            errors = [line for line in run.output.splitlines() if line.startswith(("Error", "│ Error"))]
+            detail = "; ".join(e.strip("│ ") for e in errors[:3]) or run.output.strip()[-500:]
+            raise JobFailure(error, f"{doing} for {self.spec.environment} failed (exit {run.returncode}): {detail}")
+
+    def _secret(self, name: str, error: JobErrorClass) -> str:
+        try:
+            value = self.services.secrets.get(name)
+        except Exception as exc:
+            raise JobFailure(error, f"reading secret {name!r}: {exc}") from None
+        self.masker.add(value)
+        return value
+
+    def _mask_all(self, value) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                self._mask_all(v)
+        elif isinstance(value, list):
+            for v in value:
+                self._mask_all(v)
+        elif value is not None:
+            self.masker.add(value if isinstance(value, str) else json.dumps(value))
+
+    def _var_args(self) -> list[str]:
+        args = [f"-var={name}={value}" for name, value in sorted(self.variables.items())]
+        env_dir = self.src / "environments"
+        for candidate in (f"{self.spec.environment}.tfvars", "ephemeral.tfvars"):
+            if candidate == "ephemeral.tfvars" and self.spec.workspace == "default":
+                continue
+            if (env_dir / candidate).is_file():
+                args.append(f"-var-file=environments/{candidate}")
+                break
+        return args
+
+    def _plain_env(self) -> dict[str, str]:
+        """For git and build commands: no AWS credentials, no job contract, no Terraform variables."""
+        return base_env(self.environ, {}, "default", {})
+
+    def _timeout(self) -> float:
+        return self.config.phase_timeout_seconds
+
+    def _lock_timeout(self) -> str:
+        return f"{int(self.config.lock_timeout_seconds)}s"
+
+    def _counts(self) -> dict:
+        return {"has_changes": self.has_changes, "add": self.summary.add, "change": self.summary.change,
+                "destroy": self.summary.destroy, "outputs": self.masker.mask_data(self.outputs)}
+
+    def _success_message(self) -> str:
+        s = self.summary
+        return f"{s.add} to add, {s.change} to change, {s.destroy} to destroy" + ("" if self.has_changes else " (no changes)")
+
+    def _publish(self, status: Status, message: str, details: dict | None = None) -> None:
+        publisher = self.services.status
+        if publisher is None or self._phase is None:
+            return
+        spec = self.spec
+        event = StatusEvent(
+            run_id=spec.run_id, workflow=spec.workflow, phase=self._phase, status=status,
+            repository=spec.repository, sha=spec.sha, environment=spec.environment, actor=spec.actor,
+            message=self.masker.mask(message), timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
+            pull_request=spec.pull_request, artifacts=dict(self.artifacts),
+            details=self.masker.mask_data({"action": spec.action.value, **(details or {})}))
+        try:
+            publisher.publish(event)
+        except Exception as exc:  # a lost status event must not fail a deployment
+            self.log.event(f"publishing status: {exc}", level="warning")
+
+
+class _Heartbeat:
+    """SendTaskHeartbeat every N seconds; when Step Functions stops waiting, stop the job too."""
+
+    def __init__(self, job: Job):
+        self._job = job
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        job = self._job
+        while not self._stop.wait(job.config.heartbeat_seconds):
+            try:
+                job.services.callbacks.heartbeat(job.token)
+            except TokenClosed as exc:
+                job.log.event(f"heartbeat: {exc}; nobody waits for this job any more", level="warning")
+                job.interrupt.request("Step Functions no longer waits for this job (task token closed)")
+                return
+            except Exception as exc:
+                job.log.event(f"heartbeat: {exc}", level="warning")

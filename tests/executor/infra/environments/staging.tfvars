@@ -1,0 +1,1 @@
+message = "staging says hello"

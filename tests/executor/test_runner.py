@@ -1,0 +1,167 @@
+"""The executor end to end: `python -m executor` with real Terraform and real Git against moto."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import boto3
+import pytest
+
+from chalicelib.core.job import JobAction
+from tests.executor.conftest import (
+    ARTIFACTS_BUCKET,
+    STATE_BUCKET,
+    make_spec,
+    run_executor,
+)
+
+pytestmark = pytest.mark.terraform
+
+BUILD = """build:
+  - name: app
+    command: ["python3", "-c", "import pathlib; pathlib.Path('dist').mkdir(); pathlib.Path('dist/app.zip').write_text('pkg')"]
+    output: dist/app.zip
+    variable: app_package_key
+artifacts_bucket_variable: artifacts_bucket
+"""
+
+
+def ssm(aws):
+    return boto3.client("ssm", endpoint_url=aws.endpoint, region_name="us-east-1")
+
+
+def test_plan_then_apply_of_the_stored_plan_then_custom_then_destroy(aws, infra):
+    infra.write("tfpipe.yml", BUILD)
+    sha = infra.commit("build the app")
+
+    plan = run_executor(aws, make_spec(infra, sha, JobAction.PLAN))
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    result = plan.answer
+    assert (result["has_changes"], result["add"], result["change"], result["destroy"]) == (True, 1, 0, 0)
+    assert result["resources"] == [{"address": "aws_ssm_parameter.message", "type": "aws_ssm_parameter",
+                                    "actions": ["create"]}]
+    assert set(aws.keys(ARTIFACTS_BUCKET, "runs/run-1/")) == {
+        "runs/run-1/plan.tfplan", "runs/run-1/plan.json", "runs/run-1/plan.txt", "runs/run-1/plan/log.txt",
+        "runs/run-1/build/app/app.zip"}
+    assert aws.text(ARTIFACTS_BUCKET, "runs/run-1/build/app/app.zip") == "pkg"
+    plan_bytes = aws.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key="runs/run-1/plan.tfplan")["Body"].read()
+    assert result["plan_checksum"] == hashlib.sha256(plan_bytes).hexdigest()
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.txt")
+    plan_json = json.loads(aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.json"))
+    assert plan_json["variables"]["message"]["value"] == "staging says hello"  # environments/staging.tfvars
+    assert plan_json["variables"]["app_package_key"]["value"] == "runs/run-1/build/app/app.zip"
+    assert all(line["run_id"] == "run-1" for line in plan.lines[:-1])
+    assert aws.keys(STATE_BUCKET) == []  # planning writes no state
+
+    events = aws.status_events()
+    assert [(e["phase"], e["status"]) for e in events] == [("plan", "started"), ("plan", "succeeded")]
+    assert events[-1]["details"]["add"] == 1 and events[-1]["artifacts"]["plan"] == "runs/run-1/plan.tfplan"
+
+    apply_spec = make_spec(infra, sha, JobAction.APPLY, plan_key="runs/run-1/plan.tfplan",
+                           plan_checksum=result["plan_checksum"])
+    applied = run_executor(aws, apply_spec)
+    assert applied.returncode == 0, applied.stdout[-3000:]
+    answer = applied.answer
+    assert (answer["add"], answer["change"], answer["destroy"]) == (1, 0, 0)
+    assert answer["outputs"]["message_parameter"] == "/tfpipe-test/default/message"
+    assert answer["outputs"]["app_package_key"] == "runs/run-1/build/app/app.zip"
+    assert "api_key_sensitive" not in answer["outputs"]
+    assert answer["artifacts"]["log"] == "runs/run-1/apply/log.txt"
+    assert set(answer["durations"]) == {"checkout", "init", "apply", "outputs", "health-check"}
+    value = ssm(aws).get_parameter(Name="/tfpipe-test/default/message")["Parameter"]["Value"]
+    assert value == "staging says hello"
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/env/staging/terraform.tfstate"]  # lock file gone
+    assert [(e["phase"], e["status"]) for e in aws.status_events()] == [
+        ("apply", "started"), ("apply", "succeeded"), ("health-check", "started"), ("health-check", "succeeded")]
+
+    custom = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, run_id="run-2",
+                                         custom_args=["state", "list"]))
+    assert custom.returncode == 0, custom.stdout[-3000:]
+    listed = aws.text(ARTIFACTS_BUCKET, custom.answer["artifacts"]["output"])
+    assert listed.split() == ["aws_ssm_parameter.message"]
+
+    destroyed = run_executor(aws, make_spec(infra, sha, JobAction.DESTROY, run_id="run-3"))
+    assert destroyed.returncode == 0, destroyed.stdout[-3000:]
+    assert (destroyed.answer["destroy"], destroyed.answer["has_changes"]) == (1, True)
+    assert ssm(aws).get_parameters(Names=["/tfpipe-test/default/message"])["InvalidParameters"]
+
+
+def test_apply_refuses_a_stored_plan_whose_checksum_does_not_match(aws, infra):
+    sha = infra.commit("c")
+    plan = run_executor(aws, make_spec(infra, sha, JobAction.PLAN))
+    assert plan.returncode == 0
+    wrong = hashlib.sha256(b"another plan").hexdigest()
+    applied = run_executor(aws, make_spec(infra, sha, JobAction.APPLY, plan_key="runs/run-1/plan.tfplan",
+                                          plan_checksum=wrong))
+    assert applied.returncode == 1
+    assert applied.answer["error"] == "ApplyFailed" and "does not match" in applied.answer["cause"]
+    assert aws.keys(STATE_BUCKET) == []
+
+
+def test_a_stale_plan_fails_as_stale_plan_and_is_never_replanned(aws, infra):
+    sha = infra.commit("c")
+    first = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, run_id="run-old"))
+    assert first.returncode == 0
+    # Another run changes the environment's state after that plan was made.
+    infra.write("environments/staging.tfvars", 'message = "changed meanwhile"\n')
+    newer = infra.commit("newer")
+    moved = run_executor(aws, make_spec(infra, newer, JobAction.PLAN_APPLY, run_id="run-new"))
+    assert moved.returncode == 0, moved.stdout[-3000:]
+
+    stale = run_executor(aws, make_spec(infra, sha, JobAction.APPLY, run_id="run-old",
+                                        plan_key="runs/run-old/plan.tfplan"))
+    assert stale.returncode == 1
+    assert stale.answer["error"] == "StalePlan"
+    assert not any(line["message"].startswith("terraform plan") for line in stale.lines[:-1])
+    value = ssm(aws).get_parameter(Name="/tfpipe-test/default/message")["Parameter"]["Value"]
+    assert value == "changed meanwhile"
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/env/staging/terraform.tfstate"]
+
+
+def test_failing_apply_reports_apply_failed_and_releases_the_state_lock(aws, infra):
+    infra.write("environments/staging.tfvars", "fail_apply = true\n")
+    sha = infra.commit("breaks on apply")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "ApplyFailed"
+    assert "terraform apply for staging failed" in failed.answer["cause"]
+    assert "failing on purpose" in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/env/staging/terraform.tfstate"]
+    assert [(e["phase"], e["status"]) for e in aws.status_events()][-1] == ("apply", "failed")
+
+
+def test_ephemeral_environment_lives_in_its_workspace_and_destroy_removes_it(aws, infra):
+    sha = infra.commit("c")
+    applied = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, environment="pr-7"))
+    assert applied.returncode == 0, applied.stdout[-3000:]
+    assert applied.answer["outputs"]["message_parameter"] == "/tfpipe-test/pr-7/message"
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/ephemeral/pr-7/terraform.tfstate"]
+    destroyed = run_executor(aws, make_spec(infra, sha, JobAction.DESTROY, run_id="run-2", environment="pr-7"))
+    assert destroyed.returncode == 0, destroyed.stdout[-3000:]
+    assert destroyed.answer["destroy"] == 1
+    assert aws.keys(STATE_BUCKET) == []  # the workspace is deleted with its state
+
+
+def test_failing_build_fails_the_run_before_anything_is_planned(aws, infra):
+    infra.write("tfpipe.yml", 'build:\n  - name: app\n    command: ["python3", "-c", "raise SystemExit(4)"]\n')
+    sha = infra.commit("broken build")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "BuildFailed" and "exited 4" in failed.answer["cause"]
+    assert aws.keys(ARTIFACTS_BUCKET) == ["runs/run-1/plan/log.txt"]
+
+
+def test_checkout_refuses_a_commit_the_repository_does_not_have(aws, infra):
+    infra.commit("c")
+    failed = run_executor(aws, make_spec(infra, "0" * 40, JobAction.PLAN))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "CheckoutFailed"
+
+
+def test_custom_command_outside_the_allow_list_is_refused_even_when_submitted_by_hand(aws, infra):
+    sha = infra.commit("c")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, custom_args=["apply", "-auto-approve"]))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "CustomFailed" and "allow-listed" in failed.answer["cause"]
+
