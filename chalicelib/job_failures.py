@@ -1,0 +1,38 @@
+"""A Batch job FAILED: fail its task token at once (so its workflow moves on in seconds, not at the
+heartbeat timeout) and tell people through the status queue.
+
+Only the first to close the token reports: if the executor already failed it with a precise error
+class (and then exited non-zero), Step Functions answers that the token is closed and this stays
+quiet, so the workflow's own, better-worded failure status is the one people see.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib.core.batch_events import failed_job, failure_status
+from chalicelib.core.errors import DependencyFailed
+from chalicelib.core.job import JobErrorClass
+from chalicelib.ports import StatusPublisher
+
+log = logging.getLogger(__name__)
+
+
+def job_failed(detail: dict, time: str, callbacks, publisher: StatusPublisher) -> dict:
+    """`callbacks.fail(token, error, cause)` raises DependencyFailed when Step Functions could not be
+    reached (the invocation is retried) and anything else when the token is already closed."""
+    job = failed_job(detail)
+    if job.task_token is None:
+        log.info("batch job %s failed; it carries no task token, so it is not a tfpipe run's", job.job_id)
+        return {"job_id": job.job_id, "token": "none"}
+    try:
+        callbacks.fail(job.task_token, JobErrorClass.JOB_FAILED.value, job.cause)
+    except DependencyFailed:
+        raise
+    except Exception as exc:
+        log.info("batch job %s failed after its task was already ended (%s)", job.job_id, type(exc).__name__)
+        return {"job_id": job.job_id, "token": "already closed"}
+    event = failure_status(job, time)
+    if event is not None:
+        publisher.publish(event)
+    return {"job_id": job.job_id, "token": "failed", "run_id": event.run_id if event else None}
