@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tfpipe.commands import runs
+from tfpipe.commands import approvals, runs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,6 +13,9 @@ def main() -> None:
 
 
 for command in (runs.run, runs.runs, runs.show, runs.envs, runs.ttl, runs.destroy):
+    main.add_command(command)
+
+for command in (approvals.approve, approvals.reject, approvals.unlock):
     main.add_command(command)
 
 

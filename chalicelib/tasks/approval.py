@@ -48,7 +48,8 @@ def decide(deps, run_id: str, approved: bool, actor: str) -> dict:
         if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
             raise NotFound(f"{verb} run {run_id}: its approval is no longer open ({code})") from None
         raise DependencyFailed(f"{verb} run {run_id}: {exc}") from exc
-    return {"run_id": run_id, "approved": approved, "actor": actor}
+    return {"run_id": run_id, "approved": approved, "actor": actor,
+            "message": f"run {run_id} {'approved' if approved else 'rejected'} by {actor}"}
 
 
 def decide_signed(deps, run_id: str, approved: bool, headers, body: bytes) -> dict:
