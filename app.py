@@ -5,6 +5,7 @@ from chalice import Chalice
 
 from chalicelib import logs
 from chalicelib.api import respond
+from chalicelib.core.batch_events import FAILED_JOB_PATTERN
 from chalicelib.wiring import container
 
 app = Chalice(app_name="tfpipe", configure_logs=False)
@@ -100,3 +101,20 @@ def approve_run(run_id):
 @app.route("/runs/{run_id}/reject", methods=["POST"], content_types=["application/json"])
 def reject_run(run_id):
     return _decide(run_id, False)
+
+
+# -- Status fan-out and Batch job failures (issue 6) ------------------------------------------------
+# The status queue's events go to the PR comment, commit status, GitHub deployment and Slack; the
+# answer is SQS's partial batch response, so the event source mapping needs ReportBatchItemFailures.
+
+
+@app.on_sqs_message(queue=container().settings.status_queue_name, batch_size=10, name="status_fanout")
+def status_fanout(event):
+    return container().status_fanout.consume([record.to_dict() for record in event])
+
+
+@app.on_cw_event(FAILED_JOB_PATTERN, name="batch_job_failed")
+def batch_job_failed(event):
+    from chalicelib.job_failures import job_failed
+    deps = container()
+    return job_failed(event.detail, event.time, deps.task_callbacks, deps.status_publisher)

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from urllib.parse import quote
 
 from chalicelib.core.durations import TtlBounds, parse_duration
 from chalicelib.core.request import RequestDefaults
@@ -61,6 +62,12 @@ class Settings:
     lock_max_wait_seconds: int = 2 * 3600
     approval_timeout_seconds: int = 24 * 3600
     stale_lock_seconds: int = 6 * 3600
+    # Status fan-out: the status queue's DLQ (messages arrive there with the reason they failed), how
+    # many receives a message gets before it goes there (the queue's maxReceiveCount), and where an
+    # artifact key is linked to (unset: the S3 console).
+    status_dlq_url: str = ""
+    status_max_receives: int = 5
+    artifacts_base_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -106,9 +113,26 @@ class Settings:
                 lock_max_wait_seconds=parse_duration(get("LOCK_MAX_WAIT", "2h")),
                 approval_timeout_seconds=parse_duration(get("APPROVAL_TIMEOUT", "24h")),
                 stale_lock_seconds=parse_duration(get("STALE_LOCK_AFTER", "6h")),
+                status_dlq_url=get("STATUS_DLQ_URL"),
+                status_max_receives=int(get("STATUS_MAX_RECEIVES", "5")),
+                artifacts_base_url=get("ARTIFACTS_BASE_URL").rstrip("/"),
             )
         except (ValueError, json.JSONDecodeError) as exc:
             raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
+
+    @property
+    def status_queue_name(self) -> str:
+        """The queue the status consumer reads: the last part of its URL, else `<app>-<stage>-status`."""
+        if self.status_queue_url:
+            return self.status_queue_url.rstrip("/").rsplit("/", 1)[-1]
+        return f"{self.app_name}-{self.stage}-status"
+
+    def artifact_link(self, key: str) -> str:
+        """Where a person opens an artifact: the configured base URL, else the S3 console."""
+        if self.artifacts_base_url:
+            return f"{self.artifacts_base_url}/{key}"
+        return (f"https://s3.console.aws.amazon.com/s3/object/{self.artifacts_bucket}"
+                f"?region={self.region}&prefix={quote(key, safe='/')}")
 
     @property
     def ttl_bounds(self) -> TtlBounds:
