@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tfpipe.commands import approvals, runs
+from tfpipe.commands import approvals, history, runs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +17,8 @@ for command in (runs.run, runs.runs, runs.show, runs.envs, runs.ttl, runs.destro
 
 for command in (approvals.approve, approvals.reject, approvals.unlock):
     main.add_command(command)
+
+main.add_command(history.history)
 
 
 if __name__ == "__main__":
