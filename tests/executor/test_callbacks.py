@@ -1,0 +1,135 @@
+"""The executor answers a real Step Functions task token (moto's ASL engine), heartbeats while it
+works, masks secrets everywhere, and on SIGTERM stops Terraform cleanly and reports Interrupted."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import threading
+import time
+import uuid
+
+import pytest
+
+from chalicelib.core.job import JobAction
+from tests.executor.conftest import (
+    ARTIFACTS_BUCKET,
+    HEARTBEAT_SECONDS,
+    STATE_BUCKET,
+    finished_execution,
+    make_spec,
+    run_executor,
+    start_executor,
+    token_execution,
+)
+
+pytestmark = pytest.mark.terraform
+STATE_KEY = "acme/infra/env/staging/terraform.tfstate"
+
+
+def test_canary_secret_is_masked_in_logs_artifacts_status_events_and_the_callback(aws, infra):
+    canary = f"canary-{uuid.uuid4().hex}"
+    aws.secrets.create_secret(Name="test/api-key", SecretString=canary)
+    infra.write("tfpipe.yml", "secrets:\n  api_key: test/api-key\n")
+    sha = infra.commit("reads a secret")
+    execution, token = token_execution(aws, "canary")
+
+    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), token=token)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert done.seconds > HEARTBEAT_SECONDS  # so the execution survived on the job's heartbeats
+    described = finished_execution(aws, execution)
+    assert described["status"] == "SUCCEEDED"
+    result = json.loads(described["output"])
+    # The secret did reach Terraform (the careless output echoes it), and came back masked.
+    assert result["outputs"]["api_key_echo"] == "***"
+    assert "api_key_sensitive" not in result["outputs"]
+
+    texts = [done.stdout, done.stderr, described["output"]]
+    texts += [aws.text(ARTIFACTS_BUCKET, key) for key in aws.keys(ARTIFACTS_BUCKET) if not key.endswith(".tfplan")]
+    texts += [json.dumps(e) for e in aws.status_events()]
+    history = aws.sfn.get_execution_history(executionArn=execution)["events"]
+    texts.append(json.dumps(history, default=str))
+    assert len(texts) > 8
+    leaks = [t[:80] for t in texts if canary in t]
+    assert leaks == []
+    assert "***" in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.txt")
+
+
+def _lines_until(proc, pattern: str, timeout: float) -> list[str]:
+    """Read the job's stdout (in a thread) until a line contains `pattern`."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if pattern in line:
+            return seen
+    raise AssertionError(f"{pattern!r} never appeared:\n" + "".join(seen[-20:]))
+
+
+def test_sigterm_during_apply_stops_terraform_releases_the_lock_and_reports_interrupted(aws, infra):
+    infra.write("environments/staging.tfvars", "sleep_seconds = 300\n")
+    sha = infra.commit("slow apply")
+    execution, token = token_execution(aws, "interrupted")
+    proc = start_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), token=token)
+    try:
+        _lines_until(proc, "terraform_data.slow[0]: Creating...", timeout=120)
+        time.sleep(1)
+        assert aws.keys(STATE_BUCKET) == [STATE_KEY + ".tflock"]  # terraform holds the lock mid-apply
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 1
+        stopped_after = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert stopped_after < 30  # the 300 s sleep was cut short, not waited out
+
+    described = finished_execution(aws, execution)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "Interrupted"
+    # moto 5.2.5 drops SendTaskFailure's cause (responses.py passes only the error); the job's log
+    # artifact holds the same message the cause carried.
+    log = aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
+    assert "Interrupted: terraform apply: received SIGTERM" in log and "releasing its lock" in log
+    assert aws.keys(STATE_BUCKET) == [STATE_KEY]  # state written, lock file gone
+    state = json.loads(aws.text(STATE_BUCKET, STATE_KEY))
+    instances = {f"{r['type']}.{r['name']}": r["instances"] for r in state["resources"]}
+    assert instances["aws_ssm_parameter.message"][0]["attributes"]["name"] == "/tfpipe-test/default/message"
+    # The interrupted provisioner's resource is recorded as tainted: the next apply replaces it.
+    assert instances["terraform_data.slow"][0]["status"] == "tainted"
+    assert [(e["phase"], e["status"]) for e in aws.status_events()][-1] == ("apply", "failed")
+
+
+def test_two_applies_on_one_environment_at_once_serialise_on_the_state_lock(aws, infra):
+    plans = {}
+    for name in ("a", "b"):
+        infra.write("environments/staging.tfvars", f'message = "{name}"\nsleep_seconds = 4\n')
+        sha = infra.commit(name)
+        planned = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, run_id=f"run-{name}"))
+        assert planned.returncode == 0, planned.stdout[-3000:]
+        plans[name] = sha
+    jobs = {name: start_executor(aws, make_spec(infra, sha, JobAction.APPLY, run_id=f"run-{name}",
+                                               plan_key=f"runs/run-{name}/plan.tfplan"),
+                                 TFPIPE_JOB_LOCK_TIMEOUT="120s")
+            for name, sha in plans.items()}
+    answers = {}
+    for name, proc in jobs.items():
+        stdout, _ = proc.communicate(timeout=180)
+        answers[name] = (proc.returncode, json.loads(stdout.splitlines()[-1]))
+    winners = [n for n, (rc, _) in answers.items() if rc == 0]
+    losers = [n for n, (rc, _) in answers.items() if rc == 1]
+    assert len(winners) == 1 and len(losers) == 1, answers
+    # The second waited for the lock, then found the state moved on: its plan is stale, not re-planned.
+    assert answers[losers[0]][1]["error"] == "StalePlan"
+    assert aws.keys(STATE_BUCKET) == [STATE_KEY]
+    state = json.loads(aws.text(STATE_BUCKET, STATE_KEY))
+    parameter = next(r for r in state["resources"] if r["type"] == "aws_ssm_parameter")
+    assert parameter["instances"][0]["attributes"]["value"] == winners[0]
+    assert state["serial"] >= 1 and state["lineage"]
