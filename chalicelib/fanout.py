@@ -57,6 +57,13 @@ class Outcome:
         return "; ".join(f"{sink}: {why}" for sink, why in self.failed.items())
 
 
+def _progress(record: dict) -> tuple:
+    try:
+        return (1, *fanout.progress_key(StatusEvent.from_json(record["body"])))
+    except (ValueError, KeyError, TypeError):
+        return (0,)  # unreadable ones first: they only fail
+
+
 class StatusFanout:
     def __init__(self, vcs: Vcs, notifier: Notifier | None, ledger: DeliveryLedger, artifacts: ArtifactReader | None,
                  dead_letters: DeadLetters | None = None, max_receives: int = 5,
@@ -76,9 +83,12 @@ class StatusFanout:
     # -- the batch -------------------------------------------------------------------------------
 
     def consume(self, records: list[dict]) -> dict:
-        """A Lambda SQS event's records -> the partial batch response (ReportBatchItemFailures)."""
+        """A Lambda SQS event's records -> the partial batch response (ReportBatchItemFailures).
+
+        A batch is handled in the order its events happened, not the order SQS returned them, so the
+        comment a run's last event renders is the one that stays."""
         failures = []
-        for record in records:
+        for record in sorted(records, key=_progress):
             outcome = self.handle(Received.from_record(record))
             if outcome.retry:
                 failures.append({"itemIdentifier": outcome.message_id})

@@ -163,6 +163,18 @@ def slack_message(event: StatusEvent, news: SlackNews, link: str | None = None) 
     return SlackMessage(_slack_escape(text), blocks)
 
 
+# -- ordering ----------------------------------------------------------------------------------------
+
+_PHASE_ORDER = {phase: rank for rank, phase in enumerate(Phase)}  # declaration order is a run's order
+_OPEN = frozenset({Status.STARTED, Status.PENDING})
+
+
+def progress_key(event: StatusEvent) -> tuple:
+    """Sorts a run's events in the order they happened, even when they share a timestamp (whole
+    seconds): by time, then phase, then an open status before the one that closes the phase."""
+    return (event.timestamp, _PHASE_ORDER[event.phase], 0 if event.status in _OPEN else 1)
+
+
 # -- routing -----------------------------------------------------------------------------------------
 
 def sinks_for(event: StatusEvent) -> list[Sink]:

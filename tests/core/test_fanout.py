@@ -9,6 +9,7 @@ from chalicelib.core.fanout import (
     deployment_state,
     environment_url,
     is_transient,
+    progress_key,
     short_description,
     sinks_for,
     slack_message,
@@ -91,3 +92,14 @@ def test_delivery_records_differ_per_sink_and_per_event():
     assert delivery_key(a, Sink.SLACK) != delivery_key(a, Sink.COMMENT)
     assert delivery_key(a, Sink.SLACK) != delivery_key(b, Sink.SLACK)
     assert delivery_key(a, Sink.SLACK) == delivery_key(status_event(), Sink.SLACK)
+
+
+def test_events_of_one_second_sort_in_the_order_the_run_went():
+    at = "2026-11-25T04:00:00Z"
+    happened = [status_event(phase="queued", status="started", timestamp=at),
+                status_event(phase="plan", status="started", timestamp=at),
+                status_event(phase="plan", status="succeeded", timestamp=at),
+                status_event(phase="done", status="succeeded", timestamp=at)]
+    assert sorted(reversed(happened), key=progress_key) == happened
+    later = status_event(phase="queued", status="started", timestamp="2026-11-25T04:00:01Z")
+    assert sorted([later, *happened], key=progress_key)[-1] is later

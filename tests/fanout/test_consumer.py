@@ -8,6 +8,8 @@ import pytest
 
 from chalicelib.adapters.dead_letters import REASON_ATTRIBUTE, SqsDeadLetters
 from chalicelib.core.comments import marker
+from chalicelib.core.fanout import progress_key
+from chalicelib.core.status import StatusEvent
 from chalicelib.fanout import StatusFanout
 from tests.fanout.conftest import MAX_RECEIVES, SLACK_PATH
 from tests.fixtures.plans import plan_json, plan_text
@@ -217,3 +219,15 @@ def test_an_unreachable_slack_is_reported_without_its_url(aws, poller, github, l
     assert failed
     assert "posting to Slack: URLError" in our_log(caplog)
     assert "aNoThErSeCrEt" not in our_log(caplog)
+
+
+def test_a_batch_that_arrives_out_of_order_leaves_the_comment_of_the_runs_last_event(aws, poller, consumer, github):
+    events = a_plan_apply_run(aws)
+    publish(aws, *events)
+    records = poller.records()
+    assert len(records) == len(events)
+    backwards = sorted(records, key=lambda r: progress_key(StatusEvent.from_json(r["body"])), reverse=True)
+    poller.settle(records, consumer.consume(backwards))
+    assert "✅ tfpipe PLAN-APPLY" in github.comments_on(REPO, 7)[0]
+    assert "**Succeeded**" in github.comments_on(REPO, 7)[0]
+    assert github.statuses[-1]["state"] == "success"
