@@ -17,7 +17,7 @@ def client(service: str, endpoint: str):
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
 
-def create_resources(endpoint: str, stage: str = "test", **overrides) -> Settings:
+def create_resources(endpoint: str, stage: str = "test", status_queue: str = "", **overrides) -> Settings:
     """Create the tables, queue and schedule group in moto; answer settings naming them."""
     prefix = f"tfpipe-{stage}"
     dynamodb = client("dynamodb", endpoint)
@@ -25,7 +25,7 @@ def create_resources(endpoint: str, stage: str = "test", **overrides) -> Setting
         dynamodb.create_table(TableName=f"{prefix}-{table}", BillingMode="PAY_PER_REQUEST",
                               KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
-    queue_url = client("sqs", endpoint).create_queue(QueueName=f"{prefix}-status")["QueueUrl"]
+    queue_url = client("sqs", endpoint).create_queue(QueueName=status_queue or f"{prefix}-status")["QueueUrl"]
     client("scheduler", endpoint).create_schedule_group(Name=f"{prefix}-ttl")
     settings = Settings(
         stage=stage, region=REGION, locks_table=f"{prefix}-locks", runs_table=f"{prefix}-runs",

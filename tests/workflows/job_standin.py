@@ -1,0 +1,51 @@
+"""A scripted stand-in for the Terraform executor, run by the local Batch service as a job's command.
+
+It reads the job's contract like the executor (`TFPIPE_JOB`, `TFPIPE_TASK_TOKEN`), looks up what the
+test scripted for (environment, action, sha) in the JSON file named by `TFPIPE_STANDIN_SCRIPT`, answers
+the task token with SendTaskSuccess(result) or SendTaskFailure(error, cause), and appends what it was
+asked to do to `TFPIPE_STANDIN_LOG`. It never runs Terraform: tests using it say so in their names.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+
+import boto3
+
+from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobResult, JobSpec
+
+
+def outcome_for(script: dict, spec: JobSpec) -> dict:
+    """Most specific first: `<env>:<action>:<sha7>`, `<env>:<action>`; default a success with changes."""
+    for key in (f"{spec.environment}:{spec.action.value}:{spec.sha[:7]}", f"{spec.environment}:{spec.action.value}"):
+        if key in script:
+            return script[key]
+    return {}
+
+
+def main() -> int:
+    spec = JobSpec.from_json(os.environ[JOB_ENV])
+    token = os.environ[TASK_TOKEN_ENV]
+    with open(os.environ["TFPIPE_STANDIN_SCRIPT"]) as f:
+        outcome = outcome_for(json.load(f), spec)
+    with open(os.environ["TFPIPE_STANDIN_LOG"], "a") as log:
+        fcntl.flock(log, fcntl.LOCK_EX)
+        log.write(json.dumps({"spec": json.loads(spec.to_json()), "outcome": outcome}) + "\n")
+    sfn = boto3.client("stepfunctions")
+    if "error" in outcome:
+        # Reported through the token; the job itself ends cleanly, so only the token decides the path.
+        sfn.send_task_failure(taskToken=token, error=outcome["error"], cause=outcome.get("cause", "scripted failure"))
+        return 0
+    result = JobResult(run_id=spec.run_id, action=spec.action.value, has_changes=outcome.get("has_changes", True),
+                       add=outcome.get("add", 1), change=0, destroy=0, outputs=outcome.get("outputs", {}),
+                       artifacts={"plan": f"{spec.artifacts_prefix}plan.bin", "log": f"{spec.artifacts_prefix}log.txt"},
+                       plan_checksum="sha256:standin")
+    sfn.send_task_success(taskToken=token, output=json.dumps(result.to_dict()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

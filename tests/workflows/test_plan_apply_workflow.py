@@ -1,0 +1,199 @@
+"""PLAN-APPLY on the embedded stack, every path: the real state machine, the real task Lambdas."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.audit import AuditRecord
+from chalicelib.core.errors import NotFound
+from chalicelib.core.workflows import Command
+from chalicelib.tasks import approval
+from tests.workflows.conftest import GOOD_SHA, NEWER_SHA, SHA
+
+
+def test_plan_apply_plans_waits_for_approval_and_applies_with_scripted_job_standin(pipeline):
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-ok"))
+    pipeline.wait_for_approval(run)
+    assert pipeline.lock("e2e-ok").run_id == run.run_id
+
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
+    assert pipeline.events(run) == [("queued", "started"), ("plan", "started"), ("approval", "pending"),
+                                    ("approval", "succeeded"), ("apply", "started"), ("apply", "succeeded")]
+    assert [(j["action"], j["sha"]) for j in pipeline.jobs(run)] == [("plan", SHA), ("apply", SHA)]
+    assert pipeline.jobs(run)[1]["plan_key"] == f"runs/{run.run_id}/plan.bin"
+    assert pipeline.lock("e2e-ok") is None
+    [record] = pipeline.deps.audit_log.history("acme/infra", "e2e-ok")
+    assert (record.action, record.result, record.approver) == ("apply", "applied", "lead@example.com")
+
+
+def test_plan_with_no_changes_asks_no_approval_and_applies_nothing_with_scripted_job_standin(pipeline):
+    pipeline.script("e2e-nochange", "plan", has_changes=False)
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-nochange"))
+
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
+    assert pipeline.events(run) == [("queued", "started"), ("plan", "started"), ("plan", "succeeded")]
+    assert "no changes" in pipeline.event_bodies(run)[-1]["message"]
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan"]
+    assert pipeline.lock("e2e-nochange") is None
+
+
+def _seed_good_commit(pipeline, environment: str) -> None:
+    """An earlier run applied GOOD_SHA cleanly (its audit record): that is what a rollback applies."""
+    pipeline.deps.audit_log.append(AuditRecord(
+        run_id=f"plan-apply-{environment}-earlier", workflow="plan-apply", action="apply", environment=environment,
+        account_id="111122223333", repository="acme/infra", sha=GOOD_SHA, actor="dev@example.com",
+        result="applied", started_at="2026-01-01T00:00:00+00:00", finished_at="2026-01-01T00:01:00+00:00"))
+
+
+@pytest.mark.parametrize("error", ["ApplyFailed", "HealthCheckFailed"])
+def test_failed_apply_or_health_check_rolls_back_to_the_last_good_commit_with_scripted_job_standin(pipeline, error):
+    environment = f"e2e-rb-{error.lower()[:6]}"
+    _seed_good_commit(pipeline, environment)
+    pipeline.script(environment, "apply", error=error, cause="the app answered 500")
+    run = pipeline.start(pipeline.run(Command.APPLY, environment))
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    execution = pipeline.wait(run)
+    assert execution["status"] == "FAILED"
+    assert pipeline.events(run)[-3:] == [("apply", "failed"), ("rollback", "started"), ("rollback", "rolled-back")]
+    assert error in pipeline.event_bodies(run)[-3]["message"]
+    assert f"rolled back to {GOOD_SHA[:7]}" in pipeline.event_bodies(run)[-1]["message"]
+    assert [(j["action"], j["sha"]) for j in pipeline.jobs(run)] == [("plan", SHA), ("apply", SHA),
+                                                                      ("plan-apply", GOOD_SHA)]
+    assert pipeline.jobs(run)[-1]["artifacts_prefix"] == f"runs/{run.run_id}/rollback/"
+    assert pipeline.lock(environment) is None
+    history = pipeline.deps.audit_log.history("acme/infra", environment)
+    assert [(r.action, r.sha, r.result) for r in history[-2:]] == [("apply", SHA, "failed"),
+                                                                   ("rollback", GOOD_SHA, "rolled-back-to")]
+    assert history[-2].error_class == error
+
+
+def test_failed_rollback_leaves_the_lock_held_for_an_operator_with_scripted_job_standin(pipeline):
+    _seed_good_commit(pipeline, "e2e-rbfail")
+    pipeline.script("e2e-rbfail", "apply", error="ApplyFailed")
+    pipeline.script("e2e-rbfail", "plan-apply", GOOD_SHA, error="ApplyFailed")
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-rbfail"))
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    execution = pipeline.wait(run)
+    assert (execution["status"], execution["error"]) == ("FAILED", "RollbackFailed")
+    assert pipeline.events(run)[-1] == ("rollback", "needs-attention")
+    assert "rollback failed, environment needs attention" in pipeline.event_bodies(run)[-1]["message"]
+    held = pipeline.lock("e2e-rbfail")
+    assert held.run_id == run.run_id and "needs attention" in held.reason
+
+    blocked = pipeline.start(pipeline.run(Command.APPLY, "e2e-rbfail", key="next"))
+    pipeline.wait_until("the next run to wait for the lock", lambda: ("lock", "pending") in pipeline.events(blocked))
+    assert pipeline.jobs(blocked) == []
+
+    from chalicelib.tasks import lock
+    assert lock.unlock(pipeline.deps, "e2e-rbfail").run_id == run.run_id
+    pipeline.wait_for_approval(blocked)
+    approval.decide(pipeline.deps, blocked.run_id, False, "lead@example.com")
+    assert pipeline.wait(blocked)["status"] == "SUCCEEDED"
+
+
+def test_without_a_last_good_commit_a_failed_apply_says_so_and_rolls_nothing_back_with_scripted_job_standin(pipeline):
+    pipeline.script("e2e-nogood", "apply", error="ApplyFailed")
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-nogood"))
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-2:] == [("apply", "failed"), ("rollback", "failed")]
+    assert "no commit has applied cleanly to e2e-nogood" in pipeline.event_bodies(run)[-1]["message"]
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan", "apply"]
+    assert pipeline.lock("e2e-nogood") is None
+
+
+def test_rejected_approval_applies_nothing_and_releases_the_lock_with_scripted_job_standin(pipeline):
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-reject"))
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, False, "lead@example.com")
+
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
+    assert pipeline.events(run)[-1] == ("approval", "rejected")
+    assert "rejected by lead@example.com" in pipeline.event_bodies(run)[-1]["message"]
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan"]
+    assert pipeline.lock("e2e-reject") is None
+
+
+def test_unanswered_approval_times_out_cleanly_with_scripted_job_standin(pipeline, monkeypatch):
+    from chalicelib import wiring
+    monkeypatch.setenv("TFPIPE_APPROVAL_TIMEOUT", "2s")
+    wiring.reset()
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-timeout"))
+    pipeline.wait_for_approval(run)
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    monkeypatch.undo()
+    wiring.reset()
+    assert pipeline.events(run)[-1] == ("approval", "timed-out")
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan"]
+    assert pipeline.lock("e2e-timeout") is None
+    with pytest.raises(NotFound, match="no longer open"):
+        approval.decide(pipeline.deps, run.run_id, True, "late@example.com")
+
+
+def test_stale_plan_fails_without_rollback_with_scripted_job_standin(pipeline):
+    _seed_good_commit(pipeline, "e2e-stale")
+    pipeline.script("e2e-stale", "apply", error="StalePlan")
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-stale"))
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-1] == ("apply", "failed") and ("rollback", "started") not in pipeline.events(run)
+    assert pipeline.lock("e2e-stale") is None
+
+
+def test_racing_plan_applies_wait_their_turn_and_the_newest_supersedes_older_queued_ones_with_scripted_job_standin(
+        pipeline):
+    first = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", key="first"))
+    pipeline.wait_for_approval(first)
+    older = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", sha=GOOD_SHA, key="older"))
+    pipeline.wait_until("the older run to queue", lambda: ("lock", "pending") in pipeline.events(older))
+    newer = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", sha=NEWER_SHA, key="newer"))
+    pipeline.wait_until("the newer run to queue", lambda: ("lock", "pending") in pipeline.events(newer))
+
+    assert pipeline.wait(older)["status"] == "SUCCEEDED"
+    assert pipeline.events(older)[-1] == ("lock", "superseded")
+    assert newer.run_id in pipeline.event_bodies(older)[-1]["message"]
+    assert pipeline.jobs(older) == []
+
+    approval.decide(pipeline.deps, first.run_id, True, "lead@example.com")
+    assert pipeline.wait(first)["status"] == "SUCCEEDED"
+    pipeline.wait_for_approval(newer)
+    assert pipeline.lock("e2e-race").run_id == newer.run_id
+    approval.decide(pipeline.deps, newer.run_id, True, "lead@example.com")
+    assert pipeline.wait(newer)["status"] == "SUCCEEDED"
+    assert [(j["action"], j["sha"]) for j in pipeline.jobs(newer)] == [("plan", NEWER_SHA), ("apply", NEWER_SHA)]
+    assert pipeline.lock("e2e-race") is None
+
+
+def test_approval_through_the_signed_api_route_with_scripted_job_standin(pipeline):
+    import json
+
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.core import signature
+    from tests.workflows.conftest import SECRET
+
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-api"))
+    pipeline.wait_for_approval(run)
+    body = json.dumps({"actor": "lead@example.com"}).encode()
+    with Client(app) as client:
+        refused = client.http.post(f"/runs/{run.run_id}/approve", body=body,
+                                   headers={"Content-Type": "application/json",
+                                            signature.HEADER: signature.sign("not-the-secret", body)})
+        assert refused.status_code == 401
+        answer = client.http.post(f"/runs/{run.run_id}/approve", body=body,
+                                  headers={"Content-Type": "application/json",
+                                           signature.HEADER: signature.sign(SECRET, body)})
+    assert answer.status_code == 200 and answer.json_body["approved"] is True
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
