@@ -9,8 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -103,6 +105,26 @@ class InfraRepo:
         self._git("commit", "--quiet", "--allow-empty", "-m", message)
         self._git("push", "--quiet", str(self.bare), "HEAD:refs/heads/main")
         return self._git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on loopback answering GETs with the codes queued in `answers` (then 200)."""
+    answers: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(answers.pop(0) if answers else 200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/health", answers
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture

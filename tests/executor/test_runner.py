@@ -131,6 +131,18 @@ def test_failing_apply_reports_apply_failed_and_releases_the_state_lock(aws, inf
     assert [(e["phase"], e["status"]) for e in aws.status_events()][-1] == ("apply", "failed")
 
 
+def test_unhealthy_environment_after_apply_fails_as_health_check_failed(aws, infra, http_server):
+    url, answers = http_server
+    answers.extend([503] * 100)
+    infra.write("environments/staging.tfvars", f'health_check_url = "{url}"\n')
+    sha = infra.commit("unhealthy")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), TFPIPE_HEALTH_CHECK_TIMEOUT="2s")
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "HealthCheckFailed" and "HTTP 503" in failed.answer["cause"]
+    assert [(e["phase"], e["status"]) for e in aws.status_events()][-2:] == [
+        ("health-check", "started"), ("health-check", "failed")]
+
+
 def test_ephemeral_environment_lives_in_its_workspace_and_destroy_removes_it(aws, infra):
     sha = infra.commit("c")
     applied = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, environment="pr-7"))
