@@ -21,7 +21,7 @@ from chalicelib.core.errors import DependencyFailed
 from chalicelib.core.fanout import Sink
 from chalicelib.core.plan_summary import summarize
 from chalicelib.core.status import StatusEvent
-from chalicelib.ports import ArtifactReader, DeadLetters, DeliveryLedger, Notifier, Vcs
+from chalicelib.ports import ArtifactReader, DeadLetters, DeliveryLedger, Notifier, ProgressMarks, Vcs
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _progress(record: dict) -> tuple:
 class StatusFanout:
     def __init__(self, vcs: Vcs, notifier: Notifier | None, ledger: DeliveryLedger, artifacts: ArtifactReader | None,
                  dead_letters: DeadLetters | None = None, max_receives: int = 5,
-                 artifact_link: Callable[[str], str] | None = None):
+                 artifact_link: Callable[[str], str] | None = None, marks: ProgressMarks | None = None):
         self._vcs = vcs
         self._notifier = notifier
         self._ledger = ledger
@@ -75,6 +75,7 @@ class StatusFanout:
         self._dead_letters = dead_letters
         self._max_receives = max_receives
         self._link = artifact_link
+        self._marks = marks
         self._deliverers: dict[Sink, Callable[[StatusEvent], None]] = {
             Sink.COMMENT: self._comment, Sink.COMMIT_STATUS: self._commit_status,
             Sink.DEPLOYMENT: self._deployment, Sink.SLACK: self._slack,
@@ -123,7 +124,10 @@ class StatusFanout:
             outcome.skipped.append(sink.value)
             return
         try:
-            self._deliverers[sink](event)
+            if self._behind(event, sink):
+                log.info("%s of run %s left as it is: it already shows a later event", sink.value, event.run_id)
+            else:
+                self._deliverers[sink](event)
         except Exception as exc:
             outcome.failed[sink.value] = str(exc)[:500] or type(exc).__name__
             try:
@@ -133,6 +137,13 @@ class StatusFanout:
             return
         self._ledger.complete(key, {"sink": sink.value})
         outcome.delivered.append(sink.value)
+
+    def _behind(self, event: StatusEvent, sink: Sink) -> bool:
+        """True when the sink already shows a later state than this event's (a retried, older event)."""
+        key = fanout.mark_key(event, sink)
+        if self._marks is None or key is None:
+            return False
+        return not self._marks.advance(key, fanout.progress_text(event))
 
     def _dead_letter(self, message: Received, outcome: Outcome) -> None:
         if self._dead_letters is None:

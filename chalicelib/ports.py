@@ -110,3 +110,9 @@ class DeadLetters(Protocol):
     """Where a status message goes, with the reason, once its retries are spent."""
 
     def send(self, body: str, reason: str) -> None: ...
+
+
+class ProgressMarks(Protocol):
+    """The furthest point shown per key (a PR comment): a retried, older event must not undo a newer one."""
+
+    def advance(self, key: str, progress: str) -> bool: ...  # True: `progress` is not behind; now recorded

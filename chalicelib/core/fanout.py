@@ -175,6 +175,23 @@ def progress_key(event: StatusEvent) -> tuple:
     return (event.timestamp, _PHASE_ORDER[event.phase], 0 if event.status in _OPEN else 1)
 
 
+def progress_text(event: StatusEvent) -> str:
+    """`progress_key` as a string that sorts the same way (for a conditional write)."""
+    timestamp, phase, closing = progress_key(event)
+    return f"{timestamp}|{phase:02d}|{closing}"
+
+
+def mark_key(event: StatusEvent, sink: Sink) -> str | None:
+    """What a sink shows as a current state (not a history): the comment of a pull request and workflow,
+    the commit status of a sha and context, the deployment of a run. Slack messages are history: None."""
+    keys = {
+        Sink.COMMENT: f"comment|{event.repository}|{event.pull_request}|{event.workflow}",
+        Sink.COMMIT_STATUS: f"commit-status|{event.repository}|{event.sha}|{commit_context(event)}",
+        Sink.DEPLOYMENT: f"deployment|{event.repository}|{event.run_id}",
+    }
+    return f"mark|{keys[sink]}" if sink in keys else None
+
+
 # -- routing -----------------------------------------------------------------------------------------
 
 def sinks_for(event: StatusEvent) -> list[Sink]:

@@ -9,7 +9,9 @@ from chalicelib.core.fanout import (
     deployment_state,
     environment_url,
     is_transient,
+    mark_key,
     progress_key,
+    progress_text,
     short_description,
     sinks_for,
     slack_message,
@@ -103,3 +105,14 @@ def test_events_of_one_second_sort_in_the_order_the_run_went():
     assert sorted(reversed(happened), key=progress_key) == happened
     later = status_event(phase="queued", status="started", timestamp="2026-11-25T04:00:01Z")
     assert sorted([later, *happened], key=progress_key)[-1] is later
+
+
+def test_progress_text_sorts_like_progress_and_marks_exist_for_current_states_only():
+    events = [status_event(phase=p, status=s, timestamp="2026-11-25T04:00:00Z")
+              for p, s in (("queued", "started"), ("plan", "started"), ("plan", "succeeded"), ("done", "succeeded"))]
+    assert sorted(reversed(events), key=progress_text) == events
+    event = status_event()
+    assert mark_key(event, Sink.SLACK) is None
+    keys = {mark_key(event, sink) for sink in (Sink.COMMENT, Sink.COMMIT_STATUS, Sink.DEPLOYMENT)}
+    assert len(keys) == 3 and all(k.startswith("mark|") for k in keys)
+    assert not any(k.startswith("status|") for k in keys)  # never a delivery record's key

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from chalicelib.adapters.dead_letters import REASON_ATTRIBUTE, SqsDeadLetters
+from chalicelib.adapters.progress_marks import DynamoDbProgressMarks
 from chalicelib.core.comments import marker
 from chalicelib.core.fanout import progress_key
 from chalicelib.core.status import StatusEvent
@@ -27,7 +28,8 @@ def github():
 @pytest.fixture
 def consumer(github, notifier, ledger, artifacts, aws):
     return StatusFanout(github, notifier, ledger, artifacts, dead_letters=SqsDeadLetters(aws.sqs, aws.dlq_url),
-                        max_receives=MAX_RECEIVES, artifact_link=lambda key: f"https://artifacts.example/{key}")
+                        max_receives=MAX_RECEIVES, artifact_link=lambda key: f"https://artifacts.example/{key}",
+                        marks=DynamoDbProgressMarks(aws.dynamodb, aws.table))
 
 
 def publish(aws, *events) -> None:
@@ -231,3 +233,31 @@ def test_a_batch_that_arrives_out_of_order_leaves_the_comment_of_the_runs_last_e
     assert "✅ tfpipe PLAN-APPLY" in github.comments_on(REPO, 7)[0]
     assert "**Succeeded**" in github.comments_on(REPO, 7)[0]
     assert github.statuses[-1]["state"] == "success"
+
+
+def test_an_event_retried_after_newer_ones_does_not_put_the_older_state_back(aws, poller, consumer, github, slack):
+    planned = status_event(phase="plan", status="succeeded", message="plan ready", timestamp="2026-11-25T04:00:01Z")
+    applying = status_event(phase="apply", status="started", message="applying now", timestamp="2026-11-25T04:00:02Z")
+    github.fail_next = 1  # the first comment update answers 502
+    publish(aws, planned)
+    first = poller.records()
+    assert consumer.consume(first)["batchItemFailures"]  # held back; invisible for now
+    publish(aws, applying)
+    assert drain(poller, consumer) == [[]]  # only the newer event was visible
+    assert "applying now" in github.comments_on(REPO, 7)[0]
+    poller.settle(first, {"batchItemFailures": [{"itemIdentifier": first[0]["messageId"]}]})  # visible again
+    assert drain(poller, consumer) == [[]]
+    assert "applying now" in github.comments_on(REPO, 7)[0]
+    assert "plan ready" not in github.comments_on(REPO, 7)[0]
+
+
+def test_a_retried_pending_status_does_not_undo_the_runs_success(aws, poller, consumer, github):
+    github.fail_next = 2  # the comment and the commit status of the first event
+    publish(aws, status_event(phase="plan", status="succeeded", timestamp="2026-11-25T04:00:01Z"))
+    first = poller.records()
+    consumer.consume(first)
+    publish(aws, status_event(phase="done", status="succeeded", timestamp="2026-11-25T04:00:09Z"))
+    drain(poller, consumer)
+    poller.settle(first, {"batchItemFailures": [{"itemIdentifier": first[0]["messageId"]}]})
+    drain(poller, consumer)
+    assert [s["state"] for s in github.statuses] == ["success"]
