@@ -135,7 +135,10 @@ class StatusFanout:
             except Exception:  # the claim's lease runs out instead; the retry takes it over then
                 log.warning("giving back the delivery claim %s failed", key, exc_info=True)
             return
-        self._ledger.complete(key, {"sink": sink.value})
+        try:
+            self._ledger.complete(key, {"sink": sink.value})
+        except Exception:  # delivered all the same; the claim stays in progress and keeps twins away
+            log.warning("recording the delivery %s as done failed", key, exc_info=True)
         outcome.delivered.append(sink.value)
 
     def _behind(self, event: StatusEvent, sink: Sink) -> bool:
