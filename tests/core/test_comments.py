@@ -153,3 +153,10 @@ def test_marker_is_per_workflow_and_stable_across_phases():
     assert plan_bodies[0].splitlines()[0] == done_bodies[0].splitlines()[0] == marker("plan-apply")
     assert marker("plan") != marker("plan-apply")
     assert marker("x --> <script>") == "<!-- tfpipe:comment workflow=x------script- -->"
+
+
+def test_no_workflows_marker_is_found_inside_anothers_comment():
+    from chalicelib.core.workflows import Workflow
+
+    markers = [marker(w.value) for w in Workflow]
+    assert all(a not in b for a in markers for b in markers if a != b)
