@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from chalicelib.core.durations import format_duration
@@ -51,9 +52,18 @@ def _now() -> str:
 
 
 def describe_error(error: dict) -> str:
+    """`Error: cause`; a task Lambda's cause is its error payload, of which only the message is told
+    (never its stack trace); a job's cause is the tail of its log."""
     if not error:
         return "no details"
-    cause = str(error.get("Cause") or "")[-MAX_CAUSE:]
+    cause = str(error.get("Cause") or "")
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        cause = str(payload["errorMessage"])
+    cause = cause[-MAX_CAUSE:]
     return f"{error.get('Error', 'Error')}: {cause}" if cause else str(error.get("Error", "Error"))
 
 

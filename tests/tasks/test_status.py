@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib.core.status import Phase, Status, StatusEvent
@@ -60,3 +62,11 @@ def test_plan_counts_and_artifacts_travel_with_the_event(deps):
     assert event["message"].endswith("2 to add, 1 to change, 0 to destroy")
     assert event["artifacts"] == {"plan": "runs/x/plan.bin"}
     assert event["details"]["counts"] == {"add": 2, "change": 1, "destroy": 0, "has_changes": True}
+
+
+def test_a_task_lambdas_error_is_told_by_its_message_never_its_stack_trace():
+    payload = json.dumps({"errorMessage": "moving the TTL of pr-9: no ephemeral environment pr-9 is up",
+                          "errorType": "NotFound", "stackTrace": ['  File "chalicelib/tasks/ttl.py", line 52']})
+    told = status.describe_error({"Error": "NotFound", "Cause": payload})
+    assert told == "NotFound: moving the TTL of pr-9: no ephemeral environment pr-9 is up"
+    assert status.describe_error({"Error": "ApplyFailed", "Cause": "x" * 5000}) == "ApplyFailed: " + "x" * 1000

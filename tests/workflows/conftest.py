@@ -112,8 +112,12 @@ class Pipeline:
         return sorted((e for e in self._events if e["run_id"] == run.run_id), key=lambda e: e["timestamp"])
 
     def jobs(self, run: Run) -> list[dict]:
+        return self.jobs_of(run.run_id)
+
+    def jobs_of(self, run_id: str) -> list[dict]:
+        """The job specs the stand-in was given for a run, in order."""
         lines = [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
-        return [line["spec"] for line in lines if line["spec"]["run_id"] == run.run_id]
+        return [line["spec"] for line in lines if line["spec"]["run_id"] == run_id]
 
     def lock(self, environment: str):
         return self.deps.locker.get("acme/infra", environment)
@@ -169,3 +173,13 @@ def pipeline(stack, tmp_path_factory):
         wiring.reset()
         yield Pipeline(stack, env, workdir)
     wiring.reset()
+
+
+def execution_of(pipeline: Pipeline, workflow: Workflow, run_id: str) -> str | None:
+    """The execution of `workflow` whose input is run `run_id`, whatever its name (a schedule names none)."""
+    sfn = pipeline.sfn
+    for execution in sfn.list_executions(stateMachineArn=pipeline.machine(workflow))["executions"]:
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        if json.loads(described["input"]).get("run_id") == run_id:
+            return execution["executionArn"]
+    return None

@@ -1,0 +1,119 @@
+"""APPLY EPHEMERAL, DESTROY and MODIFY CRON on the embedded stack: real state machines, real task
+Lambdas, the stack's EventBridge Scheduler firing the TTL schedule into the DESTROY state machine."""
+
+from __future__ import annotations
+
+import time
+
+from chalicelib.core.naming import schedule_name
+from chalicelib.core.workflows import Command, Workflow
+from tests.workflows.conftest import SHA, execution_of
+
+
+def schedule_of(pipeline, environment):
+    scheduler = pipeline.stack.client("scheduler")
+    found = scheduler.list_schedules(GroupName=pipeline.settings["TFPIPE_SCHEDULE_GROUP"])["Schedules"]
+    name = schedule_name("acme/infra", environment)
+    return next((s for s in found if s["Name"] == name), None)
+
+
+def test_ephemeral_apply_schedules_its_destroy_and_reports_its_url_with_scripted_job_standin(pipeline):
+    pipeline.script("pr-21", "plan-apply", outputs={"url": "http://127.0.0.1:9/pr-21"})
+    run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-21", pull_request=21, ttl_seconds=4 * 3600))
+
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
+    assert pipeline.events(run)[-2:] == [("apply", "started"), ("schedule", "succeeded")]
+    ready = pipeline.event_bodies(run)[-1]
+    assert "pr-21 is up at http://127.0.0.1:9/pr-21" in ready["message"] and "(in 4h)" in ready["message"]
+    assert ready["details"]["outputs"] == {"url": "http://127.0.0.1:9/pr-21"}
+    [job] = pipeline.jobs(run)
+    assert (job["action"], job["workspace"], job["pull_request"]) == ("plan-apply", "pr-21", 21)
+    assert schedule_of(pipeline, "pr-21") is not None
+    record = pipeline.deps.runs.get_environment("acme/infra", "pr-21")
+    assert 4 * 3600 - 60 < record.destroy_at - time.time() <= 4 * 3600
+    assert pipeline.lock("pr-21") is None
+
+
+def test_failed_ephemeral_apply_destroys_what_was_created_with_scripted_job_standin(pipeline):
+    pipeline.script("pr-22", "plan-apply", error="ApplyFailed", cause="Error: creating Lambda function")
+    run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-22", pull_request=22))
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-4:] == [("apply", "started"), ("apply", "failed"), ("destroy", "started"),
+                                         ("destroy", "succeeded")]
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan-apply", "destroy"]
+    assert schedule_of(pipeline, "pr-22") is None
+    assert [r.action + ":" + r.result for r in pipeline.deps.audit_log.history("acme/infra", "pr-22")] == [
+        "ephemeral-apply:failed", "destroy:destroyed"]
+    assert pipeline.lock("pr-22") is None
+
+
+def test_ttl_firing_destroys_the_environment_with_scripted_job_standin(pipeline):
+    run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-23", pull_request=23, ttl_seconds=3))
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
+    destroy_run_id = pipeline.deps.runs.get_environment("acme/infra", "pr-23").destroy_input["run_id"]
+
+    arn = pipeline.wait_until("the TTL schedule to start DESTROY",
+                              lambda: execution_of(pipeline, Workflow.DESTROY, destroy_run_id), timeout=30)
+    pipeline.wait_until("DESTROY to end", lambda: pipeline.sfn.describe_execution(executionArn=arn)["status"]
+                        in ("SUCCEEDED", "FAILED"))
+    assert pipeline.sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    destroyed = [line for line in pipeline.jobs_of(destroy_run_id)]
+    assert [(j["action"], j["environment"], j["sha"]) for j in destroyed] == [("destroy", "pr-23", SHA)]
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-23") is None
+    assert schedule_of(pipeline, "pr-23") is None
+    assert pipeline.lock("pr-23") is None
+
+
+def test_ttl_moved_by_modify_cron(pipeline):
+    pipeline.wait(pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-24", pull_request=24, ttl_seconds=3600)))
+    before = pipeline.deps.runs.get_environment("acme/infra", "pr-24").destroy_at
+
+    cron = pipeline.start(pipeline.run(Command.CRON, "pr-24", pull_request=24, ttl_seconds=8 * 3600, key="cron"))
+
+    assert pipeline.wait(cron)["status"] == "SUCCEEDED"
+    assert pipeline.events(cron) == [("queued", "started"), ("schedule", "succeeded")]
+    after = pipeline.deps.runs.get_environment("acme/infra", "pr-24").destroy_at
+    assert after - before >= 7 * 3600 - 60
+    expression = schedule_of(pipeline, "pr-24")
+    assert expression is not None
+    assert pipeline.jobs(cron) == []
+
+
+def test_modify_cron_of_an_environment_that_is_not_up_is_refused_clearly(pipeline):
+    cron = pipeline.start(pipeline.run(Command.CRON, "pr-25", pull_request=25, ttl_seconds=3600))
+
+    assert pipeline.wait(cron)["status"] == "FAILED"
+    assert pipeline.events(cron)[-1] == ("schedule", "failed")
+    assert "no ephemeral environment pr-25 of acme/infra is up" in pipeline.event_bodies(cron)[-1]["message"]
+
+
+def test_modify_cron_with_a_ttl_outside_the_bounds_is_refused_with_what_is_accepted(pipeline):
+    pipeline.wait(pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-26", pull_request=26, ttl_seconds=3600)))
+    cron = pipeline.start(pipeline.run(Command.CRON, "pr-26", pull_request=26, ttl_seconds=30 * 86400, key="c"))
+
+    assert pipeline.wait(cron)["status"] == "FAILED"
+    assert "between 1s and 7d" in pipeline.event_bodies(cron)[-1]["message"]
+
+
+def test_destroy_removes_the_environment_and_its_schedule_with_scripted_job_standin(pipeline):
+    pipeline.wait(pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-27", pull_request=27, ttl_seconds=3600)))
+    destroy = pipeline.start(pipeline.run(Command.DESTROY, "pr-27", pull_request=27, key="closed"))
+
+    assert pipeline.wait(destroy)["status"] == "SUCCEEDED"
+    assert pipeline.events(destroy) == [("queued", "started"), ("destroy", "started"), ("destroy", "succeeded")]
+    assert schedule_of(pipeline, "pr-27") is None
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-27") is None
+    assert pipeline.lock("pr-27") is None
+
+
+def test_failed_destroy_keeps_the_environment_listed_as_failed_to_destroy_with_scripted_job_standin(pipeline):
+    pipeline.wait(pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-28", pull_request=28, ttl_seconds=3600)))
+    pipeline.script("pr-28", "destroy", error="DestroyFailed", cause="Error: deleting S3 bucket: BucketNotEmpty")
+    destroy = pipeline.start(pipeline.run(Command.DESTROY, "pr-28", pull_request=28, key="closed"))
+
+    assert pipeline.wait(destroy)["status"] == "FAILED"
+    assert pipeline.events(destroy)[-1] == ("destroy", "failed")
+    assert "failed-to-destroy" in pipeline.event_bodies(destroy)[-1]["message"]
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-28").state == "destroy-failed"
+    assert pipeline.lock("pr-28") is None
