@@ -95,6 +95,14 @@ def on_ping(event):
     recorder.record("on_ping", event.to_dict())
 
 
+@app.route("/webhooks/github", methods=["POST"], content_types=["application/json"])
+def webhook():
+    request = app.current_request
+    recorder.record("webhook", {"headers": {k.lower(): v for k, v in request.headers.items()},
+                                "body": request.raw_body.decode()})
+    return {"accepted": True}
+
+
 @app.route("/ping")
 def ping():
     return {"pong": True}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
@@ -29,6 +30,8 @@ from typing import Any
 import boto3
 from chalice.app import Chalice
 
+from tfpipe.local import stack_file
+from tfpipe.local.api_gateway import ApiGateway
 from tfpipe.local.batch_service import BatchService
 from tfpipe.local.chalice_functions import REPO_ROOT, ChaliceFunctions, load_app
 from tfpipe.local.clock import Clock
@@ -36,10 +39,15 @@ from tfpipe.local.cloudwatch_log import LogSink
 from tfpipe.local.event_sources import EventSources
 from tfpipe.local.front_door import FrontDoor
 from tfpipe.local.function_urls import FunctionUrls
+from tfpipe.local.github import git_repos
+from tfpipe.local.github.api import GitHubApi
+from tfpipe.local.github.local_github import LocalGitHub
+from tfpipe.local.github.shapes import Urls
+from tfpipe.local.github.store import GitHubStore
 from tfpipe.local.lambda_service import ChaliceSource, LambdaService
 from tfpipe.local.moto_server import MotoServer
 from tfpipe.local.uploaded_functions import UploadedSource
-from tfpipe.local.wsgi_server import BackgroundServer
+from tfpipe.local.wsgi_server import BackgroundServer, free_port
 
 log = logging.getLogger("tfpipe.local.stack")
 
@@ -65,7 +73,7 @@ class Stack:
     def __init__(self, app: Chalice | str = "app:app", stage: str = "dev", state_dir: str | Path = ".tfpipe",
                  host: str = "127.0.0.1", region: str = "us-east-1", export_env: bool = True,
                  extra_env: Mapping[str, str] | None = None, batch_concurrency: int = 2,
-                 batch_stop_timeout: float = 30.0, clock_speed: float = 1.0):
+                 batch_stop_timeout: float = 30.0, clock_speed: float = 1.0, webhook_secret: str | None = None):
         self.app_spec = app
         self.stage = stage
         self.state_dir = Path(state_dir).resolve()
@@ -77,6 +85,9 @@ class Stack:
         self.batch_concurrency = batch_concurrency
         self.batch_stop_timeout = batch_stop_timeout
         self.clock = Clock(clock_speed)
+        self.webhook_secret = webhook_secret or secrets.token_hex(20)
+        self.git_root = self.state_dir / "git"
+        self.github_store = GitHubStore(self.state_dir)
         self.event_sources: EventSources | None = None
         self.function_urls: FunctionUrls | None = None
         self._logs_client: Any = None
@@ -103,6 +114,20 @@ class Stack:
     @property
     def batch_url(self) -> str:
         return self._servers["batch"].url
+
+    @property
+    def api_url(self) -> str:
+        """The Chalice app's REST API (API Gateway stand-in)."""
+        return self._servers["api"].url
+
+    @property
+    def intake_url(self) -> str:
+        return f"{self.api_url}/webhooks/github"
+
+    @property
+    def github_url(self) -> str:
+        """The GitHub REST API stand-in (TFPIPE_GITHUB_API_URL)."""
+        return self._servers["github"].url
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -147,20 +172,28 @@ class Stack:
                                           self.batch_stop_timeout, FAKE_CREDENTIALS)
         self.front_door.route("batch", self.batch_service)
         self._serve("batch", self.batch_service)
+        self._serve("api", ApiGateway(self.functions.app, f"{self.functions.app.app_name}-{self.stage}",
+                                      self.lambda_service.invoke, account=self.account_id))
+        github_port = free_port(self.host)
+        github_url = f"http://{self.host}:{github_port}"
+        self._serve("github", GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root))),
+                    port=github_port)
         self.env = self._environment()
         if self.export_env:
             self._set_env(self.env)
+        self._cold_start()
         self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
                                           self.region, self.account_id).start()
         self.function_urls = FunctionUrls(uploaded.function_urls, self.lambda_service.invoke, self.host).start()
+        stack_file.write(self.state_dir, self.describe())
         log.info("embedded stack up: %s", self.endpoints)
 
     def _build_front_door(self, moto_app: Any) -> FrontDoor:
         self.front_door = FrontDoor(moto_app)
         return self.front_door
 
-    def _serve(self, name: str, app: Any) -> BackgroundServer:
-        server = BackgroundServer(app, self.host, name=name).start()
+    def _serve(self, name: str, app: Any, port: int | None = None) -> BackgroundServer:
+        server = BackgroundServer(app, self.host, port, name=name).start()
         self._servers[name] = server
         return server
 
@@ -173,6 +206,7 @@ class Stack:
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
             "AWS_ENDPOINT_URL_BATCH": self.batch_url,
             "TFPIPE_STAGE": self.stage,
+            "TFPIPE_GITHUB_API_URL": self.github_url, "TFPIPE_LOCAL_GIT_ROOT": str(self.git_root),
             "TFPIPE_TRACING": "off", "AWS_XRAY_SDK_ENABLED": "false",
         })
         env.update(self.extra_env)
@@ -188,6 +222,27 @@ class Stack:
         env.update({key: value for key, value in os.environ.items() if key in _HOST_PASSTHROUGH})
         env.update({key: value for key, value in self.env.items() if key.startswith("AWS_")})
         return env
+
+    def describe(self) -> dict:
+        """What stack.json holds: endpoints, the intake, the local webhook secret, the app's env."""
+        return {"state_dir": str(self.state_dir), "git_root": str(self.git_root), "endpoints": self.endpoints,
+                "intake_url": self.intake_url, "webhook_secret": self.webhook_secret, "env": self.env,
+                "stage": self.stage, "region": self.region, "account_id": self.account_id, "pid": os.getpid()}
+
+    def create_repository(self, full_name: str, default_branch: str = "main") -> Path:
+        """A bare repository `<state-dir>/git/<owner>/<name>.git` whose pushes send webhooks here."""
+        return git_repos.create_repository(self.git_root, full_name, default_branch)
+
+    def github(self) -> LocalGitHub:
+        """Pull requests and pushes as GitHub would report them to this stack's intake."""
+        return LocalGitHub(self.state_dir, self.describe())
+
+    def _cold_start(self) -> None:
+        # The pipeline's app keeps its adapters (built from settings) for the container's life; a new
+        # stack is a new deployment, so its next invocation must start cold with the new settings.
+        wiring = sys.modules.get("chalicelib.wiring")
+        if wiring is not None and hasattr(wiring, "reset"):
+            wiring.reset()
 
     def function_environment(self) -> dict[str, str]:
         """What an uploaded function's sandbox starts with before its configured environment."""
@@ -224,6 +279,7 @@ class Stack:
             return
         self._started = False
         try:
+            stack_file.remove(self.state_dir)
             if self.event_sources is not None:
                 self.event_sources.stop()
             if self.function_urls is not None:

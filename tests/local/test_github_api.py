@@ -1,0 +1,81 @@
+"""The pipeline's own PyGithub adapter (chalicelib/adapters/github.py) against the local GitHub
+REST API stand-in: what it posts is kept in the state directory and shown by `pr show`."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.adapters.github import GitHubVcs
+from chalicelib.core.errors import NotFound
+from tests.local.github_helpers import Clone
+from tests.local.stack_test_app import recorder
+
+REPO = "acme/infra"
+
+
+@pytest.fixture
+def setup(stack, tmp_path):
+    recorder.clear()
+    work = Clone(stack.create_repository(REPO), tmp_path / "work")
+    base = work.commit("main.tf", "", "Initial commit")
+    work.push("main")
+    work.git("checkout", "--quiet", "-b", "feature")
+    head = work.commit("a.tf", "", "feature")
+    work.push("feature")
+    pr, _ = stack.github().open(REPO, head="feature", user="ada")
+    vcs = GitHubVcs(lambda: "local-token", stack.github_url, str(stack.git_root))
+    return {"vcs": vcs, "pr": pr["number"], "base": base, "head": head}
+
+
+def test_permission_comes_from_the_permissions_file(stack, setup):
+    stack.github_store.set_permission(REPO, "bob", "write")
+
+    assert setup["vcs"].permission(REPO, "bob") == "write"
+    assert setup["vcs"].permission(REPO, "mallory") == "read"
+    assert setup["vcs"].permission(REPO, "acme") == "admin"  # the owner
+
+
+def test_commits_resolve_from_the_bare_repository(stack, setup):
+    from github import Auth, Github
+
+    repo = Github(auth=Auth.Token("local-token"), base_url=stack.github_url).get_repo(REPO)
+
+    assert repo.get_commit("main").raw_data["sha"] == setup["base"]
+    assert repo.get_commit("heads/feature").raw_data["sha"] == setup["head"]
+    assert setup["vcs"].resolve_commit(REPO, f"refs/pull/{setup['pr']}/head") == setup["head"]
+    with pytest.raises(NotFound):
+        setup["vcs"].resolve_commit(REPO, "refs/pull/99/head")
+
+
+def test_comments_are_posted_and_updated_in_place(stack, setup):
+    vcs, number = setup["vcs"], setup["pr"]
+
+    first = vcs.upsert_comment(REPO, number, "<!-- tfpipe:plan -->", ["<!-- tfpipe:plan --> part 1", "<!-- tfpipe:plan --> 2"])
+    second = vcs.upsert_comment(REPO, number, "<!-- tfpipe:plan -->", ["<!-- tfpipe:plan --> only"])
+    other = vcs.post_comment(REPO, number, "hello")
+
+    shown = stack.github().show(REPO, number)
+    assert second == first[:1]
+    assert [(c["id"], c["body"]) for c in shown["comments"]] == [(first[0], "<!-- tfpipe:plan --> only"), (other, "hello")]
+
+
+def test_statuses_and_deployments_are_kept(stack, setup):
+    vcs = setup["vcs"]
+
+    vcs.set_commit_status(REPO, setup["head"], "tfpipe/plan", "success", "No changes", "http://example.test/run")
+    deployment = vcs.create_deployment(REPO, setup["head"], "pr-1", transient=True, description="ephemeral")
+    vcs.set_deployment_status(REPO, deployment, "success", environment_url="http://127.0.0.1:9/", description="up")
+
+    shown = stack.github().show(REPO, setup["pr"])
+    assert [(s["context"], s["state"], s["description"]) for s in shown["statuses"]] == [
+        ("tfpipe/plan", "success", "No changes")]
+    [kept] = shown["deployments"]
+    assert (kept["id"], kept["environment"], kept["transient_environment"]) == (deployment, "pr-1", True)
+    assert [(s["state"], s["environment_url"]) for s in kept["statuses"]] == [("success", "http://127.0.0.1:9/")]
+
+
+def test_status_for_an_unknown_commit_is_refused(setup):
+    from chalicelib.core.errors import DependencyFailed
+
+    with pytest.raises(DependencyFailed, match="422"):
+        setup["vcs"].set_commit_status(REPO, "f" * 40, "tfpipe/plan", "success", "x")
