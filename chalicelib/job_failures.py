@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib.adapters.task_callbacks import TokenClosed
 from chalicelib.core.batch_events import failed_job, failure_status
-from chalicelib.core.errors import DependencyFailed
 from chalicelib.core.job import JobErrorClass
 from chalicelib.ports import StatusPublisher
 
@@ -19,17 +19,16 @@ log = logging.getLogger(__name__)
 
 
 def job_failed(detail: dict, time: str, callbacks, publisher: StatusPublisher) -> dict:
-    """`callbacks.fail(token, error, cause)` raises DependencyFailed when Step Functions could not be
-    reached (the invocation is retried) and anything else when the token is already closed."""
+    """`callbacks` is the StepFunctionsCallbacks adapter: `fail` raises TokenClosed for a token no task
+    waits on any more, DependencyFailed when Step Functions could not be reached (then this raises,
+    and EventBridge's asynchronous invocation is retried)."""
     job = failed_job(detail)
     if job.task_token is None:
         log.info("batch job %s failed; it carries no task token, so it is not a tfpipe run's", job.job_id)
         return {"job_id": job.job_id, "token": "none"}
     try:
         callbacks.fail(job.task_token, JobErrorClass.JOB_FAILED.value, job.cause)
-    except DependencyFailed:
-        raise
-    except Exception as exc:
+    except TokenClosed as exc:
         log.info("batch job %s failed after its task was already ended (%s)", job.job_id, type(exc).__name__)
         return {"job_id": job.job_id, "token": "already closed"}
     event = failure_status(job, time)

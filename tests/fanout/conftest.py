@@ -145,16 +145,8 @@ def poller(aws):
     return Poller(aws.sqs, aws.queue_url)
 
 
-class S3Text:
-    """Reads artifacts from the (moto) bucket; the pipeline's artifact store does the same with checksums."""
-
-    def __init__(self, s3, bucket: str):
-        self.s3, self.bucket = s3, bucket
-
-    def get_text(self, key: str) -> str:
-        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
-
-
 @pytest.fixture
 def artifacts(aws):
-    return S3Text(aws.s3, aws.bucket)
+    from chalicelib.adapters.artifacts import S3ArtifactStore
+
+    return S3ArtifactStore(aws.s3, aws.bucket)

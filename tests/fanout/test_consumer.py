@@ -38,10 +38,14 @@ def publish(aws, *events) -> None:
 
 
 def upload_plan(aws, run: str, name: str) -> dict:
+    """The plan's artifacts as the executor stores them (with their checksums)."""
+    from chalicelib.adapters.artifacts import S3ArtifactStore
+
+    store = S3ArtifactStore(aws.s3, aws.bucket)
     keys = {"plan_json": f"runs/{run}/plan.json", "plan_text": f"runs/{run}/plan.txt", "log": f"runs/{run}/plan.log"}
-    aws.s3.put_object(Bucket=aws.bucket, Key=keys["plan_json"], Body=json.dumps(plan_json(name)).encode())
-    aws.s3.put_object(Bucket=aws.bucket, Key=keys["plan_text"], Body=plan_text(name).encode())
-    aws.s3.put_object(Bucket=aws.bucket, Key=keys["log"], Body=b"log")
+    store.put_text(keys["plan_json"], json.dumps(plan_json(name)))
+    store.put_text(keys["plan_text"], plan_text(name))
+    store.put_text(keys["log"], "log")
     return keys
 
 

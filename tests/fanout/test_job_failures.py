@@ -7,34 +7,15 @@ import time
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib.adapters.status_queue import SqsStatusPublisher
+from chalicelib.adapters.task_callbacks import StepFunctionsCallbacks, TokenClosed
 from chalicelib.core.errors import DependencyFailed
 from chalicelib.core.status import StatusEvent
 from chalicelib.job_failures import job_failed
 from tests.core.test_batch_events import batch_event_detail, spec
 
 ROLE = "arn:aws:iam::123456789012:role/tfpipe-states"
-
-
-class TokenClosed(Exception):
-    pass
-
-
-class Callbacks:
-    """SendTaskFailure as the pipeline's callbacks adapter makes it: closed tokens told apart."""
-
-    def __init__(self, sfn):
-        self.sfn = sfn
-
-    def fail(self, token, error, cause):
-        try:
-            self.sfn.send_task_failure(taskToken=token, error=error, cause=cause)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
-                raise TokenClosed(exc.response["Error"]["Code"]) from exc
-            raise DependencyFailed(f"sending task failure: {exc}") from exc
 
 
 @pytest.fixture
@@ -79,7 +60,7 @@ def test_a_failed_job_fails_its_task_token_at_once_and_publishes_the_status(sfn,
     execution, token = waiting_execution(sfn, sqs)
     status_queue = sqs.create_queue(QueueName="status")["QueueUrl"]
     detail = batch_event_detail(spec(), token=token)
-    answer = job_failed(detail, "2026-11-25T04:00:00Z", Callbacks(sfn), SqsStatusPublisher(sqs, status_queue))
+    answer = job_failed(detail, "2026-11-25T04:00:00Z", StepFunctionsCallbacks(sfn), SqsStatusPublisher(sqs, status_queue))
     assert answer["token"] == "failed"
     ended = wait_for_end(sfn, execution)
     assert ended["status"] == "FAILED"
@@ -95,7 +76,7 @@ class ClosedTokens:
     a second SendTaskFailure silently, so the closed token is stood in for here."""
 
     def fail(self, token, error, cause):
-        raise TokenClosed("TaskTimedOut")
+        raise TokenClosed("sending task failure JobFailed: TaskTimedOut")
 
 
 def test_a_job_whose_token_is_already_closed_publishes_nothing_with_closed_token_standin(sqs):
@@ -118,5 +99,6 @@ def test_step_functions_unreachable_is_raised_so_the_invocation_is_retried_with_
 
 def test_a_job_without_a_token_is_left_alone(sfn, sqs):
     status_queue = sqs.create_queue(QueueName="status")["QueueUrl"]
-    answer = job_failed(batch_event_detail(None, token=None), "t", Callbacks(sfn), SqsStatusPublisher(sqs, status_queue))
+    answer = job_failed(batch_event_detail(None, token=None), "t", StepFunctionsCallbacks(sfn),
+                        SqsStatusPublisher(sqs, status_queue))
     assert answer == {"job_id": "4c7599ae", "token": "none"}
