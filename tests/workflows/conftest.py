@@ -53,10 +53,11 @@ class Pipeline:
         self.script_path.write_text(json.dumps(script))
 
     def run(self, command: Command, environment: str, sha: str = SHA, key: str = "k", pull_request=None,
-            ttl_seconds=None, custom: CustomCommand | None = None) -> Run:
+            ttl_seconds=None, custom: CustomCommand | None = None, job_definition: str | None = None,
+            account: str = "111122223333") -> Run:
         request = PipelineRequest(
-            repository="acme/infra", commit=sha, environment=Environment(environment, "111122223333"),
-            command=command, job_definition_arn=self.settings["TFPIPE_JOB_DEFINITION_ARN"],
+            repository="acme/infra", commit=sha, environment=Environment(environment, account),
+            command=command, job_definition_arn=job_definition or self.settings["TFPIPE_JOB_DEFINITION_ARN"],
             job_queue_arn=self.settings["TFPIPE_JOB_QUEUE_ARN"], user_email="dev@example.com",
             pull_request=pull_request, ttl_seconds=ttl_seconds, custom=custom, sha=sha)
         return Run.start(WORKFLOW_BY_COMMAND[command], request, key, f"test:{key}")

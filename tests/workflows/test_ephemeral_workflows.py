@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from chalicelib.core.naming import schedule_name
 from chalicelib.core.workflows import Command, Workflow
 from tests.workflows.conftest import SHA, execution_of
+
+pytestmark = pytest.mark.e2e
 
 
 def schedule_of(pipeline, environment):

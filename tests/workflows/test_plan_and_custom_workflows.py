@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.core.request import CustomCommand
 from chalicelib.core.workflows import Command
 from tests.workflows.conftest import SHA
+
+pytestmark = pytest.mark.e2e
 
 
 def test_plan_reports_the_plan_with_scripted_job_standin(pipeline):

@@ -10,6 +10,8 @@ from chalicelib.core.workflows import Command
 from chalicelib.tasks import approval
 from tests.workflows.conftest import GOOD_SHA, NEWER_SHA, SHA
 
+pytestmark = pytest.mark.e2e
+
 
 def test_plan_apply_plans_waits_for_approval_and_applies_with_scripted_job_standin(pipeline):
     run = pipeline.start(pipeline.run(Command.APPLY, "e2e-ok"))

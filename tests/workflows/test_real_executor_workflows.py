@@ -1,0 +1,129 @@
+"""PLAN-APPLY with rollback and APPLY EPHEMERAL with its TTL, end to end with the real executor:
+the real state machines and task Lambdas, the local Batch service running `python -m executor`,
+real Terraform and real Git, state in moto's S3, resources in moto."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.core.workflows import Command, Workflow
+from chalicelib.tasks import approval
+from tests.workflows.conftest import ACCOUNT, execution_of
+
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INFRA = REPO_ROOT / "tests" / "executor" / "infra"  # the executor's small configuration (an SSM parameter)
+STATE_BUCKET = "tfpipe-test-tfstate"
+ARTIFACTS_BUCKET = "tfpipe-test-artifacts"
+
+
+class InfraRepository:
+    """acme/infra as a bare Git repository where the pipeline's clone URL points (TFPIPE_LOCAL_GIT_ROOT)."""
+
+    def __init__(self, git_root: Path, work: Path):
+        self.bare = git_root / "acme" / "infra.git"
+        self.work = work
+        shutil.copytree(INFRA, work)
+        subprocess.run(["git", "init", "--quiet", "--bare", str(self.bare)], check=True)
+        self._git("init", "--quiet", "--initial-branch=main")
+
+    def _git(self, *args: str) -> str:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+        return subprocess.run(["git", "-C", str(self.work), *args], check=True, capture_output=True, text=True,
+                              env=env).stdout.strip()
+
+    def commit(self, tfvars: dict[str, str], message: str) -> str:
+        for environment, text in tfvars.items():
+            (self.work / "environments" / f"{environment}.tfvars").write_text(text)
+        self._git("add", "-A")
+        self._git("commit", "--quiet", "--allow-empty", "-m", message)
+        self._git("push", "--quiet", str(self.bare), "HEAD:refs/heads/main")
+        return self._git("rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def executor(pipeline, tmp_path_factory):
+    """A job definition running the real executor, its buckets, and the infrastructure repository."""
+    stack = pipeline.stack
+    s3 = stack.client("s3")
+    for bucket in (STATE_BUCKET, ARTIFACTS_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    environment = {
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "executor"), str(REPO_ROOT)]),
+        "TFPIPE_STAGE": "test", "TFPIPE_STATE_BUCKET": STATE_BUCKET, "TFPIPE_ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+        "TFPIPE_STATUS_QUEUE_URL": pipeline.settings["TFPIPE_STATUS_QUEUE_URL"],
+        "TFPIPE_JOB_HEARTBEAT": "5s", "TFPIPE_JOB_LOCK_TIMEOUT": "30s", "TFPIPE_TRACING": "off",
+        "TFPIPE_JOB_WORK_DIR": str(tmp_path_factory.mktemp("jobs"))}
+    definition = stack.client("batch").register_job_definition(
+        jobDefinitionName="tfpipe-test-executor", type="container", platformCapabilities=["FARGATE"],
+        containerProperties={"image": "tfpipe-executor", "command": [sys.executable, "-m", "executor"],
+                             "environment": [{"name": k, "value": v} for k, v in environment.items()],
+                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                      {"type": "MEMORY", "value": "2048"}]})["jobDefinitionArn"]
+    repository = InfraRepository(Path(pipeline.settings["TFPIPE_LOCAL_GIT_ROOT"]), tmp_path_factory.mktemp("w") / "infra")
+    return definition, repository
+
+
+def parameter(pipeline, name: str) -> str | None:
+    ssm = pipeline.stack.client("ssm")
+    try:
+        return ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+
+
+def apply_approved(pipeline, run) -> dict:
+    pipeline.start(run)
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+    return pipeline.wait(run, timeout=240)
+
+
+def test_plan_apply_rolls_back_to_the_last_good_commit_with_the_real_executor(pipeline, executor):
+    definition, repository = executor
+    good = repository.commit({"e2e-real": 'message = "good"\n'}, "a good commit")
+    first = pipeline.run(Command.APPLY, "e2e-real", sha=good, key="good", job_definition=definition, account=ACCOUNT)
+    assert apply_approved(pipeline, first)["status"] == "SUCCEEDED", pipeline.event_bodies(first)[-1]
+    assert parameter(pipeline, "/tfpipe-test/default/message") == "good"
+
+    bad = repository.commit({"e2e-real": 'message = "bad"\nfail_apply = true\n'}, "a commit that fails to apply")
+    second = pipeline.run(Command.APPLY, "e2e-real", sha=bad, key="bad", job_definition=definition, account=ACCOUNT)
+    assert apply_approved(pipeline, second)["status"] == "FAILED"
+
+    events = pipeline.events(second)
+    assert ("apply", "failed") in events and events[-1] == ("rollback", "rolled-back")
+    assert pipeline.jobs_of(second.run_id) == []  # the scripted stand-in never ran: the executor did
+    assert parameter(pipeline, "/tfpipe-test/default/message") == "good"
+    history = pipeline.deps.audit_log.history("acme/infra", "e2e-real")
+    assert [(r.action, r.sha, r.result) for r in history] == [
+        ("apply", good, "applied"), ("apply", bad, "failed"), ("rollback", good, "rolled-back-to")]
+    assert pipeline.lock("e2e-real") is None
+
+
+def test_ephemeral_apply_then_its_ttl_destroys_it_with_the_real_executor(pipeline, executor):
+    definition, repository = executor
+    sha = repository.commit({"pr-41": 'message = "preview"\n'}, "a pull request's head")
+    run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-41", sha=sha, pull_request=41, ttl_seconds=5,
+                                      job_definition=definition, account=ACCOUNT))
+    assert pipeline.wait(run, timeout=240)["status"] == "SUCCEEDED", pipeline.event_bodies(run)[-1]
+    assert parameter(pipeline, "/tfpipe-test/pr-41/message") == "preview"
+    ready = [e for e in pipeline.event_bodies(run) if e["phase"] == "schedule"][-1]
+    assert ready["details"]["outputs"]["message_parameter"] == "/tfpipe-test/pr-41/message"
+
+    destroy_run_id = pipeline.deps.runs.get_environment("acme/infra", "pr-41").destroy_input["run_id"]
+    arn = pipeline.wait_until("the TTL schedule to start DESTROY",
+                              lambda: execution_of(pipeline, Workflow.DESTROY, destroy_run_id), timeout=60)
+    pipeline.wait_until("DESTROY to end", lambda: pipeline.sfn.describe_execution(executionArn=arn)["status"]
+                        != "RUNNING", timeout=240)
+    assert pipeline.sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    assert parameter(pipeline, "/tfpipe-test/pr-41/message") is None
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-41") is None
+    assert pipeline.lock("pr-41") is None
