@@ -1,14 +1,15 @@
 # One command installs and runs the demo (`make demo`); one installs and runs the tests (`make test`).
 VENV      := .venv
+CHECKOV_VENV := .venv-checkov
 PY        := $(VENV)/bin/python
 PIP       := $(PY) -m pip
 STATE_DIR := .tfpipe
 export TF_CLI_CONFIG_FILE := $(CURDIR)/$(STATE_DIR)/terraform.rc
 export TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE := true
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench clean package
 
-install: $(VENV)/.installed $(STATE_DIR)/terraform.rc
+install: $(VENV)/.installed $(STATE_DIR)/terraform.rc $(CHECKOV_VENV)/.installed
 
 # The toolchain check runs with the system Python (stdlib only) before anything is installed,
 # so a missing or old Terraform is reported first and clearly.
@@ -20,6 +21,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# checkov (make test runs it over terraform/ and examples/) gets a venv of its own: it pins a boto3 that
+# conflicts with the pipeline's. Its full pin set is constraints-checkov.txt.
+$(CHECKOV_VENV)/.installed: constraints-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30 -c constraints-checkov.txt
+	touch $@
+
+# Two-step deploy, step 1: `chalice package` the app for STAGE into terraform/ (chalice.tf.json,
+# deployment.zip), reconciled with the root's provider constraints, role and settings. Step 2 is
+# `terraform -chdir=terraform apply` (README, Deploy).
+STAGE ?= dev
+package: install
+	$(PY) terraform/package_app.py --stage $(STAGE)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -34,4 +49,4 @@ bench: install
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(STATE_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(STATE_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,43 @@
+# One customer-managed key for the pipeline's data at rest: buckets, tables, secrets, logs, the image
+# repository and build artifacts. Rotated yearly; the services that write logs with it are named.
+resource "aws_kms_key" "pipeline" {
+  description             = "${var.app_name}-${var.stage} pipeline data at rest"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms.json
+}
+
+resource "aws_kms_alias" "pipeline" {
+  name          = "alias/${var.app_name}-${var.stage}"
+  target_key_id = aws_kms_key.pipeline.key_id
+}
+
+data "aws_iam_policy_document" "kms" {
+  # checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key; the account root keeps administration so IAM policies can grant use.
+  # checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
+  # checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsEncrypt"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    }
+  }
+}
