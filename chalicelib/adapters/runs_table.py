@@ -130,6 +130,11 @@ class DynamoDbRunsTable:
             condition="approval_state = :p AND attribute_exists(approval_token)", returns="UPDATED_OLD")
         return _from_item(answer["Attributes"]["approval_token"])
 
+    def expire_approval(self, run_id: str) -> None:
+        """The decision reached Step Functions too late (the approval had timed out): nobody decided."""
+        self._update(run_id, "SET approval_state = :e, updated_at = :now REMOVE approver", {":e": "expired"},
+                     f"marking the approval of run {run_id} expired")
+
     def pending_approvals(self, repository: str) -> list[RunRecord]:
         return [r for r in self.list_runs() if r.repository == repository and r.approval_state == "pending"]
 

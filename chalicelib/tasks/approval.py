@@ -46,10 +46,16 @@ def decide(deps, run_id: str, approved: bool, actor: str) -> dict:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+            deps.runs.expire_approval(run_id)
             raise NotFound(f"{verb} run {run_id}: its approval is no longer open ({code})") from None
-        raise DependencyFailed(f"{verb} run {run_id}: {exc}") from exc
-    return {"run_id": run_id, "approved": approved, "actor": actor,
-            "message": f"run {run_id} {'approved' if approved else 'rejected'} by {actor}"}
+        failure: Exception = exc
+    except Exception as exc:  # botocore's connection errors are not ClientErrors
+        failure = exc
+    else:
+        return {"run_id": run_id, "approved": approved, "actor": actor,
+                "message": f"run {run_id} {'approved' if approved else 'rejected'} by {actor}"}
+    deps.runs.save_approval(run_id, token)  # not delivered: keep it open for another try
+    raise DependencyFailed(f"{verb} run {run_id}: {type(failure).__name__}: {failure}") from failure
 
 
 def decide_signed(deps, run_id: str, approved: bool, headers, body: bytes) -> dict:

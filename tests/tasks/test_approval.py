@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.core import signature
-from chalicelib.core.errors import InvalidRequest, NotFound, Unauthenticated
+from chalicelib.core.errors import DependencyFailed, InvalidRequest, NotFound, Unauthenticated
 from chalicelib.tasks import approval, runs
 from tests.tasks.conftest import make_run, published, task_event
 
@@ -43,7 +43,8 @@ def test_an_approval_is_answered_once(deps, waiting):
         approval.decide(deps, waiting.run_id, False, "lead@example.com")
     with pytest.raises(NotFound, match=f"rejecting run {waiting.run_id}: no such run, or not in the expected state"):
         approval.decide(deps, waiting.run_id, False, "lead@example.com")
-    assert deps.runs.get(waiting.run_id).approver == "lead@example.com"
+    record = deps.runs.get(waiting.run_id)
+    assert (record.approval_state, record.approver) == ("expired", None)
 
 
 def test_deciding_a_run_that_never_asked_is_not_found(deps):
@@ -76,7 +77,7 @@ def test_signed_call_decides_the_run(deps, waiting, secret):
     with pytest.raises(NotFound, match="no longer open"):  # the token reached Step Functions
         approval.decide_signed(deps, waiting.run_id, False, {"x-hub-signature-256": signature.sign(SECRET, body)},
                                body)
-    assert deps.runs.get(waiting.run_id).approval_state == "rejected"
+    assert deps.runs.get(waiting.run_id).approval_state == "expired"
 
 
 def test_pull_request_comment_without_a_run_id_finds_no_waiting_run(deps, waiting):
@@ -97,4 +98,18 @@ def test_pull_request_comment_of_the_pull_request_that_waits_decides_it(deps):
     approval.request(deps, task_event(run, task_token="token-of-a-finished-execution"))
     message = deps.approvals.decide_for_pull_request("acme/infra", 12, None, False, "octocat")
     assert message.startswith(f"Nothing was rejected: rejecting run {run.run_id}: its approval is no longer open")
-    assert deps.runs.get(run.run_id).approver == "octocat"
+    assert deps.runs.get(run.run_id).approval_state == "expired"
+
+
+def test_a_decision_step_functions_could_not_take_leaves_the_approval_open(deps, waiting, monkeypatch):
+    from botocore.config import Config
+
+    from chalicelib.adapters import aws_clients
+    from tfpipe.local.moto_server import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SFN", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    # One attempt: the behaviour is the same, without waiting for botocore's backoff between retries.
+    monkeypatch.setattr(aws_clients, "_RETRIES", Config(retries={"max_attempts": 1}, connect_timeout=2))
+    with pytest.raises(DependencyFailed, match=f"approving run {waiting.run_id}: EndpointConnectionError"):
+        approval.decide(deps, waiting.run_id, True, "lead@example.com")
+    assert deps.runs.get(waiting.run_id).approval_state == "pending"
