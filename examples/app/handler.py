@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 import uuid
+from datetime import UTC, datetime
 
 import boto3
 
@@ -53,7 +53,7 @@ def list_messages(_event: dict) -> dict:
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "message"},
         ScanIndexForward=False, Limit=PAGE,
     )["Items"]
-    return answer(200, {"messages": [{"name": i["name"], "text": i["text"], "at": i["sk"][:20]} for i in items]})
+    return answer(200, {"messages": [{"name": i["name"], "text": i["text"], "at": i["sk"].split("#")[0]} for i in items]})
 
 
 def sign(event: dict) -> dict:
@@ -69,8 +69,8 @@ def sign(event: dict) -> dict:
         return answer(400, {"error": f"signing the guestbook: name must be 1-{MAX_NAME} characters"})
     if not (isinstance(text, str) and 0 < len(text.strip()) <= MAX_TEXT):
         return answer(400, {"error": f"signing the guestbook: text must be 1-{MAX_TEXT} characters"})
-    # Sort key: a sortable UTC time plus a random suffix, so two signatures in one second both stay.
-    sk = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "#" + uuid.uuid4().hex[:12]
+    # Sort key: a sortable UTC time (microseconds) plus a random suffix, so concurrent signatures both stay.
+    sk = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") + "#" + uuid.uuid4().hex[:12]
     table().put_item(Item={"pk": "message", "sk": sk, "name": name.strip(), "text": text.strip()})
     return answer(201, {"signed": True})
 
