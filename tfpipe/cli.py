@@ -20,6 +20,12 @@ for command in (approvals.approve, approvals.reject, approvals.unlock):
 
 main.add_command(history.history)
 
+# The embedded stack (`tfpipe local ...`) and pull requests on its GitHub stand-in (`tfpipe pr ...`).
+from tfpipe.commands import local_stack, pull_requests  # noqa: E402
+
+main.add_command(local_stack.local)
+main.add_command(pull_requests.pr)
+
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tfpipe.local.batch_service import LOG_GROUP
+from tfpipe.local.batch_job import DEFAULT_LOG_GROUP as LOG_GROUP
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 TERMINAL = ("SUCCEEDED", "FAILED")
+DEFAULT_LOG_GROUP = "/aws/batch/job"  # where Batch logs when the definition names no awslogs-group
 _REF = re.compile(r"Ref::([A-Za-z0-9_-]+)")
 
 
@@ -76,8 +77,17 @@ class Job:
                                  self.overrides.get("environment", []))
 
     @property
+    def _log_options(self) -> dict:
+        return (self.definition.get("containerProperties", {}).get("logConfiguration") or {}).get("options") or {}
+
+    @property
+    def log_group(self) -> str:
+        return self._log_options.get("awslogs-group", DEFAULT_LOG_GROUP)
+
+    @property
     def log_stream_name(self) -> str:
-        return f"{self.definition['jobDefinitionName']}/default/{self.job_id}"
+        prefix = self._log_options.get("awslogs-stream-prefix") or self.definition["jobDefinitionName"]
+        return f"{prefix}/default/{self.job_id}"
 
     def detail(self) -> dict[str, Any]:
         """The JobDetail of DescribeJobs (and the `detail` of its EventBridge events)."""

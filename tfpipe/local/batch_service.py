@@ -3,8 +3,8 @@
 Job definitions and queues are read from moto (where provisioning or a test created them); every
 other Batch call is passed to moto. Jobs run as subprocesses, at most `max_concurrent` at a time like
 a compute environment's vCPUs, their output goes to moto's CloudWatch Logs (`/aws/batch/job`, stream
-`<definition>/default/<job id>`), and each status change after submission is put on EventBridge as
-AWS's "Batch Job State Change" event.
+`<definition>/default/<job id>`, or the definition's awslogs options), and each status change after
+submission is put on EventBridge as AWS's "Batch Job State Change" event.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from tfpipe.local.cloudwatch_log import LogSink
 
 log = logging.getLogger("tfpipe.local.batch")
 
-LOG_GROUP = "/aws/batch/job"
 EXITED = "Essential container in task exited"
 TIMED_OUT = "Job attempt duration exceeded timeout"
 
@@ -147,7 +146,7 @@ class BatchService:
             self._slots.release()
 
     def _attempt(self, job: Job) -> None:
-        sink = LogSink(self._client("logs"), LOG_GROUP, job.log_stream_name, self.jobs_dir / f"{job.job_id}.log")
+        sink = LogSink(self._client("logs"), job.log_group, job.log_stream_name, self.jobs_dir / f"{job.job_id}.log")
         timer = None
         if job.timeout_seconds:
             timer = threading.Timer(job.timeout_seconds, self.terminate, args=(job, TIMED_OUT))

@@ -46,6 +46,8 @@ from tfpipe.local.github.shapes import Urls
 from tfpipe.local.github.store import GitHubStore
 from tfpipe.local.lambda_service import ChaliceSource, LambdaService
 from tfpipe.local.moto_server import MotoServer
+from tfpipe.local.provision import Provisioned, Provisioner
+from tfpipe.local.slack import SlackWebhook
 from tfpipe.local.uploaded_functions import UploadedSource
 from tfpipe.local.wsgi_server import BackgroundServer, free_port
 
@@ -73,7 +75,8 @@ class Stack:
     def __init__(self, app: Chalice | str = "app:app", stage: str = "dev", state_dir: str | Path = ".tfpipe",
                  host: str = "127.0.0.1", region: str = "us-east-1", export_env: bool = True,
                  extra_env: Mapping[str, str] | None = None, batch_concurrency: int = 2,
-                 batch_stop_timeout: float = 30.0, clock_speed: float = 1.0, webhook_secret: str | None = None):
+                 batch_stop_timeout: float = 30.0, clock_speed: float = 1.0, webhook_secret: str | None = None,
+                 provision: bool = False, repositories: tuple[str, ...] | list[str] = ()):
         self.app_spec = app
         self.stage = stage
         self.state_dir = Path(state_dir).resolve()
@@ -86,11 +89,17 @@ class Stack:
         self.batch_stop_timeout = batch_stop_timeout
         self.clock = Clock(clock_speed)
         self.webhook_secret = webhook_secret or secrets.token_hex(20)
+        self.provision = provision
+        self.repositories = list(repositories)
+        self.provisioned: Provisioned | None = None
+        self.slack: SlackWebhook = SlackWebhook(self.state_dir)
         self.git_root = self.state_dir / "git"
         self.github_store = GitHubStore(self.state_dir)
         self.event_sources: EventSources | None = None
         self.function_urls: FunctionUrls | None = None
-        self._logs_client: Any = None
+        self._session = boto3.session.Session()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.env: dict[str, str] = {}
         self.functions: ChaliceFunctions | None = None
         self.lambda_service: LambdaService | None = None
@@ -130,15 +139,24 @@ class Stack:
         return self._servers["github"].url
 
     @property
+    def slack_url(self) -> str:
+        """The Slack incoming-webhook stand-in (the value of the provisioned Slack secret)."""
+        return f"{self._servers['slack'].url}/services/local"
+
+    @property
     def endpoints(self) -> dict[str, str]:
         return {"aws": self.aws_url, **{name: server.url for name, server in self._servers.items()}}
 
     def client(self, service: str) -> Any:
-        """A boto3 client for `service` on this stack (honours the per-service endpoints)."""
-        endpoint = self.env.get(f"AWS_ENDPOINT_URL_{service.upper()}", self.aws_url)
-        return boto3.client(service, endpoint_url=endpoint, region_name=self.region,
-                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        """A boto3 client for `service` on this stack (through the front door, which routes Lambda and
+        Batch calls to the local services); made once per service, boto3 clients are thread-safe."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.aws_url, region_name=self.region,
+                    aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+            return self._clients[service]
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Stack:
@@ -178,6 +196,10 @@ class Stack:
         github_url = f"http://{self.host}:{github_port}"
         self._serve("github", GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root))),
                     port=github_port)
+        self._serve("slack", self.slack)
+        if self.provision:
+            self.provisioned = Provisioner(self.client, self.functions.app.app_name, self.stage, self.region,
+                                           self.account_id).run(self.webhook_secret, self.slack_url)
         self.env = self._environment()
         if self.export_env:
             self._set_env(self.env)
@@ -185,6 +207,8 @@ class Stack:
         self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
                                           self.region, self.account_id).start()
         self.function_urls = FunctionUrls(uploaded.function_urls, self.lambda_service.invoke, self.host).start()
+        for repository in self.repositories:
+            self.create_repository(repository)
         stack_file.write(self.state_dir, self.describe())
         log.info("embedded stack up: %s", self.endpoints)
 
@@ -199,6 +223,8 @@ class Stack:
 
     def _environment(self) -> dict[str, str]:
         env = dict(chalice_stage_environment(self.stage))
+        if self.provisioned is not None:
+            env.update(self.provisioned.env)
         env.update(FAKE_CREDENTIALS)
         env.update({
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
@@ -226,7 +252,8 @@ class Stack:
     def describe(self) -> dict:
         """What stack.json holds: endpoints, the intake, the local webhook secret, the app's env."""
         return {"state_dir": str(self.state_dir), "git_root": str(self.git_root), "endpoints": self.endpoints,
-                "intake_url": self.intake_url, "webhook_secret": self.webhook_secret, "env": self.env,
+                "api_url": self.api_url, "intake_url": self.intake_url, "slack_url": self.slack_url,
+                "webhook_secret": self.webhook_secret, "env": self.env,
                 "stage": self.stage, "region": self.region, "account_id": self.account_id, "pid": os.getpid()}
 
     def create_repository(self, full_name: str, default_branch: str = "main") -> Path:
@@ -253,9 +280,7 @@ class Stack:
     def _function_log(self, name: str, text: str) -> None:
         if not text:
             return
-        if self._logs_client is None:
-            self._logs_client = self.client("logs")
-        sink = LogSink(self._logs_client, f"/aws/lambda/{name}", time.strftime("%Y/%m/%d/[$LATEST]local"),
+        sink = LogSink(self.client("logs"), f"/aws/lambda/{name}", time.strftime("%Y/%m/%d/[$LATEST]local"),
                        self.state_dir / "lambda" / f"{name}.log")
         for line in text.splitlines():
             sink.write(line)

@@ -77,6 +77,8 @@ class GitHubApi:
         except HTTPException as exc:
             response = _json({"message": "Not Found" if exc.code == 404 else exc.name, "documentation_url": ""},
                              exc.code or 500)
+        except git_repos.GitError as exc:
+            response = _json({"message": f"reading the repository: {exc}", "documentation_url": ""}, 500)
         return response(environ, start_response)
 
     # -- helpers ---------------------------------------------------------------------------------

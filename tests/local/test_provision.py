@@ -1,0 +1,30 @@
+"""Provisioning from terraform/names.json and statemachines/: clear failures, and an empty folder is fine."""
+
+from __future__ import annotations
+
+import pytest
+
+from tfpipe.local.stack import REPO_ROOT
+
+
+@pytest.mark.parametrize("missing", ["SubmitJobFunctionArn"])
+def test_a_placeholder_nothing_supplies_fails_provisioning_clearly(missing):
+    from tfpipe.local.provision import ProvisionError, substitute
+
+    with pytest.raises(ProvisionError, match=r"plan\.asl\.json: nothing supplies \$\{SubmitJobFunctionArn\}"):
+        substitute('{"Resource": "${' + missing + '}"}', {}, "plan.asl.json")
+
+
+def test_provisioning_with_no_state_machine_files_creates_the_rest(stack, tmp_path):
+    from tfpipe.local.provision import Provisioner
+
+    (tmp_path / "terraform").mkdir()
+    (tmp_path / "terraform" / "names.json").write_text((REPO_ROOT / "terraform" / "names.json").read_text())
+    (tmp_path / "statemachines").mkdir()
+
+    provisioned = Provisioner(stack.client, "tfpipe", "bare", stack.region, stack.account_id, tmp_path).run(
+        "secret", stack.slack_url)
+
+    assert provisioned.state_machines == {}
+    assert "TFPIPE_STATE_MACHINE_PLAN" not in provisioned.env
+    assert provisioned.env["TFPIPE_LOCKS_TABLE"] == "tfpipe-bare-locks"
