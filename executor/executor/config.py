@@ -23,7 +23,9 @@ class ExecutorConfig:
     heartbeat_seconds: float = 60.0
     phase_timeout_seconds: float = 3600.0  # each of checkout, build, init, plan, apply, destroy, custom
     lock_timeout_seconds: int = 300  # how long terraform waits for a state lock another run holds
-    interrupt_grace_seconds: float = 90.0  # after SIGTERM/timeout: time terraform gets to save state and unlock
+    # After SIGTERM or a timeout: how long terraform gets to save state and unlock. ECS (under Batch)
+    # sends SIGKILL 30 s after SIGTERM by default, so the default leaves a few seconds to report.
+    interrupt_grace_seconds: float = 25.0
     health_check_timeout_seconds: float = 300.0
     health_check_interval_seconds: float = 5.0
     s3_use_path_style: bool = False  # S3 endpoints that cannot take virtual-hosted buckets (some emulators)
@@ -43,7 +45,7 @@ class ExecutorConfig:
                 heartbeat_seconds=parse_duration(get("JOB_HEARTBEAT", "60s")),
                 phase_timeout_seconds=parse_duration(get("JOB_PHASE_TIMEOUT", "1h")),
                 lock_timeout_seconds=parse_duration(get("JOB_LOCK_TIMEOUT", "5m")),
-                interrupt_grace_seconds=parse_duration(get("JOB_INTERRUPT_GRACE", "90s")),
+                interrupt_grace_seconds=parse_duration(get("JOB_INTERRUPT_GRACE", "25s")),
                 health_check_timeout_seconds=parse_duration(get("HEALTH_CHECK_TIMEOUT", "5m")),
                 health_check_interval_seconds=parse_duration(get("HEALTH_CHECK_INTERVAL", "5s")),
                 s3_use_path_style=get("S3_USE_PATH_STYLE", "false").lower() in _TRUE,

@@ -13,6 +13,7 @@ import re
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,18 +252,26 @@ class Job:
             self._check(run, JobErrorClass.PLAN_FAILED, "terraform plan")
         self.has_changes = run.returncode == 2
         store = self.services.artifacts
-        self.plan_checksum = store.put_file(self.prefix + PLAN_FILE, plan_path)
-        self.artifacts["plan"] = self.prefix + PLAN_FILE
-        self.artifacts["plan_text"] = self.prefix + "plan.txt"
-        store.put_text(self.artifacts["plan_text"], self.masker.mask(run.output))
-        json_path = self.workdir / "plan.json"
-        show = self.tf.run(["show", "-json", "-no-color", PLAN_FILE], self._timeout(), stdout_file=json_path)
+        # The plan file and its text upload while `show -json` loads the provider schemas.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            uploaded = pool.submit(self._upload_plan, plan_path, run.output)
+            json_path = self.workdir / "plan.json"
+            show = self.tf.run(["show", "-json", "-no-color", PLAN_FILE], self._timeout(), stdout_file=json_path)
+            uploaded.result()
         self._check(show, JobErrorClass.PLAN_FAILED, "terraform show -json")
+        self.durations["plan-json"] = round(show.seconds, 3)  # part of "plan"; reported because it is fixed cost
         plan_json = json_path.read_text()
         self.summary = summarize(json.loads(plan_json))
         self.artifacts["plan_json"] = self.prefix + "plan.json"
         store.put_text(self.artifacts["plan_json"], self.masker.mask(plan_json), "application/json")
         self.log.event(f"plan: {self._success_message()}", plan_checksum=self.plan_checksum)
+
+    def _upload_plan(self, plan_path: Path, text: str) -> None:
+        store = self.services.artifacts
+        self.plan_checksum = store.put_file(self.prefix + PLAN_FILE, plan_path)
+        self.artifacts["plan"] = self.prefix + PLAN_FILE
+        self.artifacts["plan_text"] = self.prefix + "plan.txt"
+        store.put_text(self.artifacts["plan_text"], self.masker.mask(text))
 
     def _apply(self) -> None:
         plan_path = self.src / PLAN_FILE

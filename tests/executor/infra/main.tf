@@ -36,6 +36,12 @@ variable "api_key" {
   sensitive   = true
 }
 
+variable "parameter_count" {
+  description = "Extra parameters, so a plan has state to refresh (the benchmark's larger case)."
+  type        = number
+  default     = 0
+}
+
 variable "health_check_url" {
   type    = string
   default = ""
@@ -55,6 +61,13 @@ resource "aws_ssm_parameter" "message" {
   name  = "/tfpipe-test/${terraform.workspace}/message"
   type  = "String"
   value = var.message
+}
+
+resource "aws_ssm_parameter" "many" {
+  count = var.parameter_count
+  name  = "/tfpipe-test/${terraform.workspace}/many/${count.index}"
+  type  = "String"
+  value = "value ${count.index}"
 }
 
 resource "terraform_data" "slow" {
