@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from chalicelib.core.fanout import environment_url
 from chalicelib.core.plan_summary import PlanSummary
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.core.workflows import Workflow
@@ -133,9 +134,9 @@ def _summary_lines(view: CommentView) -> list[str]:
 
 def _outputs_lines(event: StatusEvent) -> list[str]:
     lines = []
-    url = event.details.get("url")
+    url = environment_url(event)
     if url:
-        lines.append(f"Environment URL: {_url(str(url))}")
+        lines.append(f"Environment URL: {_url(url)}")
     expires = event.details.get("expires_at")
     if expires:
         lines.append(f"Expires: {_inline(str(expires))} (move it with `/ttl 8h`, end it now with `/destroy`)")

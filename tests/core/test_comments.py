@@ -160,3 +160,8 @@ def test_no_workflows_marker_is_found_inside_anothers_comment():
 
     markers = [marker(w.value) for w in Workflow]
     assert all(a not in b for a in markers for b in markers if a != b)
+
+
+def test_the_environment_url_is_found_among_the_outputs_too():
+    event = status_event(workflow="apply-ephemeral", phase="done", details={"outputs": {"function_url": "https://x.example/"}})
+    assert "Environment URL: <https://x.example/>" in render(CommentView(event))[0]

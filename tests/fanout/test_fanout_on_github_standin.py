@@ -1,0 +1,123 @@
+"""The fan-out through the pipeline's own PyGithub adapter into the embedded stack's GitHub stand-in
+(its REST API over HTTP, its store), with DynamoDB, S3 and SQS on the stack's moto: one comment per
+workflow updated in place, split and shrunk back, statuses and deployments as GitHub keeps them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from chalicelib.adapters.artifacts import S3ArtifactStore
+from chalicelib.adapters.audit_git import GitAuditLog
+from chalicelib.adapters.deliveries_table import DynamoDbDeliveryLedger
+from chalicelib.adapters.github import GitHubVcs
+from chalicelib.adapters.progress_marks import DynamoDbProgressMarks
+from chalicelib.core.audit import AUDIT_BRANCH, AuditRecord
+from chalicelib.core.comments import MAX_COMMENT_CHARS
+from chalicelib.fanout import StatusFanout
+from tests.fixtures.plans import plan_json, plan_text
+from tests.local.github_helpers import Clone
+from tests.local.stack_test_app import recorder
+from tests.status_events import status_event
+from tfpipe.local.testing import stack_fixture
+
+REPO = "acme/infra"
+TABLE, BUCKET = "tfpipe-test-deliveries", "tfpipe-test-artifacts"
+
+stack = stack_fixture(app="tests.local.stack_test_app:app", stage="test", scope="module")
+
+
+@pytest.fixture(scope="module")
+def setup(stack, tmp_path_factory):
+    work = Clone(stack.create_repository(REPO), tmp_path_factory.mktemp("work"))
+    work.commit("main.tf", "", "Initial commit")
+    work.push("main")
+    work.git("checkout", "--quiet", "-b", "feature")
+    head = work.commit("a.tf", "", "feature")
+    work.push("feature")
+    pr, _ = stack.github().open(REPO, head="feature", user="ada")
+    dynamodb, s3 = stack.client("dynamodb"), stack.client("s3")
+    dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "delivery", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "delivery", "AttributeType": "S"}])
+    s3.create_bucket(Bucket=BUCKET)
+    store = S3ArtifactStore(s3, BUCKET)
+    fanout = StatusFanout(GitHubVcs(lambda: "local-token", stack.github_url, str(stack.git_root)), None,
+                          DynamoDbDeliveryLedger(dynamodb, TABLE), store,
+                          marks=DynamoDbProgressMarks(dynamodb, TABLE))
+    return {"pr": pr["number"], "head": head, "fanout": fanout, "store": store}
+
+
+def upload(store, run: str, name: str) -> dict:
+    keys = {"plan_json": f"runs/{run}/plan.json", "plan_text": f"runs/{run}/plan.txt"}
+    store.put_text(keys["plan_json"], json.dumps(plan_json(name)))
+    store.put_text(keys["plan_text"], plan_text(name))
+    return keys
+
+
+def deliver(fanout, *events) -> None:
+    records = [{"messageId": f"m{i}", "body": e.to_json(), "attributes": {"ApproximateReceiveCount": "1"}}
+               for i, e in enumerate(events)]
+    assert fanout.consume(records) == {"batchItemFailures": []}
+
+
+def tfpipe_comments(stack, number: int, workflow: str) -> list[str]:
+    shown = stack.github().show(REPO, number)
+    return [c["body"] for c in shown["comments"] if f"workflow={workflow} -->" in c["body"]]
+
+
+def test_a_plan_over_the_limit_is_split_then_shrinks_back_in_place_on_github_standin(stack, setup):
+    number, head = setup["pr"], setup["head"]
+    event = dict(workflow="plan", environment="prod", sha=head, pull_request=number, repository=REPO)
+    deliver(setup["fanout"], status_event(run_id="plan-1", phase="plan", status="succeeded",
+                                          artifacts=upload(setup["store"], "plan-1", "large"), **event))
+    parts = tfpipe_comments(stack, number, "plan")
+    assert len(parts) >= 5 and all(len(p) <= MAX_COMMENT_CHARS for p in parts)
+    first_id = stack.github().show(REPO, number)["comments"][0]["id"]
+
+    deliver(setup["fanout"], status_event(run_id="plan-2", phase="plan", status="succeeded",
+                                          timestamp="2026-11-25T05:00:00Z",
+                                          artifacts=upload(setup["store"], "plan-2", "no-changes"), **event))
+    [only] = tfpipe_comments(stack, number, "plan")
+    assert "**No changes.**" in only
+    assert stack.github().show(REPO, number)["comments"][0]["id"] == first_id  # edited, not re-posted
+
+
+def test_a_run_leaves_statuses_and_one_deployment_with_its_url_on_github_standin(stack, setup):
+    number, head = setup["pr"], setup["head"]
+    event = dict(run_id="eph-1", workflow="apply-ephemeral", environment=f"pr-{number}", sha=head,
+                 pull_request=number, repository=REPO)
+    url = "http://127.0.0.1:9/"
+    deliver(setup["fanout"],
+            status_event(phase="apply", status="started", timestamp="2026-11-25T05:00:01Z", **event),
+            status_event(phase="schedule", status="succeeded", timestamp="2026-11-25T05:00:02Z",
+                         details={"outputs": {"url": url}, "expires_at": "2026-11-25T09:00:00Z"}, **event),
+            status_event(phase="done", status="succeeded", timestamp="2026-11-25T05:00:03Z",
+                         details={"outputs": {"url": url}}, **event))  # as the workflows publish it
+    shown = stack.github().show(REPO, number)
+    mine = [s for s in shown["statuses"] if s["context"] == f"tfpipe/apply-ephemeral/pr-{number}"]
+    assert [s["state"] for s in mine] == ["pending", "pending", "success"]
+    [deployment] = [d for d in shown["deployments"] if d["environment"] == f"pr-{number}"]
+    assert deployment["transient_environment"] is True
+    assert [(s["state"], s["environment_url"] or None) for s in deployment["statuses"]] == [
+        ("in_progress", None), ("success", url)]
+    [comment] = tfpipe_comments(stack, number, "apply-ephemeral")
+    assert f"Environment URL: <{url}>" in comment
+
+
+def test_audit_records_in_the_stacks_repository_send_no_push_webhook(stack, setup):
+    recorder.clear()
+    log = GitAuditLog(stack.git_root)
+    record = AuditRecord(run_id="r1", workflow="plan-apply", action="apply", environment="prod",
+                         account_id="123456789012", repository=REPO, sha=setup["head"], actor="ada@example.test",
+                         result="applied", started_at="2026-11-25T05:00:00+00:00",
+                         finished_at="2026-11-25T05:01:00+00:00")
+    log.append(record)
+    assert log.last_good_commit(REPO, "prod") == setup["head"]
+    assert recorder.seen("webhook") == []  # update-ref is not a push: no hook, no webhook, no run
+    path = stack.git_root / "acme" / "infra.git"
+    branches = subprocess.run(["git", "--git-dir", str(path), "branch", "--list"], capture_output=True,
+                              text=True, check=True).stdout.split()
+    assert AUDIT_BRANCH in branches and "main" in branches
