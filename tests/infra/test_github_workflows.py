@@ -30,7 +30,7 @@ def test_example_dispatch_workflow_covers_push_pull_request_and_comments():
     run = [s["run"] for s in job["steps"] if "run" in s]
     assert run == ["python3 .github/scripts/tfpipe_dispatch.py"]
     assert (REPO / "examples" / ".github" / "scripts" / "tfpipe_dispatch.py").is_file()
-    env = [s["env"] for s in job["steps"] if "env" in s][0]
+    env = next(s["env"] for s in job["steps"] if "env" in s)
     assert env["TFPIPE_WEBHOOK_SECRET"] == "${{ secrets.TFPIPE_WEBHOOK_SECRET }}"
     assert "author_association" in job["if"]
     assert workflow["permissions"] == {"contents": "read"}
