@@ -132,3 +132,20 @@ def test_chalice_schedule_fires_on_its_rate(tmp_path):
 
     assert events[0]["detail-type"] == "Scheduled Event"
     assert events[0]["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/tfpipe-test-every_minute-event"]
+
+
+def test_two_schedules_into_one_state_machine_start_two_executions(stack):
+    sfn = stack.client("stepfunctions")
+    machine = sfn.create_state_machine(name="sweep", roleArn=ROLE, definition=json.dumps(
+        {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    due = datetime.now(UTC).replace(microsecond=0)
+    for name in ("first", "second"):
+        stack.client("scheduler").create_schedule(
+            Name=name, ScheduleExpression=f"at({due:%Y-%m-%dT%H:%M:%S})", FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": machine, "RoleArn": ROLE, "Input": "{}"})
+
+    deadline = time.monotonic() + 5
+    while len(sfn.list_executions(stateMachineArn=machine)["executions"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,9 @@ class Targets:
         deliver(arn, payload)
 
     def _start_execution(self, arn: str, payload: str) -> None:
-        execution = self._client("stepfunctions").start_execution(stateMachineArn=arn, input=payload)
+        # AWS names an unnamed execution with a UUID; moto would name every one "None".
+        execution = self._client("stepfunctions").start_execution(stateMachineArn=arn, input=payload,
+                                                                  name=str(uuid.uuid4()))
         log.info("started %s", execution["executionArn"])
 
     def _invoke(self, arn: str, payload: str) -> None:
