@@ -143,3 +143,15 @@ def test_no_more_jobs_run_at_once_than_the_concurrency_allows(stack, batch):
 def test_unknown_job_definition_is_a_client_error(batch):
     with pytest.raises(batch["client"].exceptions.ClientException, match="does not exist"):
         batch["client"].submit_job(jobName="x", jobQueue=batch["queue"], jobDefinition="missing")
+
+
+def test_job_running_past_its_attempt_duration_is_stopped(batch):
+    job_id = batch["client"].submit_job(
+        jobName="slow", jobQueue=batch["queue"], jobDefinition=batch["definition"], timeout={"attemptDurationSeconds": 1},
+        containerOverrides={"command": [sys.executable, "-c", "import time; time.sleep(60)"]})["jobId"]
+
+    job = _wait(batch, job_id)
+
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == "Job attempt duration exceeded timeout"
+    assert job["container"]["exitCode"] == 128 + 15
