@@ -30,14 +30,38 @@ _COMMIT_FAILURES = frozenset({Status.FAILED, Status.REJECTED, Status.TIMED_OUT, 
                               Status.NEEDS_ATTENTION})
 
 
+# (workflow, phase, status) that end a run well. The workflows publish no separate "done" event on
+# their success paths, so a run's last success is known by where it happens.
+_SUCCESS_AT: frozenset[tuple[str, Phase, Status]] = frozenset({
+    (Workflow.PLAN.value, Phase.PLAN, Status.SUCCEEDED),
+    (Workflow.CUSTOM.value, Phase.CUSTOM, Status.SUCCEEDED),
+    (Workflow.MODIFY_CRON.value, Phase.SCHEDULE, Status.SUCCEEDED),
+    (Workflow.APPLY_EPHEMERAL.value, Phase.SCHEDULE, Status.SUCCEEDED),
+    (Workflow.DESTROY.value, Phase.DESTROY, Status.SUCCEEDED),
+    (Workflow.PLAN_APPLY.value, Phase.APPLY, Status.SUCCEEDED),
+})
+
+
+def _no_changes(event: StatusEvent) -> bool:
+    counts = (event.details or {}).get("counts") or {}
+    return counts.get("has_changes") is False
+
+
 def commit_state(event: StatusEvent) -> str:
     """GitHub commit status state: pending while the run moves, success/failure/error at its end."""
     if event.status in _COMMIT_FAILURES:
         return "failure"
     if event.status == Status.SUPERSEDED:
         return "error"
-    if event.phase == Phase.DONE and event.status == Status.SUCCEEDED:
+    if event.workflow == Workflow.APPLY_EPHEMERAL.value and event.phase == Phase.DESTROY:
+        return "failure"  # an ephemeral run destroys only to clean up after its failed apply
+    if event.status != Status.SUCCEEDED:
+        return "pending"
+    if (event.phase == Phase.DONE or (event.details or {}).get("final")
+            or (event.workflow, event.phase, event.status) in _SUCCESS_AT):
         return "success"
+    if event.workflow == Workflow.PLAN_APPLY.value and event.phase == Phase.PLAN and _no_changes(event):
+        return "success"  # nothing to approve or apply: the run ends here
     return "pending"
 
 
@@ -110,8 +134,8 @@ SLACK_ICONS: dict[SlackNews, str] = {
     SlackNews.NEEDS_ATTENTION: ":rotating_light:",
 }
 
-# What is worth a Slack message. Failures are told once, at the run's end (phase done), except the
-# ones someone must act on now.
+# What is worth a Slack message: a run starting, waiting for someone, changing an environment, and
+# every failure (each is the last word of its path, or followed by a rollback or clean-up message).
 _SLACK_BY_PHASE_STATUS: dict[tuple[Phase, Status], SlackNews] = {
     (Phase.QUEUED, Status.STARTED): SlackNews.STARTED,
     (Phase.APPROVAL, Status.PENDING): SlackNews.APPROVAL_NEEDED,
@@ -119,13 +143,13 @@ _SLACK_BY_PHASE_STATUS: dict[tuple[Phase, Status], SlackNews] = {
     (Phase.ROLLBACK, Status.ROLLED_BACK): SlackNews.ROLLED_BACK,
     (Phase.ROLLBACK, Status.NEEDS_ATTENTION): SlackNews.NEEDS_ATTENTION,
     (Phase.DESTROY, Status.SUCCEEDED): SlackNews.DESTROYED,
-    (Phase.DONE, Status.FAILED): SlackNews.FAILED,
-    (Phase.DONE, Status.TIMED_OUT): SlackNews.FAILED,
-    (Phase.DONE, Status.REJECTED): SlackNews.FAILED,
 }
+_SLACK_FAILURES = frozenset({Status.FAILED, Status.TIMED_OUT, Status.REJECTED})
 
 
 def slack_news(event: StatusEvent) -> SlackNews | None:
+    if event.status in _SLACK_FAILURES:
+        return SlackNews.FAILED
     if event.phase == Phase.SCHEDULE and event.status == Status.SUCCEEDED:
         if event.workflow == Workflow.MODIFY_CRON.value:
             return SlackNews.TTL_MOVED

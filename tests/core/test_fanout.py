@@ -22,11 +22,28 @@ from tests.status_events import status_event
 
 @pytest.mark.parametrize(("phase", "status", "state"), [
     ("queued", "started", "pending"), ("plan", "succeeded", "pending"), ("approval", "pending", "pending"),
-    ("done", "succeeded", "success"), ("apply", "failed", "failure"), ("approval", "rejected", "failure"),
-    ("rollback", "rolled-back", "failure"), ("rollback", "needs-attention", "failure"), ("lock", "superseded", "error"),
+    ("apply", "succeeded", "success"), ("done", "succeeded", "success"), ("apply", "failed", "failure"),
+    ("approval", "rejected", "failure"), ("rollback", "started", "pending"), ("rollback", "rolled-back", "failure"),
+    ("rollback", "needs-attention", "failure"), ("lock", "superseded", "error"),
 ])
-def test_commit_status_is_pending_until_the_run_ends(phase, status, state):
+def test_plan_apply_commit_status_is_pending_until_the_run_ends(phase, status, state):
     assert commit_state(status_event(phase=phase, status=status)) == state
+
+
+@pytest.mark.parametrize(("workflow", "phase", "status", "details", "state"), [
+    ("plan", "plan", "succeeded", {}, "success"),  # a PLAN ends with its plan
+    ("plan-apply", "plan", "succeeded", {"counts": {"has_changes": False}}, "success"),  # nothing to apply
+    ("plan-apply", "plan", "succeeded", {"counts": {"has_changes": True}}, "pending"),  # approval next
+    ("custom", "custom", "succeeded", {}, "success"),
+    ("modify-cron", "schedule", "succeeded", {}, "success"),
+    ("apply-ephemeral", "apply", "succeeded", {}, "pending"),  # its TTL is scheduled next
+    ("apply-ephemeral", "schedule", "succeeded", {}, "success"),
+    ("apply-ephemeral", "destroy", "succeeded", {}, "failure"),  # cleaning up after a failed apply
+    ("destroy", "destroy", "succeeded", {}, "success"),
+    ("plan-apply", "approval", "succeeded", {"final": True}, "success"),  # a publisher may say so itself
+])
+def test_each_workflow_ends_where_its_state_machine_ends(workflow, phase, status, details, state):
+    assert commit_state(status_event(workflow=workflow, phase=phase, status=status, details=details)) == state
 
 
 def test_commit_status_context_separates_workflows_and_environments():
@@ -67,7 +84,9 @@ def test_ephemeral_environments_are_transient_deployments_with_their_url():
     ("apply-ephemeral", "apply", "succeeded", None),
     ("destroy", "destroy", "succeeded", SlackNews.DESTROYED),
     ("modify-cron", "schedule", "succeeded", SlackNews.TTL_MOVED),
-    ("plan-apply", "apply", "failed", None),  # told once, at the end
+    ("plan-apply", "apply", "failed", SlackNews.FAILED),
+    ("plan", "plan", "failed", SlackNews.FAILED),
+    ("plan-apply", "approval", "timed-out", SlackNews.FAILED),
     ("plan", "plan", "succeeded", None),
 ])
 def test_slack_hears_about_the_moments_that_matter_once(workflow, phase, status, news):

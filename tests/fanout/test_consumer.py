@@ -60,17 +60,20 @@ def drain(poller, consumer, rounds: int = 10) -> list[list[str]]:
 
 
 def a_plan_apply_run(aws, plan: str = "mixed") -> list:
+    """A PLAN-APPLY's events as its state machine publishes them (its success ends with the apply)."""
     run = "plan-apply-prod-0a1b2c3-5f0e9d8c7b6a"
     keys = upload_plan(aws, run, plan)
     times = iter(f"2026-11-25T04:00:0{i}Z" for i in range(10))
+    counts = {"counts": {"add": 2, "change": 3, "destroy": 2, "has_changes": True}}
     return [
         status_event(run_id=run, phase="queued", status="started", message="PLAN-APPLY started", timestamp=next(times)),
-        status_event(run_id=run, phase="plan", status="succeeded", artifacts=keys, timestamp=next(times)),
-        status_event(run_id=run, phase="approval", status="pending", artifacts=keys, timestamp=next(times)),
+        status_event(run_id=run, phase="plan", status="started", timestamp=next(times)),
+        status_event(run_id=run, phase="plan", status="succeeded", artifacts=keys, details=counts, timestamp=next(times)),
+        status_event(run_id=run, phase="approval", status="pending", artifacts=keys, details=counts, timestamp=next(times)),
+        status_event(run_id=run, phase="approval", status="succeeded", artifacts=keys, timestamp=next(times)),
         status_event(run_id=run, phase="apply", status="started", artifacts=keys, timestamp=next(times)),
         status_event(run_id=run, phase="apply", status="succeeded", artifacts=keys, timestamp=next(times),
                      details={"outputs": {"url": "http://127.0.0.1:8080/"}}),
-        status_event(run_id=run, phase="done", status="succeeded", artifacts=keys, timestamp=next(times)),
     ]
 
 
@@ -84,7 +87,7 @@ def test_a_run_shows_as_one_updating_comment_statuses_one_deployment_and_slack_m
     assert comments[0].startswith(marker("plan-apply"))
     assert "✅ tfpipe PLAN-APPLY" in comments[0] and "| `aws_sqs_queue` | 0 | 0 | 0 | 1 |" in comments[0]
     assert "[log](https://artifacts.example/runs/" in comments[0]
-    assert [s["state"] for s in github.statuses] == ["pending"] * 5 + ["success"]
+    assert [s["state"] for s in github.statuses] == ["pending"] * 6 + ["success"]
     assert {s["context"] for s in github.statuses} == {"tfpipe/plan-apply/prod"}
     assert len(github.deployments) == 1 and github.deployments[0]["transient"] is False
     assert [(d["state"], d["environment_url"]) for d in github.deployment_statuses] == [
@@ -235,7 +238,7 @@ def test_a_batch_that_arrives_out_of_order_leaves_the_comment_of_the_runs_last_e
     backwards = sorted(records, key=lambda r: progress_key(StatusEvent.from_json(r["body"])), reverse=True)
     poller.settle(records, consumer.consume(backwards))
     assert "✅ tfpipe PLAN-APPLY" in github.comments_on(REPO, 7)[0]
-    assert "**Succeeded**" in github.comments_on(REPO, 7)[0]
+    assert "**Apply succeeded**" in github.comments_on(REPO, 7)[0]
     assert github.statuses[-1]["state"] == "success"
 
 
