@@ -35,6 +35,7 @@ from executor.interrupt import Interrupt
 from executor.joblog import JobLog
 from executor.masking import Masker
 from executor.repo_config import RepoConfig, load_repo_config
+from executor.sensitive import sensitive_values
 from executor.summary import PlanSummary, summarize
 from executor.terraform import MIN_VERSION, Terraform, TfRun, base_env
 
@@ -261,7 +262,9 @@ class Job:
         self._check(show, JobErrorClass.PLAN_FAILED, "terraform show -json")
         self.durations["plan-json"] = round(show.seconds, 3)  # part of "plan"; reported because it is fixed cost
         plan_json = json_path.read_text()
-        self.summary = summarize(json.loads(plan_json))
+        document = json.loads(plan_json)
+        self._mask_all(sensitive_values(document))  # show -json prints sensitive values in clear
+        self.summary = summarize(document)
         self.artifacts["plan_json"] = self.prefix + "plan.json"
         store.put_text(self.artifacts["plan_json"], self.masker.mask(plan_json), "application/json")
         self.log.event(f"plan: {self._success_message()}", plan_checksum=self.plan_checksum)
@@ -348,6 +351,11 @@ class Job:
         command = parse_custom_command(list(self.spec.custom_args), errors)
         if command is None:  # allow-listed at the edge already; a job submitted by hand is checked again
             raise JobFailure(JobErrorClass.CUSTOM_FAILED, "running a custom command: " + "; ".join(map(str, errors)))
+        # `show -json`, `output -json` and friends print sensitive values in clear: learn them first.
+        state_path = self.workdir / "state.json"
+        state = self.tf.run(["show", "-json", "-no-color"], self._timeout(), stdout_file=state_path)
+        self._check(state, JobErrorClass.CUSTOM_FAILED, "reading the state's sensitive values")
+        self._mask_all(sensitive_values(json.loads(state_path.read_text() or "{}")))
         run = self.tf.run(command.argv, self._timeout())
         key = f"{self.prefix}custom/output.txt"
         self.services.artifacts.put_text(key, self.masker.mask(run.output))

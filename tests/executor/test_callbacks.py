@@ -110,7 +110,7 @@ def test_sigterm_during_apply_stops_terraform_releases_the_lock_and_reports_inte
 def test_two_applies_on_one_environment_at_once_serialise_on_the_state_lock(aws, infra):
     plans = {}
     for name in ("a", "b"):
-        infra.write("environments/staging.tfvars", f'message = "{name}"\nsleep_seconds = 4\n')
+        infra.write("environments/staging.tfvars", f'message = "{name}"\nsleep_seconds = 3\n')
         sha = infra.commit(name)
         planned = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, run_id=f"run-{name}"))
         assert planned.returncode == 0, planned.stdout[-3000:]

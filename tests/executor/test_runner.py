@@ -49,7 +49,10 @@ def test_plan_then_apply_of_the_stored_plan_then_custom_then_destroy(aws, infra)
     assert result["plan_checksum"] == hashlib.sha256(plan_bytes).hexdigest()
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.txt")
     plan_json = json.loads(aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.json"))
-    assert plan_json["variables"]["message"]["value"] == "staging says hello"  # environments/staging.tfvars
+    # environments/staging.tfvars set it; it is also the SSM parameter's value, which the provider marks
+    # sensitive, so `show -json`'s clear copy of it is masked in the artifact.
+    assert plan_json["variables"]["message"]["value"] == "***"
+    assert plan_json["resource_changes"][0]["change"]["after_sensitive"]["value"] is True
     assert plan_json["variables"]["app_package_key"]["value"] == "runs/run-1/build/app/app.zip"
     assert all(line["run_id"] == "run-1" for line in plan.lines[:-1])
     assert aws.keys(STATE_BUCKET) == []  # planning writes no state
@@ -81,6 +84,14 @@ def test_plan_then_apply_of_the_stored_plan_then_custom_then_destroy(aws, infra)
     listed = aws.text(ARTIFACTS_BUCKET, custom.answer["artifacts"]["output"])
     assert listed.split() == ["aws_ssm_parameter.message"]
 
+    shown = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, run_id="run-4", custom_args=["show", "-json"]))
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    state = json.loads(aws.text(ARTIFACTS_BUCKET, shown.answer["artifacts"]["output"]))
+    [parameter] = state["values"]["root_module"]["resources"]
+    assert parameter["values"]["name"] == "/tfpipe-test/default/message"
+    assert parameter["values"]["value"] == "***"  # sensitive in the state: masked in the custom output
+    assert "staging says hello" not in shown.stdout
+
     destroyed = run_executor(aws, make_spec(infra, sha, JobAction.DESTROY, run_id="run-3"))
     assert destroyed.returncode == 0, destroyed.stdout[-3000:]
     assert (destroyed.answer["destroy"], destroyed.answer["has_changes"]) == (1, True)
@@ -89,13 +100,13 @@ def test_plan_then_apply_of_the_stored_plan_then_custom_then_destroy(aws, infra)
 
 def test_apply_refuses_a_stored_plan_whose_checksum_does_not_match(aws, infra):
     sha = infra.commit("c")
-    plan = run_executor(aws, make_spec(infra, sha, JobAction.PLAN))
-    assert plan.returncode == 0
-    wrong = hashlib.sha256(b"another plan").hexdigest()
+    aws.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key="runs/run-1/plan.tfplan", Body=b"a plan nobody approved")
+    approved = hashlib.sha256(b"the approved plan").hexdigest()
     applied = run_executor(aws, make_spec(infra, sha, JobAction.APPLY, plan_key="runs/run-1/plan.tfplan",
-                                          plan_checksum=wrong))
+                                          plan_checksum=approved))
     assert applied.returncode == 1
     assert applied.answer["error"] == "ApplyFailed" and "does not match" in applied.answer["cause"]
+    assert not any(line["message"].startswith("terraform apply") for line in applied.lines[:-1])
     assert aws.keys(STATE_BUCKET) == []
 
 
