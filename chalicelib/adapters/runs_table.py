@@ -93,8 +93,9 @@ class DynamoDbRunsTable:
         return _run(data) if data and data.get("kind") == "run" else None
 
     def finish(self, run_id: str, status: str) -> None:
-        self._update(run_id, "SET #s = :s, updated_at = :now", {":s": status}, f"finishing run {run_id}",
-                     names={"#s": "status"})
+        with contextlib.suppress(NotFound):  # a run never recorded (its first step failed) stays unrecorded
+            self._update(run_id, "SET #s = :s, updated_at = :now", {":s": status}, f"finishing run {run_id}",
+                         condition="attribute_exists(pk)", names={"#s": "status"})
 
     def _update(self, key: str, expression: str, values: dict, doing: str, condition: str | None = None,
                 names: dict | None = None, returns: str = "ALL_NEW") -> dict:

@@ -9,7 +9,6 @@ from botocore.exceptions import ClientError
 
 from chalicelib.core import signature
 from chalicelib.core.errors import DependencyFailed, FieldError, InvalidRequest, NotFound, Unauthenticated
-from chalicelib.core.status import Phase, Status
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
 
@@ -30,9 +29,10 @@ def request(deps, raw: object) -> dict:
     if not isinstance(token, str) or not token:
         raise InvalidRequest("asking for approval", [FieldError("task_token", None, "$$.Task.Token")])
     deps.runs.save_approval(event.run.run_id, token)
-    status.publish(deps, event.run, Phase.APPROVAL, Status.PENDING, event.state,
-                   details={"approve": how_to_decide(event.run.run_id),
-                            "timeout_seconds": deps.settings.approval_timeout_seconds})
+    timeout = deps.settings.approval_timeout_seconds
+    status.publish(deps, event.run, "approval-pending", event.state,
+                   details={"approve": how_to_decide(event.run.run_id), "timeout_seconds": timeout,
+                            "approval_expires_at": status.approval_expiry(timeout)})
     return {"pending": True}
 
 

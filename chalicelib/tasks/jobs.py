@@ -5,17 +5,8 @@ from __future__ import annotations
 from chalicelib.core.errors import FieldError, InvalidRequest
 from chalicelib.core.job import JobAction, JobSpec
 from chalicelib.core.request import parse_custom_command
-from chalicelib.core.status import Phase, Status
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
-
-PHASE_BY_ACTION = {
-    JobAction.PLAN: Phase.PLAN,
-    JobAction.APPLY: Phase.APPLY,
-    JobAction.PLAN_APPLY: Phase.APPLY,
-    JobAction.DESTROY: Phase.DESTROY,
-    JobAction.CUSTOM: Phase.CUSTOM,
-}
 
 
 def _custom_args(event: TaskEvent, doing: str) -> list[str]:
@@ -67,6 +58,6 @@ def submit(deps, raw: object) -> dict:
     request, settings = event.run.request, deps.settings
     job_id = deps.batch_jobs.submit(spec, token, request.job_definition_arn or settings.job_definition_arn,
                                     request.job_queue_arn or settings.job_queue_arn)
-    phase = Phase.ROLLBACK if rollback else PHASE_BY_ACTION[action]
-    status.publish(deps, event.run, phase, Status.STARTED, event.state, details={"job_id": job_id})
+    if rollback:  # the job tells its own phases; only the workflow knows this one is a rollback
+        status.publish(deps, event.run, "rollback-started", event.state, details={"job_id": job_id})
     return {"job_id": job_id, "action": action.value}

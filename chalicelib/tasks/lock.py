@@ -7,7 +7,7 @@ import time
 
 from chalicelib.core.errors import FieldError, InvalidRequest, LockHeld, NotFound
 from chalicelib.core.lock_queue import LockState, QueuedRun, after_lock_held, superseded_by
-from chalicelib.core.status import Phase, Status
+from chalicelib.core.status import Status
 from chalicelib.ports import Lock
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent, dispatch
@@ -42,7 +42,7 @@ def _wait_or_give_up(deps, event: TaskEvent, me: QueuedRun, held: LockHeld, supe
     waited = time.time() - event.started_at if event.started_at else 0.0
     error = {"Error": LockHeld.code, "Cause": str(held)}
     if after_lock_held(waited, settings.lock_max_wait_seconds) is LockState.GAVE_UP:
-        status.publish(deps, run, Phase.LOCK, Status.FAILED, {**event.state, "error": error})
+        status.publish(deps, run, "lock-gave-up", {**event.state, "error": error})
         deps.runs.finish(run.run_id, Status.FAILED.value)
         return _answer(LockState.GAVE_UP, message=str(held))
     if supersede:
@@ -51,13 +51,13 @@ def _wait_or_give_up(deps, event: TaskEvent, me: QueuedRun, held: LockHeld, supe
         if newer:
             return _superseded(deps, event, newer)
     if not event.step("lock"):  # say it once, on the first attempt, not on every poll
-        status.publish(deps, run, Phase.LOCK, Status.PENDING, {**event.state, "error": error})
+        status.publish(deps, run, "lock-pending", {**event.state, "error": error})
     return _answer(LockState.WAIT, settings.lock_wait_seconds, message=str(held))
 
 
 def _superseded(deps, event: TaskEvent, newer: str) -> dict:
     result = _answer(LockState.SUPERSEDED, superseded_by=newer, message=f"superseded by run {newer}")
-    status.publish(deps, event.run, Phase.LOCK, Status.SUPERSEDED, {**event.state, "lock": result})
+    status.publish(deps, event.run, "superseded", {**event.state, "lock": result})
     deps.runs.finish(event.run.run_id, Status.SUPERSEDED.value)
     return result
 

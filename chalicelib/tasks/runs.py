@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.core.run_records import RunRecord
-from chalicelib.core.status import Phase, Status
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
 
@@ -19,7 +18,7 @@ def start(deps, raw: object) -> dict:
         environment=request.environment.name, sha=request.sha or request.commit, actor=request.user_email,
         execution_arn=event.execution_arn, started_at=started.isoformat(timespec="seconds"),
         pull_request=request.pull_request))
-    status.publish(deps, run, Phase.QUEUED, Status.STARTED, event.state)
+    status.publish(deps, run, "started", event.state)
     settings = deps.settings
     # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them.
     return {"approval_timeout_seconds": settings.approval_timeout_seconds,

@@ -1,54 +1,91 @@
-"""Publishing a run's status at every phase, and the words each (phase, status) is told in."""
+"""Publishing a run's status: the workflow tells what only it knows (started, waiting for the lock,
+approval, rollback, TTL, and one last event for how the run ended); the job tells its own phases.
+
+Each message has a name the state machines use (`"message": "applied"`), its (phase, status), and
+its words. A run that succeeds ends with phase `done`; one that fails ends with `done` (failed,
+rejected, timed-out, superseded) or with the rollback's own ending (rolled-back, needs-attention).
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.core.durations import format_duration
+from chalicelib.core.errors import FieldError, InvalidRequest
 from chalicelib.core.runs import Run
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.tasks.event import TaskEvent
 
 MAX_CAUSE = 1000
 
-# (phase, status) -> message; fields come from `_facts`. A pair missing here is a programming error.
-MESSAGES: dict[tuple[Phase, Status], str] = {
-    (Phase.QUEUED, Status.STARTED): "{title} of {sha7} to {environment} started by {actor}",
-    (Phase.LOCK, Status.PENDING): "waiting for the lock of {environment}: {error}",
-    (Phase.LOCK, Status.SUPERSEDED): "superseded by newer run {superseded_by}: {sha7} will not be applied",
-    (Phase.LOCK, Status.FAILED): "gave up waiting for the lock of {environment}: {error}",
-    (Phase.PLAN, Status.STARTED): "planning {sha7} for {environment}",
-    (Phase.PLAN, Status.SUCCEEDED): "plan of {sha7} for {environment}: {counts}",
-    (Phase.PLAN, Status.FAILED): "plan of {sha7} for {environment} failed: {error}",
-    (Phase.APPROVAL, Status.PENDING): "approval needed to apply {sha7} to {environment}: {counts}",
-    (Phase.APPROVAL, Status.SUCCEEDED): "apply of {sha7} to {environment} approved by {approver}",
-    (Phase.APPROVAL, Status.REJECTED): "apply of {sha7} to {environment} rejected by {approver}; nothing applied",
-    (Phase.APPROVAL, Status.TIMED_OUT): "nobody approved {sha7} for {environment} in time; nothing applied",
-    (Phase.APPLY, Status.STARTED): "applying {sha7} to {environment}",
-    (Phase.APPLY, Status.SUCCEEDED): "applied {sha7} to {environment}: {counts}",
-    (Phase.APPLY, Status.FAILED): "apply of {sha7} to {environment} failed: {error}",
-    (Phase.ROLLBACK, Status.STARTED): "rolling {environment} back to {last_good7}",
-    (Phase.ROLLBACK, Status.ROLLED_BACK): "{environment} rolled back to {last_good7} after the failed apply of {sha7}",
-    (Phase.ROLLBACK, Status.FAILED): "no rollback: no commit has applied cleanly to {environment} yet",
-    (Phase.ROLLBACK, Status.NEEDS_ATTENTION): (
-        "rollback failed, environment needs attention: {environment} is locked until an operator "
-        "runs `tfpipe unlock {environment}` ({error})"),
-    (Phase.DESTROY, Status.STARTED): "destroying {environment}",
-    (Phase.DESTROY, Status.SUCCEEDED): "destroyed {environment}",
-    (Phase.DESTROY, Status.FAILED): "destroy of {environment} failed; it stays listed as failed-to-destroy: {error}",
-    (Phase.SCHEDULE, Status.SUCCEEDED): "{environment} is up{url}; it is destroyed at {expires_at} (in {ttl})",
-    (Phase.SCHEDULE, Status.FAILED): "scheduling the TTL destroy of {environment} failed: {error}",
-    (Phase.CUSTOM, Status.STARTED): "running terraform {custom} on {environment}",
-    (Phase.CUSTOM, Status.SUCCEEDED): "terraform {custom} on {environment} finished",
-    (Phase.CUSTOM, Status.FAILED): "terraform {custom} on {environment} failed: {error}",
-    (Phase.DONE, Status.SUCCEEDED): "{title} of {sha7} to {environment} finished",
-    (Phase.DONE, Status.FAILED): "{title} of {sha7} to {environment} failed: {error}",
+
+@dataclass(frozen=True)
+class Message:
+    phase: Phase
+    status: Status
+    words: str  # fields from `_facts`
+
+
+MESSAGES: dict[str, Message] = {
+    "started": Message(Phase.QUEUED, Status.STARTED, "{title} of {sha7} to {environment} started by {actor}"),
+    "lock-pending": Message(Phase.LOCK, Status.PENDING, "waiting for the lock of {environment}: {error}"),
+    "superseded": Message(Phase.DONE, Status.SUPERSEDED,
+                          "superseded by newer run {superseded_by}: {sha7} will not be applied to {environment}"),
+    "lock-gave-up": Message(Phase.DONE, Status.FAILED, "gave up waiting for the lock of {environment}: {error}"),
+    "planned": Message(Phase.DONE, Status.SUCCEEDED, "plan of {sha7} for {environment}: {counts}"),
+    "plan-failed": Message(Phase.DONE, Status.FAILED, "plan of {sha7} for {environment} failed: {error}"),
+    "no-changes": Message(Phase.DONE, Status.SUCCEEDED,
+                          "nothing to apply: the plan of {sha7} for {environment} has no changes"),
+    "approval-pending": Message(Phase.APPROVAL, Status.PENDING,
+                                "approval needed to apply {sha7} to {environment}: {counts}"),
+    "approved": Message(Phase.APPROVAL, Status.SUCCEEDED, "apply of {sha7} to {environment} approved by {approver}"),
+    "rejected": Message(Phase.DONE, Status.REJECTED,
+                        "apply of {sha7} to {environment} rejected by {approver}; nothing applied"),
+    "approval-timed-out": Message(Phase.DONE, Status.TIMED_OUT,
+                                  "nobody approved {sha7} for {environment} in time; nothing applied"),
+    "applied": Message(Phase.DONE, Status.SUCCEEDED, "applied {sha7} to {environment}: {counts}"),
+    "stale-plan": Message(Phase.DONE, Status.FAILED,
+                          "apply of {sha7} to {environment} refused, nothing applied: {error}"),
+    "rollback-started": Message(Phase.ROLLBACK, Status.STARTED,
+                                "apply of {sha7} to {environment} failed ({error}); rolling back to {last_good7}"),
+    "rolled-back": Message(Phase.ROLLBACK, Status.ROLLED_BACK,
+                           "{environment} rolled back to {last_good7} after the failed apply of {sha7}"),
+    "no-rollback": Message(Phase.DONE, Status.FAILED,
+                           "apply of {sha7} to {environment} failed ({error}); no rollback: no commit has applied "
+                           "cleanly to {environment} yet"),
+    "needs-attention": Message(Phase.ROLLBACK, Status.NEEDS_ATTENTION,
+                               "rollback failed, environment needs attention: {environment} is locked until an "
+                               "operator runs `tfpipe unlock {environment}` ({error})"),
+    "ephemeral-ready": Message(Phase.SCHEDULE, Status.SUCCEEDED,
+                               "{environment} is up{url}; it is destroyed at {expires_at} (in {ttl})"),
+    "ephemeral-done": Message(Phase.DONE, Status.SUCCEEDED, "{environment} is up{url} until {expires_at}"),
+    "schedule-failed": Message(Phase.DONE, Status.FAILED,
+                               "scheduling the TTL destroy of {environment} failed: {error}"),
+    "ephemeral-destroyed": Message(Phase.DONE, Status.FAILED,
+                                   "apply of {sha7} to {environment} failed; what it created was destroyed ({error})"),
+    "ephemeral-destroy-failed": Message(Phase.DONE, Status.FAILED,
+                                        "apply of {sha7} to {environment} failed, and destroying what it created "
+                                        "failed too; it stays listed as failed-to-destroy: {error}"),
+    "destroyed": Message(Phase.DONE, Status.SUCCEEDED, "destroyed {environment}"),
+    "destroy-failed": Message(Phase.DONE, Status.FAILED,
+                              "destroy of {environment} failed; it stays listed as failed-to-destroy: {error}"),
+    "ttl-moved": Message(Phase.SCHEDULE, Status.SUCCEEDED,
+                         "the destroy of {environment} moved to {expires_at} (in {ttl})"),
+    "ttl-moved-done": Message(Phase.DONE, Status.SUCCEEDED, "{environment} now lives until {expires_at}"),
+    "ttl-move-failed": Message(Phase.DONE, Status.FAILED, "moving the TTL of {environment} failed: {error}"),
+    "custom-done": Message(Phase.DONE, Status.SUCCEEDED, "terraform {custom} on {environment} finished"),
+    "custom-failed": Message(Phase.DONE, Status.FAILED, "terraform {custom} on {environment} failed: {error}"),
+    "run-failed": Message(Phase.DONE, Status.FAILED, "{title} of {sha7} to {environment} failed: {error}"),
 }
 
+# Where a step's result lands in the workflow state, newest meaning first.
+RESULT_KEYS = ("custom", "destroy", "rollback", "apply", "plan")
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def describe_error(error: dict) -> str:
@@ -75,16 +112,26 @@ def _counts(result: dict) -> str:
     return f"{result.get('add', 0)} to add, {result.get('change', 0)} to change, {result.get('destroy', 0)} to destroy"
 
 
+def _result(state: dict) -> dict:
+    return next((state[k] for k in RESULT_KEYS if isinstance(state.get(k), dict)), {})
+
+
+def _url(state: dict) -> str | None:
+    outputs = (_result(state).get("outputs") or {})
+    for candidate in (outputs.get("url"), outputs.get("environment_url"), outputs.get("function_url")):
+        if isinstance(candidate, str) and candidate.startswith(("http://", "https://")):
+            return candidate
+    return None
+
+
 def _facts(run: Run, state: dict, extra: dict) -> dict:
     request = run.request
-    result = state.get("apply") or state.get("plan") or {}
     schedule = state.get("schedule") or {}
-    outputs = (state.get("apply") or {}).get("outputs") or {}
-    url = outputs.get("url") or outputs.get("environment_url") or outputs.get("health_check_url")
+    url = _url(state)
     return {
         "title": run.workflow.title, "sha7": (request.sha or request.commit)[:7],
         "environment": request.environment.name, "actor": request.user_email,
-        "error": describe_error(state.get("error") or {}), "counts": _counts(result),
+        "error": describe_error(state.get("error") or {}), "counts": _counts(_result(state)),
         "approver": (state.get("approval") or {}).get("actor", "someone"),
         "last_good7": str((state.get("last_good") or {}).get("sha") or "")[:7],
         "superseded_by": (state.get("lock") or {}).get("superseded_by", ""),
@@ -95,37 +142,52 @@ def _facts(run: Run, state: dict, extra: dict) -> dict:
     }
 
 
-def event_for(run: Run, phase: Phase, status: Status, state: dict, extra: dict | None = None,
-              details: dict | None = None, artifacts: dict | None = None) -> StatusEvent:
+def _details(state: dict) -> dict:
+    """What the fan-out reads (chalicelib/core/comments.py, fanout.py): counts, outputs, URL, expiry, error."""
+    result, error, schedule = _result(state), state.get("error") or {}, state.get("schedule") or {}
+    details = {k: result[k] for k in ("has_changes", "add", "change", "destroy") if k in result}
+    if result.get("outputs"):
+        details["outputs"] = result["outputs"]
+    if _url(state):
+        details["url"] = _url(state)
+    if schedule.get("expires_at"):
+        details["expires_at"] = schedule["expires_at"]
+    if error:
+        details["error_class"] = error.get("Error")
+        details["error"] = describe_error(error)
+    return details
+
+
+def event_for(run: Run, name: str, state: dict, extra: dict | None = None, details: dict | None = None) -> StatusEvent:
+    message = MESSAGES[name]
     request = run.request
-    message = MESSAGES[(phase, status)].format(**_facts(run, state, extra or {}))
-    error = state.get("error") or {}
-    result = state.get("apply") or state.get("plan") or {}
-    merged = {k: v for k, v in {
-        "error_class": error.get("Error"),
-        "counts": {k: result[k] for k in ("add", "change", "destroy", "has_changes") if k in result} or None,
-        "outputs": (state.get("apply") or {}).get("outputs") or None,
-    }.items() if v}
-    merged.update(details or {})
-    return StatusEvent(run_id=run.run_id, workflow=run.workflow.value, phase=phase, status=status,
+    return StatusEvent(run_id=run.run_id, workflow=run.workflow.value, phase=message.phase, status=message.status,
                        repository=request.repository, sha=request.sha or request.commit,
-                       environment=request.environment.name, actor=request.user_email, message=message,
-                       timestamp=_now(), pull_request=request.pull_request,
-                       artifacts=artifacts if artifacts is not None else dict(result.get("artifacts") or {}),
-                       details=merged)
+                       environment=request.environment.name, actor=request.user_email,
+                       message=message.words.format(**_facts(run, state, extra or {})),
+                       timestamp=_now().isoformat(), pull_request=request.pull_request,
+                       artifacts=dict(_result(state).get("artifacts") or {}),
+                       details={**_details(state), **(details or {})})
 
 
-def publish(deps, run: Run, phase: Phase, status: Status, state: dict, **kwargs) -> StatusEvent:
-    event = event_for(run, phase, status, state, **kwargs)
+def publish(deps, run: Run, name: str, state: dict, **kwargs) -> StatusEvent:
+    event = event_for(run, name, state, **kwargs)
     deps.status_publisher.publish(event)
     return event
 
 
 def handle(deps, raw: object) -> dict:
-    """The publish_status task: `phase`, `status` and, on a run's last status, `final: true`."""
+    """The publish_status task: `messages` (names, published in order); `final: true` on a run's end."""
     event = TaskEvent.parse(raw, "publishing a run's status")
-    phase, status = Phase(event.params["phase"]), Status(event.params["status"])
-    published = publish(deps, event.run, phase, status, event.state)
+    names = event.params.get("messages")
+    if not isinstance(names, list) or not names or any(n not in MESSAGES for n in names):
+        raise InvalidRequest("publishing a run's status", [FieldError("messages", names, ", ".join(MESSAGES))])
+    published = [publish(deps, event.run, name, event.state) for name in names]
     if event.params.get("final"):
-        deps.runs.finish(event.run.run_id, status.value)
-    return {"phase": phase.value, "status": status.value, "message": published.message}
+        deps.runs.finish(event.run.run_id, published[-1].status.value)
+    return {"phase": published[-1].phase.value, "status": published[-1].status.value,
+            "message": published[-1].message}
+
+
+def approval_expiry(timeout_seconds: int) -> str:
+    return (_now() + timedelta(seconds=timeout_seconds)).isoformat()

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.core.errors import InvalidRequest, LockHeld, NotFound
 from chalicelib.core.workflows import Workflow
-from chalicelib.tasks import lock
+from chalicelib.tasks import lock, runs
 from tests.tasks.conftest import OLD_SHA, make_run, published, task_event
 
 
@@ -53,9 +53,11 @@ def test_acquire_task_gives_up_after_the_maximum_wait(deps):
     holder, waiter = make_run(key="a"), make_run(key="b")
     lock.handle(deps, task_event(holder, time.time(), operation="acquire"))
     started_long_ago = time.time() - deps.settings.lock_max_wait_seconds - 1
+    runs.start(deps, task_event(waiter, started_long_ago))
     answer = lock.handle(deps, task_event(waiter, started_long_ago, operation="acquire"))
     assert answer["state"] == "gave-up"
-    assert [e["status"] for e in published(deps) if e["phase"] == "lock"] == ["failed"]
+    assert [(e["phase"], e["status"]) for e in published(deps)] == [("queued", "started"), ("done", "failed")]
+    assert deps.runs.get(waiter.run_id).status == "failed"
 
 
 def test_newest_queued_commit_supersedes_older_waiters_and_then_gets_the_lock(deps):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from chalicelib.core.errors import InvalidRequest
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.core.workflows import Workflow
 from chalicelib.tasks import runs, status
@@ -13,32 +14,45 @@ from tests.tasks.conftest import SHA, make_run, published, task_event
 from tests.workflows import definitions
 
 
-def published_pairs() -> set[tuple[str, str]]:
-    pairs = set()
+def published_names() -> set[str]:
+    names = set()
+    for workflow in Workflow:
+        for state in definitions.definition(workflow)["States"].values():
+            if state.get("Parameters", {}).get("FunctionName") == "${PublishStatusFunctionArn}":
+                names.update(state["Parameters"]["Payload"]["messages"])
+    return names
+
+
+def test_every_message_a_state_machine_publishes_has_its_words():
+    assert published_names() <= set(status.MESSAGES)
+
+
+def test_every_run_ends_with_done_or_with_a_rollback_outcome_the_fan_out_tells():
     for workflow in Workflow:
         for state in definitions.definition(workflow)["States"].values():
             payload = state.get("Parameters", {}).get("Payload", {})
-            if state.get("Parameters", {}).get("FunctionName") == "${PublishStatusFunctionArn}":
-                pairs.add((payload["phase"], payload["status"]))
-    return pairs
+            if payload.get("final"):
+                last = status.MESSAGES[payload["messages"][-1]]
+                assert last.phase is Phase.DONE or last.status in (Status.ROLLED_BACK, Status.NEEDS_ATTENTION)
 
 
-@pytest.mark.parametrize("phase, status_", sorted(published_pairs()))
-def test_every_status_a_state_machine_publishes_has_its_words(phase, status_):
-    assert (Phase(phase), Status(status_)) in status.MESSAGES
+def test_unknown_message_names_are_refused(deps):
+    with pytest.raises(InvalidRequest, match="messages: got"):
+        status.handle(deps, task_event(make_run(), messages=["all-good"]))
 
 
 def test_publish_status_task_puts_one_event_on_the_queue_and_closes_the_run_when_final(deps):
     run = make_run()
     runs.start(deps, task_event(run, 1_700_000_000.0))
     state = {"error": {"Error": "ApplyFailed", "Cause": "Error: creating bucket: AccessDenied"}}
-    answer = status.handle(deps, task_event(run, state=state, phase="apply", status="failed", final=True))
+    answer = status.handle(deps, task_event(run, state=state, messages=["no-rollback"], final=True))
 
     started, failed = (StatusEvent.from_dict(e) for e in published(deps))
     assert (started.phase, started.status) == (Phase.QUEUED, Status.STARTED)
-    assert (failed.phase, failed.status, failed.run_id, failed.sha) == (Phase.APPLY, Status.FAILED, run.run_id, SHA)
+    assert (failed.phase, failed.status, failed.run_id, failed.sha) == (Phase.DONE, Status.FAILED, run.run_id, SHA)
     assert failed.message == answer["message"]
-    assert failed.message == f"apply of {SHA[:7]} to prod failed: ApplyFailed: Error: creating bucket: AccessDenied"
+    assert failed.message == (f"apply of {SHA[:7]} to prod failed (ApplyFailed: Error: creating bucket: AccessDenied); "
+                              "no rollback: no commit has applied cleanly to prod yet")
     assert failed.details["error_class"] == "ApplyFailed"
     assert deps.runs.get(run.run_id).status == "failed"
 
@@ -57,11 +71,24 @@ def test_start_run_records_the_execution_and_hands_the_workflow_its_limits(deps)
 def test_plan_counts_and_artifacts_travel_with_the_event(deps):
     run = make_run()
     plan = {"has_changes": True, "add": 2, "change": 1, "destroy": 0, "artifacts": {"plan": "runs/x/plan.bin"}}
-    status.handle(deps, task_event(run, state={"plan": plan}, phase="plan", status="succeeded"))
+    status.handle(deps, task_event(run, state={"plan": plan}, messages=["approval-pending"]))
     [event] = published(deps)
     assert event["message"].endswith("2 to add, 1 to change, 0 to destroy")
     assert event["artifacts"] == {"plan": "runs/x/plan.bin"}
-    assert event["details"]["counts"] == {"add": 2, "change": 1, "destroy": 0, "has_changes": True}
+    assert {k: event["details"][k] for k in ("add", "change", "destroy", "has_changes")} == {
+        "add": 2, "change": 1, "destroy": 0, "has_changes": True}
+
+
+def test_several_messages_publish_in_order_and_the_last_closes_the_run(deps):
+    run = make_run(Workflow.MODIFY_CRON, "pr-3", pull_request=3)
+    schedule = {"expires_at": "2026-11-25T12:00:00+00:00", "ttl_seconds": 8 * 3600}
+    status.handle(deps, task_event(run, state={"schedule": schedule}, messages=["ttl-moved", "ttl-moved-done"],
+                                   final=True))
+    moved, done = published(deps)
+    assert (moved["phase"], moved["status"], done["phase"], done["status"]) == ("schedule", "succeeded", "done",
+                                                                                "succeeded")
+    assert moved["message"] == "the destroy of pr-3 moved to 2026-11-25T12:00:00+00:00 (in 8h)"
+    assert done["details"]["expires_at"] == "2026-11-25T12:00:00+00:00"
 
 
 def test_a_task_lambdas_error_is_told_by_its_message_never_its_stack_trace():

@@ -16,7 +16,7 @@ def test_plan_reports_the_plan_with_scripted_job_standin(pipeline):
     run = pipeline.start(pipeline.run(Command.PLAN, "e2e-plan", pull_request=5))
 
     assert pipeline.wait(run)["status"] == "SUCCEEDED"
-    assert pipeline.events(run) == [("queued", "started"), ("plan", "started"), ("plan", "succeeded")]
+    assert pipeline.events(run) == [("queued", "started"), ("done", "succeeded")]
     done = pipeline.event_bodies(run)[-1]
     assert done["message"] == f"plan of {SHA[:7]} for e2e-plan: 3 to add, 0 to change, 0 to destroy"
     assert done["pull_request"] == 5 and done["artifacts"]["plan"] == f"runs/{run.run_id}/plan.bin"
@@ -36,7 +36,7 @@ def test_failed_plan_is_reported_with_scripted_job_standin(pipeline):
     run = pipeline.start(pipeline.run(Command.PLAN, "e2e-planfail"))
 
     assert pipeline.wait(run)["status"] == "FAILED"
-    assert pipeline.events(run)[-1] == ("plan", "failed")
+    assert pipeline.events(run)[-1] == ("done", "failed")
     assert "PlanFailed" in pipeline.event_bodies(run)[-1]["message"]
 
 
@@ -45,7 +45,7 @@ def test_custom_command_runs_the_allow_listed_subcommand_with_scripted_job_stand
                                       custom=CustomCommand("state", ("list",))))
 
     assert pipeline.wait(run)["status"] == "SUCCEEDED"
-    assert pipeline.events(run)[-2:] == [("custom", "started"), ("custom", "succeeded")]
+    assert pipeline.events(run) == [("queued", "started"), ("done", "succeeded")]
     assert pipeline.event_bodies(run)[-1]["message"] == "terraform state list on pr-31 finished"
     assert [j["custom_args"] for j in pipeline.jobs(run)] == [["state", "list"]]
 
@@ -56,6 +56,6 @@ def test_custom_command_outside_the_allow_list_is_refused_and_runs_nothing(pipel
 
     assert pipeline.wait(run)["status"] == "FAILED"
     refused = pipeline.event_bodies(run)[-1]
-    assert (refused["phase"], refused["status"]) == ("custom", "failed")
+    assert (refused["phase"], refused["status"]) == ("done", "failed")
     assert "InvalidRequest" in refused["message"] and "allow-listed terraform subcommand" in refused["message"]
     assert pipeline.jobs(run) == []
