@@ -80,3 +80,28 @@ def test_generated_file_fails_only_the_documented_checkov_exceptions(packaged):
     # Each exception is written beside the resource it applies to.
     notes = json.dumps(doc)
     assert all(f"checkov:skip={check}:" in notes for check in {f.split()[0] for f in failed})
+
+
+def test_packaged_root_plans_against_moto_with_definition_validation_stubbed(packaged, tmp_path, moto_endpoint,
+                                                                             monkeypatch):
+    """A real `terraform plan` of the whole root (pipeline + Chalice part): every data source read,
+    every templatefile rendered. moto 5.2.5 lacks ValidateStateMachineDefinition, which the provider
+    calls while planning a state machine, so the in-process moto server answers it with "OK" here."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    monkeypatch.setattr(StepFunctionResponse, "validate_state_machine_definition",
+                        lambda self: json.dumps({"result": "OK", "diagnostics": []}), raising=False)
+    root, _ = packaged
+    env = terraform_env(TF_DATA_DIR=str(tmp_path / ".terraform"))
+    terraform(["init", "-backend=false", "-input=false", "-no-color"], root, env)
+    terraform(["plan", "-input=false", "-no-color", "-lock=false", f"-state={tmp_path / 'none.tfstate'}",
+               f"-out={tmp_path / 'plan.bin'}", '-var=subnet_ids=["subnet-12345678"]'], root, env)
+    plan = json.loads(terraform(["show", "-json", str(tmp_path / "plan.bin")], root, env).stdout)
+    machines = {r["change"]["after"]["name"]: json.loads(r["change"]["after"]["definition"])
+                for r in plan["resource_changes"] if r["type"] == "aws_sfn_state_machine"}
+    assert set(machines) == {f"tfpipe-dev-{p.name.removesuffix('.asl.json')}"
+                             for p in (REPO / "statemachines").glob("*.asl.json")}
+    rendered = json.dumps(machines)
+    assert "${" not in rendered
+    if machines:
+        assert "arn:aws:lambda:us-east-1:123456789012:function:tfpipe-dev-" in rendered
