@@ -1,0 +1,47 @@
+"""End to end on the embedded stack: real Terraform applies the sample app (built by its tfpipe.yml
+command, state in S3 with native locking), the stack serves its function URL on loopback, and the app
+keeps its state across HTTP requests; its health_check_url answers as the executor expects."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import boto3
+import pytest
+import requests
+from chalice import Chalice
+
+from tests.examples.test_terraform import ARTIFACTS, STATE, apply, build
+from tests.infra.terraform_cli import REPO, terraform, terraform_env
+from tfpipe.local.testing import stack_fixture
+
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform]
+# The stack needs a Chalice app; this test exercises only its AWS APIs, Lambda service and function URLs.
+stack = stack_fixture(app=Chalice(app_name="guestbook-e2e"), stage="test", scope="module")
+
+
+def test_sample_app_deployed_by_terraform_answers_on_its_url_with_persistent_state(stack, tmp_path):
+    s3 = boto3.client("s3")
+    for bucket in (ARTIFACTS, STATE):
+        s3.create_bucket(Bucket=bucket)
+    work = tmp_path / "guestbook"
+    shutil.copytree(REPO / "examples", work, ignore=shutil.ignore_patterns(".terraform*", "dist", "__pycache__"))
+    env = terraform_env(TF_DATA_DIR=str(tmp_path / ".terraform"))
+    terraform(["init", "-input=false", "-no-color", f"-backend-config=bucket={STATE}",
+               "-backend-config=key=guestbook/terraform.tfstate", "-backend-config=region=us-east-1",
+               "-backend-config=use_lockfile=true", "-backend-config=use_path_style=true"], work, env)
+    terraform(["workspace", "new", "-no-color", "pr-3"], work, env)
+    outputs = apply(work, env, {**build(work, "apply-ephemeral-pr-3-1"), "environment": "pr-3"})
+
+    url = stack.function_url(outputs["table_name"])
+    assert requests.get(url, timeout=30).json() == {"visits": 1, "environment": "pr-3"}
+    assert requests.get(url, timeout=30).json()["visits"] == 2
+    signed = requests.post(url.rstrip("/") + "/messages", json={"name": "Ada", "text": "hello"}, timeout=30)
+    assert signed.status_code == 201
+    listed = requests.get(url.rstrip("/") + "/messages", timeout=30).json()["messages"]
+    assert [(m["name"], m["text"]) for m in listed] == [("Ada", "hello")]
+    # What the executor polls after apply: the health URL, on the same function.
+    health = url.rstrip("/") + outputs["health_check_url"].removeprefix(outputs["function_url"].rstrip("/"))
+    answer = requests.get(health, timeout=30)
+    assert answer.status_code == 200 and json.loads(answer.text) == {"ok": True}
