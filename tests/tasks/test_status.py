@@ -89,6 +89,7 @@ def test_several_messages_publish_in_order_and_the_last_closes_the_run(deps):
                                                                                 "succeeded")
     assert moved["message"] == "the destroy of pr-3 moved to 2026-11-25T12:00:00+00:00 (in 8h)"
     assert done["details"]["expires_at"] == "2026-11-25T12:00:00+00:00"
+    assert (moved["details"].get("final"), done["details"]["final"]) == (None, True)
 
 
 def test_a_task_lambdas_error_is_told_by_its_message_never_its_stack_trace():
