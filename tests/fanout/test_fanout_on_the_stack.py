@@ -23,8 +23,20 @@ from tfpipe.local.testing import stack_fixture
 
 REPO = "acme/infra"
 
-# Stage dev: the app registers its status consumer on `<app>-<stage>-status` when it is imported.
-stack = stack_fixture(app="app:app", stage="dev", provision=True, scope="module",
+
+
+def registered_stage() -> str:
+    """The stage whose status queue the app's consumer was registered on when app.py was imported
+    (`<app>-<stage>-status`): the stack must provision that one for the consumer to read it."""
+    from app import app
+
+    [queue] = [e.queue for e in app.event_sources if e.name == "status_fanout"]
+    prefix, suffix = f"{app.app_name}-", "-status"
+    assert queue.startswith(prefix) and queue.endswith(suffix), queue
+    return queue[len(prefix):-len(suffix)]
+
+
+stack = stack_fixture(app="app:app", stage=registered_stage(), provision=True, scope="module",
                       extra_env={"TFPIPE_ALLOWED_REPOSITORIES": "nobody/nothing"})  # pushes start no runs here
 
 
