@@ -25,6 +25,17 @@ class Masker:
         with self._lock:
             self._values.update(f for f in forms if len(f.strip()) >= MIN_LENGTH)
 
+    def add_all(self, value: object) -> None:
+        """Remember every leaf of a value (a sensitive output may be a map or a list)."""
+        if isinstance(value, dict):
+            for item in value.values():
+                self.add_all(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self.add_all(item)
+        elif value is not None:
+            self.add(value)
+
     def mask(self, text: str) -> str:
         with self._lock:
             values = sorted(self._values, key=len, reverse=True)

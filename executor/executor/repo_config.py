@@ -69,6 +69,12 @@ def load_repo_config(checkout: Path) -> RepoConfig:
                       _secrets(raw.get("secrets") or {}, doing))
 
 
+def var_file(checkout: Path, environment: str, ephemeral: bool) -> str | None:
+    """`environments/<env>.tfvars`, or for an ephemeral workspace without one `environments/ephemeral.tfvars`."""
+    candidates = [f"environments/{environment}.tfvars"] + (["environments/ephemeral.tfvars"] if ephemeral else [])
+    return next((c for c in candidates if (Path(checkout) / c).is_file()), None)
+
+
 def _bad(doing: str, what: str) -> JobFailure:
     return JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: {what}")
 

@@ -8,22 +8,20 @@ SendTaskSuccess(JobResult) or SendTaskFailure(error class, cause), masked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib.adapters.artifacts import ChecksumMismatch, sha256_of
-from chalicelib.adapters.task_callbacks import TokenClosed
 from chalicelib.core.errors import FieldError
 from chalicelib.core.job import JobAction, JobErrorClass, JobResult, JobSpec
 from chalicelib.core.request import parse_custom_command
-from chalicelib.core.status import Phase, Status, StatusEvent
+from chalicelib.core.status import Phase, Status
 from executor import checkout as git
 from executor.backend import backend_args, state_location
 from executor.build import run_build
@@ -31,13 +29,15 @@ from executor.config import ExecutorConfig
 from executor.credentials import assume_deploy_role
 from executor.failures import JobFailure
 from executor.healthcheck import wait_healthy
+from executor.heartbeat import Heartbeat
 from executor.interrupt import Interrupt
 from executor.joblog import JobLog
 from executor.masking import Masker
-from executor.repo_config import RepoConfig, load_repo_config
+from executor.repo_config import RepoConfig, load_repo_config, var_file
+from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
 from executor.summary import PlanSummary, summarize
-from executor.terraform import MIN_VERSION, Terraform, TfRun, base_env
+from executor.terraform import MIN_VERSION, Terraform, base_env
 
 STEPS: dict[JobAction, tuple[str, ...]] = {
     JobAction.PLAN: ("checkout", "build", "init", "plan"),
@@ -106,6 +106,7 @@ class Job:
         self.plan_checksum: str | None = None
         self.outputs: dict = {}
         self._phase: Phase | None = None
+        self.reporter = Reporter(spec, services.status, services.callbacks, token, masker, log)
         self._steps = {"checkout": self._checkout, "build": self._build, "init": self._init, "plan": self._plan,
                        "apply": self._apply, "outputs": self._outputs, "health-check": self._health_check,
                        "destroy": self._destroy, "custom": self._custom}
@@ -114,24 +115,21 @@ class Job:
 
     def run(self) -> Outcome:
         outcome = Outcome()
-        heartbeat = _Heartbeat(self) if self.services.callbacks and self.token else None
         self.tracer.start(f"tfpipe-{self.spec.action.value}", self.spec.trace_header, self.spec.run_id)
         self.log.event(f"{self.spec.action.value} job of run {self.spec.run_id}: {self.spec.repository}@"
                        f"{self.spec.sha[:12]} -> {self.spec.environment} (workspace {self.spec.workspace})")
-        if heartbeat:
-            heartbeat.start()
-        try:
-            self.workdir = Path(self.config.make_work_dir())
-            for step in STEPS[self.spec.action]:
-                self._run_step(step)
-            outcome.result = self._result()
-        except JobFailure as failure:
-            outcome.failure = failure
-        except Exception as exc:  # a bug or an unexpected dependency error still answers the token
-            outcome.failure = JobFailure(JobErrorClass.JOB_FAILED, f"{self.log.phase}: {type(exc).__name__}: {exc}")
-        finally:
-            if heartbeat:
-                heartbeat.stop()
+        beating = (Heartbeat(self.services.callbacks, self.token, self.config.heartbeat_seconds, self.log,
+                             self.interrupt) if self.reporter.answers_a_token else contextlib.nullcontext())
+        with beating:
+            try:
+                self.workdir = Path(self.config.make_work_dir())
+                for step in STEPS[self.spec.action]:
+                    self._run_step(step)
+                outcome.result = self._result()
+            except JobFailure as failure:
+                outcome.failure = failure
+            except Exception as exc:  # a bug or an unexpected dependency error still answers the token
+                outcome.failure = JobFailure(JobErrorClass.JOB_FAILED, f"{self.log.phase}: {type(exc).__name__}: {exc}")
         self._finish(outcome)
         self.tracer.finish(outcome.failure.error.value if outcome.failure else None)
         if self.workdir:
@@ -173,22 +171,7 @@ class Job:
             message = str(outcome.failure) if outcome.failure else self._success_message()
             details = {"error": outcome.failure.error.value} if outcome.failure else self._counts()
             self._publish(status, message, details)
-        outcome.reported = self._answer_token(outcome)
-
-    def _answer_token(self, outcome: Outcome) -> bool:
-        callbacks = self.services.callbacks
-        if not (callbacks and self.token):
-            return False
-        try:
-            if outcome.failure:
-                cause = f"{outcome.failure}\n--- last log lines ---\n{self.log.tail()}"
-                callbacks.fail(self.token, outcome.failure.error.value, self.masker.mask(cause))
-            else:
-                callbacks.succeed(self.token, self.masker.mask_data(outcome.result.to_dict()))
-            return True
-        except Exception as exc:
-            self.log.event(f"answering the task token: {exc}", level="error")
-            return False
+        outcome.reported = self.reporter.answer(outcome.result, outcome.failure)
 
     def _result(self) -> JobResult:
         return JobResult(run_id=self.spec.run_id, action=self.spec.action.value, has_changes=self.has_changes,
@@ -242,7 +225,7 @@ class Job:
         self.log.event(f"state s3://{location.bucket}/{location.state_key} (lock {location.lock_key})")
         args = ["init", "-input=false", "-no-color",
                 *backend_args(location, self.settings.region, self.config.s3_use_path_style)]
-        self._check(self.tf.run(args, self._timeout()), JobErrorClass.INIT_FAILED, "terraform init")
+        self.tf.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED, f"terraform init for {self.spec.environment}")
 
     def _plan(self) -> None:
         plan_path = self.src / PLAN_FILE
@@ -250,7 +233,7 @@ class Job:
                 f"-out={PLAN_FILE}", *self._var_args()]
         run = self.tf.run(args, self._timeout())
         if run.returncode not in (0, 2) or run.interrupted or run.timed_out:
-            self._check(run, JobErrorClass.PLAN_FAILED, "terraform plan")
+            run.check(JobErrorClass.PLAN_FAILED, f"terraform plan for {self.spec.environment}")
         self.has_changes = run.returncode == 2
         store = self.services.artifacts
         # The plan file and its text upload while `show -json` loads the provider schemas.
@@ -259,11 +242,11 @@ class Job:
             json_path = self.workdir / "plan.json"
             show = self.tf.run(["show", "-json", "-no-color", PLAN_FILE], self._timeout(), stdout_file=json_path)
             uploaded.result()
-        self._check(show, JobErrorClass.PLAN_FAILED, "terraform show -json")
+        show.check(JobErrorClass.PLAN_FAILED, f"terraform show -json for {self.spec.environment}")
         self.durations["plan-json"] = round(show.seconds, 3)  # part of "plan"; reported because it is fixed cost
         plan_json = json_path.read_text()
         document = json.loads(plan_json)
-        self._mask_all(sensitive_values(document))  # show -json prints sensitive values in clear
+        self.masker.add_all(sensitive_values(document))  # show -json prints sensitive values in clear
         self.summary = summarize(document)
         self.artifacts["plan_json"] = self.prefix + "plan.json"
         store.put_text(self.artifacts["plan_json"], self.masker.mask(plan_json), "application/json")
@@ -285,7 +268,7 @@ class Job:
         if not run.ok and STALE_PLAN in run.output:
             raise JobFailure(JobErrorClass.STALE_PLAN, "applying the stored plan: the state changed since it was "
                              "planned (Terraform: saved plan is stale); plan again, it is never re-planned here")
-        self._check(run, JobErrorClass.APPLY_FAILED, "terraform apply")
+        run.check(JobErrorClass.APPLY_FAILED, f"terraform apply for {self.spec.environment}")
         counts = _APPLIED.findall(run.output)
         if counts:
             add, change, destroy = (int(n) for n in counts[-1])
@@ -313,11 +296,11 @@ class Job:
 
     def _outputs(self) -> None:
         run = self.tf.run(["output", "-json", "-no-color"], self._timeout(), quiet=True)
-        self._check(run, JobErrorClass.APPLY_FAILED, "terraform output")
+        run.check(JobErrorClass.APPLY_FAILED, f"terraform output for {self.spec.environment}")
         outputs = json.loads(run.output or "{}")
         for output in outputs.values():
             if output.get("sensitive"):
-                self._mask_all(output.get("value"))
+                self.masker.add_all(output.get("value"))
         self.outputs = {name: o.get("value") for name, o in outputs.items() if not o.get("sensitive")}
 
     def _health_check(self) -> None:
@@ -332,7 +315,7 @@ class Job:
         args = ["destroy", "-input=false", "-no-color", "-auto-approve", f"-lock-timeout={self._lock_timeout()}",
                 *self._var_args()]
         run = self.tf.run(args, self._timeout())
-        self._check(run, JobErrorClass.DESTROY_FAILED, "terraform destroy")
+        run.check(JobErrorClass.DESTROY_FAILED, f"terraform destroy for {self.spec.environment}")
         found = _DESTROYED.findall(run.output)
         destroyed = int(found[-1]) if found else 0
         self.summary = PlanSummary(0, 0, destroyed, [])
@@ -354,26 +337,15 @@ class Job:
         # `show -json`, `output -json` and friends print sensitive values in clear: learn them first.
         state_path = self.workdir / "state.json"
         state = self.tf.run(["show", "-json", "-no-color"], self._timeout(), stdout_file=state_path)
-        self._check(state, JobErrorClass.CUSTOM_FAILED, "reading the state's sensitive values")
-        self._mask_all(sensitive_values(json.loads(state_path.read_text() or "{}")))
+        state.check(JobErrorClass.CUSTOM_FAILED, f"reading the state's sensitive values for {self.spec.environment}")
+        self.masker.add_all(sensitive_values(json.loads(state_path.read_text() or "{}")))
         run = self.tf.run(command.argv, self._timeout())
         key = f"{self.prefix}custom/output.txt"
         self.services.artifacts.put_text(key, self.masker.mask(run.output))
         self.artifacts["output"] = key
-        self._check(run, JobErrorClass.CUSTOM_FAILED, "terraform " + " ".join(command.argv))
+        run.check(JobErrorClass.CUSTOM_FAILED, f"terraform {' '.join(command.argv)} for {self.spec.environment}")
 
     # ---- helpers ---------------------------------------------------------------------------------
-
-    def _check(self, run: TfRun, error: JobErrorClass, doing: str) -> None:
-        if run.interrupted:
-            raise JobFailure(JobErrorClass.INTERRUPTED, f"{doing}: {self.interrupt.reason}; terraform stopped "
-                             f"(exit {run.returncode}) after saving state and releasing its lock")
-        if run.timed_out:
-            raise JobFailure(JobErrorClass.TIMEOUT, f"{doing}: exceeded the phase timeout of {self._timeout():.0f}s")
-        if run.returncode != 0:
-            errors = [line for line in run.output.splitlines() if line.startswith(("Error", "│ Error"))]
-            detail = "; ".join(e.strip("│ ") for e in errors[:3]) or run.output.strip()[-500:]
-            raise JobFailure(error, f"{doing} for {self.spec.environment} failed (exit {run.returncode}): {detail}")
 
     def _secret(self, name: str, error: JobErrorClass) -> str:
         try:
@@ -383,26 +355,10 @@ class Job:
         self.masker.add(value)
         return value
 
-    def _mask_all(self, value) -> None:
-        if isinstance(value, dict):
-            for v in value.values():
-                self._mask_all(v)
-        elif isinstance(value, list):
-            for v in value:
-                self._mask_all(v)
-        elif value is not None:
-            self.masker.add(value if isinstance(value, str) else json.dumps(value))
-
     def _var_args(self) -> list[str]:
         args = [f"-var={name}={value}" for name, value in sorted(self.variables.items())]
-        env_dir = self.src / "environments"
-        for candidate in (f"{self.spec.environment}.tfvars", "ephemeral.tfvars"):
-            if candidate == "ephemeral.tfvars" and self.spec.workspace == "default":
-                continue
-            if (env_dir / candidate).is_file():
-                args.append(f"-var-file=environments/{candidate}")
-                break
-        return args
+        tfvars = var_file(self.src, self.spec.environment, self.spec.workspace != "default")
+        return args + ([f"-var-file={tfvars}"] if tfvars else [])
 
     def _plain_env(self) -> dict[str, str]:
         """For git and build commands: no AWS credentials, no job contract, no Terraform variables."""
@@ -423,45 +379,4 @@ class Job:
         return f"{s.add} to add, {s.change} to change, {s.destroy} to destroy" + ("" if self.has_changes else " (no changes)")
 
     def _publish(self, status: Status, message: str, details: dict | None = None) -> None:
-        publisher = self.services.status
-        if publisher is None or self._phase is None:
-            return
-        spec = self.spec
-        event = StatusEvent(
-            run_id=spec.run_id, workflow=spec.workflow, phase=self._phase, status=status,
-            repository=spec.repository, sha=spec.sha, environment=spec.environment, actor=spec.actor,
-            message=self.masker.mask(message), timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
-            pull_request=spec.pull_request, artifacts=dict(self.artifacts),
-            details=self.masker.mask_data({"action": spec.action.value, **(details or {})}))
-        try:
-            publisher.publish(event)
-        except Exception as exc:  # a lost status event must not fail a deployment
-            self.log.event(f"publishing status: {exc}", level="warning")
-
-
-class _Heartbeat:
-    """SendTaskHeartbeat every N seconds; when Step Functions stops waiting, stop the job too."""
-
-    def __init__(self, job: Job):
-        self._job = job
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        job = self._job
-        while not self._stop.wait(job.config.heartbeat_seconds):
-            try:
-                job.services.callbacks.heartbeat(job.token)
-            except TokenClosed as exc:
-                job.log.event(f"heartbeat: {exc}; nobody waits for this job any more", level="warning")
-                job.interrupt.request("Step Functions no longer waits for this job (task token closed)")
-                return
-            except Exception as exc:
-                job.log.event(f"heartbeat: {exc}", level="warning")
+        self.reporter.publish(self._phase, status, message, self.artifacts, details)

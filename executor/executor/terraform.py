@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.core.job import JobErrorClass
+from executor.failures import JobFailure
 from executor.interrupt import Interrupt
 from executor.joblog import JobLog
 
@@ -31,10 +33,24 @@ class TfRun:
     seconds: float
     interrupted: bool = False
     timed_out: bool = False
+    stop_reason: str = ""  # why it was interrupted
+    timeout: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.interrupted and not self.timed_out
+
+    def check(self, error: JobErrorClass, doing: str) -> None:
+        """JobFailure(error) naming what was being done and Terraform's first errors, unless it succeeded."""
+        if self.interrupted:
+            raise JobFailure(JobErrorClass.INTERRUPTED, f"{doing}: {self.stop_reason}; terraform stopped "
+                             f"(exit {self.returncode}) after saving state and releasing its lock")
+        if self.timed_out:
+            raise JobFailure(JobErrorClass.TIMEOUT, f"{doing}: exceeded the phase timeout of {self.timeout:.0f}s")
+        if self.returncode != 0:
+            errors = [line for line in self.output.splitlines() if line.startswith(("Error", "│ Error"))]
+            detail = "; ".join(e.strip("│ ") for e in errors[:3]) or self.output.strip()[-500:]
+            raise JobFailure(error, f"{doing} failed (exit {self.returncode}): {detail}")
 
 
 class Terraform:
@@ -87,7 +103,8 @@ class Terraform:
         if out_handle:
             out_handle.close()
         seconds = time.monotonic() - started
-        return TfRun(args, proc.returncode, "".join(lines), seconds, interrupted, timed_out)
+        return TfRun(args, proc.returncode, "".join(lines), seconds, interrupted, timed_out,
+                     self._interrupt.reason if interrupted else "", timeout)
 
     def _stop(self, proc: subprocess.Popen) -> None:
         proc.send_signal(signal.SIGINT)

@@ -97,7 +97,7 @@ def test_sigterm_during_apply_stops_terraform_releases_the_lock_and_reports_inte
     # moto 5.2.5 drops SendTaskFailure's cause (responses.py passes only the error); the job's log
     # artifact holds the same message the cause carried.
     log = aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
-    assert "Interrupted: terraform apply: received SIGTERM" in log and "releasing its lock" in log
+    assert "Interrupted: terraform apply for staging: received SIGTERM" in log and "releasing its lock" in log
     assert aws.keys(STATE_BUCKET) == [STATE_KEY]  # state written, lock file gone
     state = json.loads(aws.text(STATE_BUCKET, STATE_KEY))
     instances = {f"{r['type']}.{r['name']}": r["instances"] for r in state["resources"]}

@@ -45,3 +45,9 @@ def test_non_string_secrets_are_masked_as_their_json_text():
     masker = Masker()
     masker.add({"user": "admin", "password": "hunter22"})
     assert masker.mask(json.dumps({"password": "hunter22", "user": "admin"})) == MASK
+
+
+def test_every_leaf_of_a_structured_sensitive_value_is_remembered():
+    masker = Masker()
+    masker.add_all({"user": "admin-user", "keys": ["key-one-1", "key-two-2"], "port": 5432, "none": None})
+    assert masker.mask("admin-user key-one-1 key-two-2 5432") == f"{MASK} {MASK} {MASK} {MASK}"

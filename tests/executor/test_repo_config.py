@@ -57,3 +57,15 @@ def test_bad_tfpipe_yml_fails_the_build_saying_what_is_wrong(tmp_path, text, mes
     with pytest.raises(JobFailure, match=message) as caught:
         load_repo_config(tmp_path)
     assert caught.value.error is JobErrorClass.BUILD_FAILED
+
+
+def test_the_environments_tfvars_is_chosen_and_ephemeral_workspaces_fall_back(tmp_path):
+    from executor.repo_config import var_file
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "prod.tfvars").write_text("")
+    assert var_file(tmp_path, "prod", ephemeral=False) == "environments/prod.tfvars"
+    assert var_file(tmp_path, "pr-3", ephemeral=True) is None
+    (tmp_path / "environments" / "ephemeral.tfvars").write_text("")
+    assert var_file(tmp_path, "pr-3", ephemeral=True) == "environments/ephemeral.tfvars"
+    assert var_file(tmp_path, "staging", ephemeral=False) is None
