@@ -34,6 +34,10 @@ def main(environ: dict[str, str] | None = None) -> int:
         return _cannot_start(environ, token, f"starting the executor: {JOB_ENV} is not set")
     except (ValueError, TypeError, SettingsError) as exc:
         return _cannot_start(environ, token, f"starting the executor: reading {JOB_ENV} and settings: {exc}")
+    missing = [name for name, value in (("TFPIPE_STATE_BUCKET", config.settings.state_bucket),
+                                        ("TFPIPE_ARTIFACTS_BUCKET", config.settings.artifacts_bucket)) if not value]
+    if missing:
+        return _cannot_start(environ, token, f"starting the executor: {' and '.join(missing)} not set")
     masker = Masker()
     log = JobLog(spec.run_id, masker)
     interrupt = Interrupt()

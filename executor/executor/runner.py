@@ -14,7 +14,7 @@ import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.adapters.artifacts import ChecksumMismatch, sha256_of
@@ -74,7 +74,6 @@ class Outcome:
     result: JobResult | None = None
     failure: JobFailure | None = None
     reported: bool = False
-    artifacts: dict = field(default_factory=dict)
 
 
 class Job:
@@ -165,7 +164,6 @@ class Job:
                 outcome.result.artifacts["log"] = log_key
         except Exception as exc:
             self.log.event(f"uploading the log: {exc}", level="error")
-        outcome.artifacts = dict(self.artifacts)
         if self._phase is not None:
             status = Status.FAILED if outcome.failure else Status.SUCCEEDED
             message = str(outcome.failure) if outcome.failure else self._success_message()
