@@ -26,7 +26,7 @@ NEWER_SHA = "3333333333333333333333333333333333333333"
 SECRET = "e2e-webhook-secret"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
-stack = stack_fixture(app="app:app", stage=STAGE, scope="module")
+stack = stack_fixture(app="app:app", stage=STAGE, scope="module", webhook_secret=SECRET)
 
 
 class Pipeline:

@@ -209,3 +209,25 @@ def test_approval_through_the_signed_api_route_with_scripted_job_standin(pipelin
                                            signature.HEADER: signature.sign(SECRET, body)})
     assert answer.status_code == 200 and answer.json_body["approved"] is True
     assert pipeline.wait(run)["status"] == "SUCCEEDED"
+
+
+def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_standin(pipeline):
+    from click.testing import CliRunner
+
+    from tfpipe.cli import main
+
+    approved = pipeline.start(pipeline.run(Command.APPLY, "e2e-cli-ok"))
+    rejected = pipeline.start(pipeline.run(Command.APPLY, "e2e-cli-no"))
+    pipeline.wait_for_approval(approved)
+    pipeline.wait_for_approval(rejected)
+    state_dir = str(pipeline.stack.state_dir)
+
+    ok = CliRunner().invoke(main, ["approve", approved.run_id, "--email", "lead@example.com", "--state-dir", state_dir])
+    no = CliRunner().invoke(main, ["reject", rejected.run_id, "--email", "lead@example.com", "--state-dir", state_dir])
+    again = CliRunner().invoke(main, ["approve", approved.run_id, "--state-dir", state_dir])
+
+    assert ok.exit_code == 0 and f"run {approved.run_id} approved by lead@example.com" in ok.output, ok.output
+    assert no.exit_code == 0 and f"run {rejected.run_id} rejected by lead@example.com" in no.output, no.output
+    assert again.exit_code == 1 and f"approving run {approved.run_id}" in again.output
+    assert pipeline.wait(approved)["status"] == "SUCCEEDED" and pipeline.events(approved)[-1] == ("done", "succeeded")
+    assert pipeline.wait(rejected)["status"] == "SUCCEEDED" and pipeline.events(rejected)[-1] == ("done", "rejected")
