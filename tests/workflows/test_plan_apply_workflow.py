@@ -231,3 +231,21 @@ def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_stand
     assert again.exit_code == 1 and f"approving run {approved.run_id}" in again.output
     assert pipeline.wait(approved)["status"] == "SUCCEEDED" and pipeline.events(approved)[-1] == ("done", "succeeded")
     assert pipeline.wait(rejected)["status"] == "SUCCEEDED" and pipeline.events(rejected)[-1] == ("done", "rejected")
+
+
+def test_waiting_for_a_lock_that_is_never_released_gives_up_in_bounded_time(pipeline, monkeypatch):
+    from chalicelib import wiring
+
+    monkeypatch.setenv("TFPIPE_LOCK_MAX_WAIT", "3s")
+    wiring.reset()
+    pipeline.deps.locker.acquire("acme/infra", "e2e-stuck", "a-run-that-never-ends")
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-stuck"))
+
+    execution = pipeline.wait(run, timeout=30)
+    monkeypatch.undo()
+    wiring.reset()
+    assert (execution["status"], execution["error"]) == ("FAILED", "LockHeld")
+    assert pipeline.events(run) == [("queued", "started"), ("lock", "pending"), ("done", "failed")]
+    assert "held by run a-run-that-never-ends" in pipeline.event_bodies(run)[-1]["message"]
+    assert pipeline.states(run).count("WaitForLock") >= 2
+    assert pipeline.jobs(run) == [] and pipeline.lock("e2e-stuck").run_id == "a-run-that-never-ends"
