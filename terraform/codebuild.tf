@@ -1,4 +1,6 @@
-# Builds executor/ (its Dockerfile and buildspec.yml) into the ECR repository.
+# Builds executor/ (its Dockerfile and buildspec.yml) into the ECR repository, tagged with the commit
+# sha; set executor_image_tag to that sha to run it. A private GitHub repository needs a CodeBuild
+# source credential (aws codebuild import-source-credentials) once per account and region.
 resource "aws_codebuild_project" "executor" {
   # checkov:skip=CKV_AWS_316:Building a container image with docker needs privileged mode; the build runs only this repository's buildspec.
   name           = local.names.executor_build
@@ -24,13 +26,10 @@ resource "aws_codebuild_project" "executor" {
     type            = "LINUX_CONTAINER"
     privileged_mode = true
 
+    # executor/buildspec.yml pushes <account>.dkr.ecr.<region>.amazonaws.com/$IMAGE_REPO_NAME:<commit sha>.
     environment_variable {
-      name  = "ECR_REPOSITORY_URI"
-      value = aws_ecr_repository.executor.repository_url
-    }
-    environment_variable {
-      name  = "AWS_ACCOUNT_ID"
-      value = local.account_id
+      name  = "IMAGE_REPO_NAME"
+      value = aws_ecr_repository.executor.name
     }
   }
 

@@ -31,6 +31,7 @@ locals {
   deploy_role_arns = length(local.deploy_role_accounts) > 0 ? [
     for account in local.deploy_role_accounts : "arn:${local.partition}:iam::${account}:role/${var.deploy_role_name}"
   ] : ["arn:${local.partition}:iam::${local.account_id}:role/${var.deploy_role_name}"]
+  cross_account_deploy_roles = [for arn in local.deploy_role_arns : arn if !strcontains(arn, ":${local.account_id}:")]
 }
 
 data "aws_iam_policy_document" "job" {

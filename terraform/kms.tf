@@ -26,6 +26,30 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # Deploy roles in other accounts decrypt build outputs they read from the artifacts bucket.
+  dynamic "statement" {
+    for_each = length(local.cross_account_deploy_roles) > 0 ? [1] : []
+    content {
+      sid       = "DeployRolesReadArtifacts"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = distinct([for arn in local.cross_account_deploy_roles : "arn:${local.partition}:iam::${split(":", arn)[4]}:root"])
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:PrincipalArn"
+        values   = local.cross_account_deploy_roles
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   statement {
     sid       = "CloudWatchLogsEncrypt"
     actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]

@@ -7,6 +7,9 @@ module "artifacts_bucket" {
   noncurrent_version_days = 7
   expire_prefix           = "runs/"
   expire_days             = var.artifact_retention_days
+  # Deploy roles in the environments' accounts read build outputs (e.g. a function package) in apply.
+  cross_account_readers = local.cross_account_deploy_roles
+  read_prefix           = "runs/"
 }
 
 # Current state is kept forever; old versions long enough to recover from a bad apply.

@@ -95,7 +95,8 @@ def test_packaged_root_plans_against_moto_with_definition_validation_stubbed(pac
     env = terraform_env(TF_DATA_DIR=str(tmp_path / ".terraform"))
     terraform(["init", "-backend=false", "-input=false", "-no-color"], root, env)
     terraform(["plan", "-input=false", "-no-color", "-lock=false", f"-state={tmp_path / 'none.tfstate'}",
-               f"-out={tmp_path / 'plan.bin'}", '-var=subnet_ids=["subnet-12345678"]'], root, env)
+               f"-out={tmp_path / 'plan.bin'}", '-var=subnet_ids=["subnet-12345678"]',
+               '-var=environments={prod = "210987654321"}'], root, env)
     plan = json.loads(terraform(["show", "-json", str(tmp_path / "plan.bin")], root, env).stdout)
     machines = {r["change"]["after"]["name"]: json.loads(r["change"]["after"]["definition"])
                 for r in plan["resource_changes"] if r["type"] == "aws_sfn_state_machine"}
@@ -105,3 +106,7 @@ def test_packaged_root_plans_against_moto_with_definition_validation_stubbed(pac
     assert "${" not in rendered
     if machines:
         assert "arn:aws:lambda:us-east-1:123456789012:function:tfpipe-dev-" in rendered
+    # The other account's deploy role may decrypt build outputs it reads (the bucket policy that lets it
+    # read them is only known after apply: it names the bucket's ARN).
+    [key] = [r["change"]["after"]["policy"] for r in plan["resource_changes"] if r["address"] == "aws_kms_key.pipeline"]
+    assert "arn:aws:iam::210987654321:role/tfpipe-deploy" in key

@@ -32,6 +32,17 @@ variable "expire_days" {
   default = 90
 }
 
+variable "cross_account_readers" {
+  description = "Role ARNs in other accounts that may read objects under read_prefix (matched by aws:PrincipalArn, so the roles need not exist yet)."
+  type        = list(string)
+  default     = []
+}
+
+variable "read_prefix" {
+  type    = string
+  default = ""
+}
+
 resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV_AWS_18:Server access logs would need a third bucket per stage; CloudTrail data events are the audit trail for these two.
   # checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice left to the operator; versioning keeps every state and plan.
@@ -108,6 +119,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 }
 
 data "aws_iam_policy_document" "tls_only" {
+  dynamic "statement" {
+    for_each = length(var.cross_account_readers) > 0 ? [1] : []
+    content {
+      sid       = "CrossAccountRead"
+      actions   = ["s3:GetObject"]
+      resources = ["${aws_s3_bucket.this.arn}/${var.read_prefix}*"]
+      principals {
+        type        = "AWS"
+        identifiers = distinct([for arn in var.cross_account_readers : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:PrincipalArn"
+        values   = var.cross_account_readers
+      }
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
