@@ -189,16 +189,22 @@ class StatusFanout:
 
     def _deployment(self, event: StatusEvent) -> None:
         deployment_id = self._deployment_id(event)
+        if deployment_id is None:
+            return
         self._vcs.set_deployment_status(event.repository, deployment_id, fanout.deployment_state(event),
                                         environment_url=fanout.environment_url(event),
                                         description=fanout.short_description(event.message))
 
-    def _deployment_id(self, event: StatusEvent) -> int:
-        """One GitHub deployment per run, created by whichever of its events comes first."""
+    def _deployment_id(self, event: StatusEvent) -> int | None:
+        """One GitHub deployment per run, created by whichever of its events comes first (a run's last
+        event only settles one that exists: None when the run deployed nothing)."""
         key = fanout.deployment_key(event)
         claim = self._ledger.claim(key)
         if claim.response is not None:
             return int(claim.response["deployment_id"])
+        if claim.first and not fanout.creates_deployment(event):
+            self._ledger.abandon(key)
+            return None
         if not claim.first:
             raise DependencyFailed(f"creating the deployment of run {event.run_id}: another delivery is creating it")
         try:

@@ -8,6 +8,7 @@ the GitHub deployment and Slack are each delivered at most once per event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from chalicelib.core.status import Phase, Status, StatusEvent
@@ -30,21 +31,10 @@ _COMMIT_FAILURES = frozenset({Status.FAILED, Status.REJECTED, Status.TIMED_OUT, 
                               Status.NEEDS_ATTENTION})
 
 
-# (workflow, phase, status) that end a run well. The workflows publish no separate "done" event on
-# their success paths, so a run's last success is known by where it happens.
-_SUCCESS_AT: frozenset[tuple[str, Phase, Status]] = frozenset({
-    (Workflow.PLAN.value, Phase.PLAN, Status.SUCCEEDED),
-    (Workflow.CUSTOM.value, Phase.CUSTOM, Status.SUCCEEDED),
-    (Workflow.MODIFY_CRON.value, Phase.SCHEDULE, Status.SUCCEEDED),
-    (Workflow.APPLY_EPHEMERAL.value, Phase.SCHEDULE, Status.SUCCEEDED),
-    (Workflow.DESTROY.value, Phase.DESTROY, Status.SUCCEEDED),
-    (Workflow.PLAN_APPLY.value, Phase.APPLY, Status.SUCCEEDED),
-})
-
-
-def _no_changes(event: StatusEvent) -> bool:
-    counts = (event.details or {}).get("counts") or {}
-    return counts.get("has_changes") is False
+def is_final(event: StatusEvent) -> bool:
+    """The run's last event: the workflows end every run with phase `done` (or the rollback's own
+    ending) and mark it `details.final`."""
+    return event.phase == Phase.DONE or bool((event.details or {}).get("final"))
 
 
 def commit_state(event: StatusEvent) -> str:
@@ -55,13 +45,8 @@ def commit_state(event: StatusEvent) -> str:
         return "error"
     if event.workflow == Workflow.APPLY_EPHEMERAL.value and event.phase == Phase.DESTROY:
         return "failure"  # an ephemeral run destroys only to clean up after its failed apply
-    if event.status != Status.SUCCEEDED:
-        return "pending"
-    if (event.phase == Phase.DONE or (event.details or {}).get("final")
-            or (event.workflow, event.phase, event.status) in _SUCCESS_AT):
+    if event.status == Status.SUCCEEDED and is_final(event):
         return "success"
-    if event.workflow == Workflow.PLAN_APPLY.value and event.phase == Phase.PLAN and _no_changes(event):
-        return "success"  # nothing to approve or apply: the run ends here
     return "pending"
 
 
@@ -76,27 +61,38 @@ def short_description(text: str, limit: int = STATUS_DESCRIPTION_CHARS) -> str:
 
 # -- deployments -------------------------------------------------------------------------------------
 
-# (phase, status) -> GitHub deployment state; only environment-changing workflows have deployments.
+# (phase, status) -> GitHub deployment state, for the workflows that change an environment. The job's
+# own phases move it along; the run's last event (phase done) settles it, but only for a deployment
+# that exists: a run that applied nothing (no changes, rejected, superseded) has none.
 DEPLOYMENT_STATES: dict[tuple[Phase, Status], str] = {
     (Phase.APPLY, Status.STARTED): "in_progress",
-    (Phase.APPLY, Status.SUCCEEDED): "success",
+    (Phase.APPLY, Status.SUCCEEDED): "in_progress",  # its health check is still to come
     (Phase.APPLY, Status.FAILED): "failure",
     (Phase.HEALTH_CHECK, Status.FAILED): "failure",
     (Phase.ROLLBACK, Status.STARTED): "in_progress",
     (Phase.ROLLBACK, Status.ROLLED_BACK): "failure",
-    (Phase.ROLLBACK, Status.FAILED): "failure",
     (Phase.ROLLBACK, Status.NEEDS_ATTENTION): "error",
     (Phase.SCHEDULE, Status.SUCCEEDED): "success",
     (Phase.DESTROY, Status.STARTED): "in_progress",
     (Phase.DESTROY, Status.SUCCEEDED): "inactive",
     (Phase.DESTROY, Status.FAILED): "failure",
+    (Phase.DONE, Status.SUCCEEDED): "success",
+    (Phase.DONE, Status.FAILED): "failure",
+    (Phase.DONE, Status.TIMED_OUT): "failure",
 }
 
 
 def deployment_state(event: StatusEvent) -> str | None:
     if event.workflow not in ENVIRONMENT_CHANGING:
         return None
+    if event.workflow == Workflow.DESTROY.value and event.phase == Phase.DONE and event.status == Status.SUCCEEDED:
+        return "inactive"
     return DEPLOYMENT_STATES.get((event.phase, event.status))
+
+
+def creates_deployment(event: StatusEvent) -> bool:
+    """Whether this event may start the run's deployment (its end only settles one that exists)."""
+    return event.phase != Phase.DONE
 
 
 def is_transient(event: StatusEvent) -> bool:
@@ -134,29 +130,33 @@ SLACK_ICONS: dict[SlackNews, str] = {
     SlackNews.NEEDS_ATTENTION: ":rotating_light:",
 }
 
-# What is worth a Slack message: a run starting, waiting for someone, changing an environment, and
-# every failure (each is the last word of its path, or followed by a rollback or clean-up message).
+# What is worth a Slack message: a run starting, waiting for someone, and how it ended (its last
+# event), told in the words of its workflow. A job's own failure is not told: the run's end follows.
 _SLACK_BY_PHASE_STATUS: dict[tuple[Phase, Status], SlackNews] = {
     (Phase.QUEUED, Status.STARTED): SlackNews.STARTED,
     (Phase.APPROVAL, Status.PENDING): SlackNews.APPROVAL_NEEDED,
-    (Phase.APPLY, Status.SUCCEEDED): SlackNews.APPLIED,
     (Phase.ROLLBACK, Status.ROLLED_BACK): SlackNews.ROLLED_BACK,
     (Phase.ROLLBACK, Status.NEEDS_ATTENTION): SlackNews.NEEDS_ATTENTION,
-    (Phase.DESTROY, Status.SUCCEEDED): SlackNews.DESTROYED,
+}
+_SLACK_SUCCESS_BY_WORKFLOW: dict[str, SlackNews] = {
+    Workflow.PLAN_APPLY.value: SlackNews.APPLIED,
+    Workflow.APPLY_EPHEMERAL.value: SlackNews.EPHEMERAL_CREATED,
+    Workflow.DESTROY.value: SlackNews.DESTROYED,
+    Workflow.MODIFY_CRON.value: SlackNews.TTL_MOVED,
 }
 _SLACK_FAILURES = frozenset({Status.FAILED, Status.TIMED_OUT, Status.REJECTED})
 
 
 def slack_news(event: StatusEvent) -> SlackNews | None:
+    if event.phase != Phase.DONE:
+        return _SLACK_BY_PHASE_STATUS.get((event.phase, event.status))
     if event.status in _SLACK_FAILURES:
         return SlackNews.FAILED
-    if event.phase == Phase.SCHEDULE and event.status == Status.SUCCEEDED:
-        if event.workflow == Workflow.MODIFY_CRON.value:
-            return SlackNews.TTL_MOVED
-        return SlackNews.EPHEMERAL_CREATED
-    if event.workflow == Workflow.APPLY_EPHEMERAL.value and event.phase == Phase.APPLY:
-        return None  # told once, with its URL and expiry, when its TTL is scheduled
-    return _SLACK_BY_PHASE_STATUS.get((event.phase, event.status))
+    if event.status == Status.SUCCEEDED:
+        if event.workflow == Workflow.PLAN_APPLY.value and (event.details or {}).get("has_changes") is False:
+            return None  # nothing was applied
+        return _SLACK_SUCCESS_BY_WORKFLOW.get(event.workflow)
+    return None
 
 
 @dataclass(frozen=True)
@@ -193,10 +193,20 @@ _PHASE_ORDER = {phase: rank for rank, phase in enumerate(Phase)}  # declaration 
 _OPEN = frozenset({Status.STARTED, Status.PENDING})
 
 
+def _instant(timestamp: str) -> str:
+    """An ISO 8601 timestamp as UTC with microseconds, so `Z`, `+00:00` and other offsets sort together."""
+    try:
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
 def progress_key(event: StatusEvent) -> tuple:
     """Sorts a run's events in the order they happened, even when they share a timestamp (whole
     seconds): by time, then phase, then an open status before the one that closes the phase."""
-    return (event.timestamp, _PHASE_ORDER[event.phase], 0 if event.status in _OPEN else 1)
+    return (_instant(event.timestamp), _PHASE_ORDER[event.phase], 0 if event.status in _OPEN else 1)
 
 
 def progress_text(event: StatusEvent) -> str:

@@ -5,6 +5,7 @@ from chalicelib.core.fanout import (
     SlackNews,
     commit_context,
     commit_state,
+    creates_deployment,
     delivery_key,
     deployment_state,
     environment_url,
@@ -22,27 +23,24 @@ from tests.status_events import status_event
 
 @pytest.mark.parametrize(("phase", "status", "state"), [
     ("queued", "started", "pending"), ("plan", "succeeded", "pending"), ("approval", "pending", "pending"),
-    ("apply", "succeeded", "success"), ("done", "succeeded", "success"), ("apply", "failed", "failure"),
-    ("approval", "rejected", "failure"), ("rollback", "started", "pending"), ("rollback", "rolled-back", "failure"),
-    ("rollback", "needs-attention", "failure"), ("lock", "superseded", "error"),
+    ("apply", "succeeded", "pending"), ("done", "succeeded", "success"), ("apply", "failed", "failure"),
+    ("done", "rejected", "failure"), ("rollback", "started", "pending"), ("rollback", "rolled-back", "failure"),
+    ("rollback", "needs-attention", "failure"), ("done", "superseded", "error"),
 ])
-def test_plan_apply_commit_status_is_pending_until_the_run_ends(phase, status, state):
+def test_plan_apply_commit_status_is_pending_until_the_runs_last_event(phase, status, state):
     assert commit_state(status_event(phase=phase, status=status)) == state
 
 
 @pytest.mark.parametrize(("workflow", "phase", "status", "details", "state"), [
-    ("plan", "plan", "succeeded", {}, "success"),  # a PLAN ends with its plan
-    ("plan-apply", "plan", "succeeded", {"counts": {"has_changes": False}}, "success"),  # nothing to apply
-    ("plan-apply", "plan", "succeeded", {"counts": {"has_changes": True}}, "pending"),  # approval next
-    ("custom", "custom", "succeeded", {}, "success"),
-    ("modify-cron", "schedule", "succeeded", {}, "success"),
-    ("apply-ephemeral", "apply", "succeeded", {}, "pending"),  # its TTL is scheduled next
-    ("apply-ephemeral", "schedule", "succeeded", {}, "success"),
+    ("plan", "plan", "succeeded", {}, "pending"),  # the job's phase; the workflow's `done` follows
+    ("plan", "done", "succeeded", {"final": True}, "success"),
+    ("apply-ephemeral", "schedule", "succeeded", {}, "pending"),
     ("apply-ephemeral", "destroy", "succeeded", {}, "failure"),  # cleaning up after a failed apply
-    ("destroy", "destroy", "succeeded", {}, "success"),
-    ("plan-apply", "approval", "succeeded", {"final": True}, "success"),  # a publisher may say so itself
+    ("destroy", "destroy", "succeeded", {}, "pending"),
+    ("destroy", "done", "succeeded", {"final": True}, "success"),
+    ("custom", "approval", "succeeded", {"final": True}, "success"),  # a final event says so itself
 ])
-def test_each_workflow_ends_where_its_state_machine_ends(workflow, phase, status, details, state):
+def test_each_workflow_succeeds_at_its_last_event(workflow, phase, status, details, state):
     assert commit_state(status_event(workflow=workflow, phase=phase, status=status, details=details)) == state
 
 
@@ -58,11 +56,14 @@ def test_status_description_fits_githubs_limit_without_losing_its_start():
 
 def test_every_environment_change_has_a_deployment_but_plans_do_not():
     assert deployment_state(status_event(phase="apply", status="started")) == "in_progress"
-    assert deployment_state(status_event(phase="apply", status="succeeded")) == "success"
+    assert deployment_state(status_event(phase="apply", status="succeeded")) == "in_progress"  # health check next
+    assert deployment_state(status_event(phase="done", status="succeeded")) == "success"
     assert deployment_state(status_event(workflow="destroy", phase="destroy", status="succeeded")) == "inactive"
+    assert deployment_state(status_event(workflow="destroy", phase="done", status="succeeded")) == "inactive"
     assert deployment_state(status_event(workflow="apply-ephemeral", phase="schedule", status="succeeded")) == "success"
     assert deployment_state(status_event(workflow="plan", phase="plan", status="succeeded")) is None
     assert deployment_state(status_event(phase="plan", status="succeeded")) is None
+    assert not creates_deployment(status_event(phase="done", status="succeeded"))  # settles, never starts one
 
 
 def test_ephemeral_environments_are_transient_deployments_with_their_url():
@@ -73,24 +74,28 @@ def test_ephemeral_environments_are_transient_deployments_with_their_url():
     assert environment_url(status_event(details={"outputs": {"url": "javascript:alert(1)"}})) is None
 
 
-@pytest.mark.parametrize(("workflow", "phase", "status", "news"), [
-    ("plan-apply", "queued", "started", SlackNews.STARTED),
-    ("plan-apply", "approval", "pending", SlackNews.APPROVAL_NEEDED),
-    ("plan-apply", "apply", "succeeded", SlackNews.APPLIED),
-    ("plan-apply", "done", "failed", SlackNews.FAILED),
-    ("plan-apply", "rollback", "rolled-back", SlackNews.ROLLED_BACK),
-    ("plan-apply", "rollback", "needs-attention", SlackNews.NEEDS_ATTENTION),
-    ("apply-ephemeral", "schedule", "succeeded", SlackNews.EPHEMERAL_CREATED),
-    ("apply-ephemeral", "apply", "succeeded", None),
-    ("destroy", "destroy", "succeeded", SlackNews.DESTROYED),
-    ("modify-cron", "schedule", "succeeded", SlackNews.TTL_MOVED),
-    ("plan-apply", "apply", "failed", SlackNews.FAILED),
-    ("plan", "plan", "failed", SlackNews.FAILED),
-    ("plan-apply", "approval", "timed-out", SlackNews.FAILED),
-    ("plan", "plan", "succeeded", None),
+@pytest.mark.parametrize(("workflow", "phase", "status", "details", "news"), [
+    ("plan-apply", "queued", "started", {}, SlackNews.STARTED),
+    ("plan-apply", "approval", "pending", {}, SlackNews.APPROVAL_NEEDED),
+    ("plan-apply", "done", "succeeded", {"has_changes": True}, SlackNews.APPLIED),
+    ("plan-apply", "done", "succeeded", {"has_changes": False}, None),  # nothing applied
+    ("plan-apply", "apply", "succeeded", {}, None),  # the job's phase: the run's end tells it
+    ("plan-apply", "apply", "failed", {}, None),
+    ("plan-apply", "done", "failed", {}, SlackNews.FAILED),
+    ("plan-apply", "done", "rejected", {}, SlackNews.FAILED),
+    ("plan-apply", "done", "timed-out", {}, SlackNews.FAILED),
+    ("plan-apply", "done", "superseded", {}, None),
+    ("plan-apply", "rollback", "rolled-back", {"final": True}, SlackNews.ROLLED_BACK),
+    ("plan-apply", "rollback", "needs-attention", {"final": True}, SlackNews.NEEDS_ATTENTION),
+    ("apply-ephemeral", "schedule", "succeeded", {}, None),
+    ("apply-ephemeral", "done", "succeeded", {}, SlackNews.EPHEMERAL_CREATED),
+    ("destroy", "done", "succeeded", {}, SlackNews.DESTROYED),
+    ("modify-cron", "done", "succeeded", {}, SlackNews.TTL_MOVED),
+    ("plan", "done", "succeeded", {}, None),
+    ("plan", "done", "failed", {}, SlackNews.FAILED),
 ])
-def test_slack_hears_about_the_moments_that_matter_once(workflow, phase, status, news):
-    assert slack_news(status_event(workflow=workflow, phase=phase, status=status)) == news
+def test_slack_hears_of_a_run_starting_waiting_and_ending(workflow, phase, status, details, news):
+    assert slack_news(status_event(workflow=workflow, phase=phase, status=status, details=details)) == news
 
 
 def test_slack_message_escapes_control_characters_and_links_the_environment():
@@ -103,8 +108,9 @@ def test_slack_message_escapes_control_characters_and_links_the_environment():
 
 
 def test_sinks_per_event():
-    assert sinks_for(status_event(phase="apply", status="succeeded")) == [
+    assert sinks_for(status_event(phase="done", status="succeeded")) == [
         Sink.COMMENT, Sink.COMMIT_STATUS, Sink.DEPLOYMENT, Sink.SLACK]
+    assert sinks_for(status_event(phase="apply", status="started")) == [Sink.COMMENT, Sink.COMMIT_STATUS, Sink.DEPLOYMENT]
     assert sinks_for(status_event(phase="plan", status="started", pull_request=None)) == [Sink.COMMIT_STATUS]
 
 
@@ -122,7 +128,7 @@ def test_events_of_one_second_sort_in_the_order_the_run_went():
                 status_event(phase="plan", status="succeeded", timestamp=at),
                 status_event(phase="done", status="succeeded", timestamp=at)]
     assert sorted(reversed(happened), key=progress_key) == happened
-    later = status_event(phase="queued", status="started", timestamp="2026-11-25T04:00:01Z")
+    later = status_event(phase="queued", status="started", timestamp="2026-11-25T04:00:00.5+00:00")
     assert sorted([later, *happened], key=progress_key)[-1] is later
 
 

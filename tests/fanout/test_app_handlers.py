@@ -27,7 +27,7 @@ def test_the_sqs_handler_answers_with_the_failed_message_ids(deps, poller, slack
     import app
 
     slack.fail_next = 1
-    poller.sqs.send_message(QueueUrl=poller.queue_url, MessageBody=status_event(phase="apply", status="succeeded").to_json())
+    poller.sqs.send_message(QueueUrl=poller.queue_url, MessageBody=status_event(phase="done", status="succeeded").to_json())
     records = poller.records()
     answer = app.status_fanout({"Records": records}, None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}

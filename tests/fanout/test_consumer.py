@@ -60,11 +60,12 @@ def drain(poller, consumer, rounds: int = 10) -> list[list[str]]:
 
 
 def a_plan_apply_run(aws, plan: str = "mixed") -> list:
-    """A PLAN-APPLY's events as its state machine publishes them (its success ends with the apply)."""
+    """A PLAN-APPLY's events as the workflow and its jobs publish them (the run's last is `done`, final)."""
     run = "plan-apply-prod-0a1b2c3-5f0e9d8c7b6a"
     keys = upload_plan(aws, run, plan)
-    times = iter(f"2026-11-25T04:00:0{i}Z" for i in range(10))
-    counts = {"counts": {"add": 2, "change": 3, "destroy": 2, "has_changes": True}}
+    times = iter(f"2026-11-25T04:00:0{i}+00:00" for i in range(10))
+    counts = {"has_changes": True, "add": 2, "change": 3, "destroy": 2}
+    url = {"outputs": {"url": "http://127.0.0.1:8080/"}, "url": "http://127.0.0.1:8080/"}
     return [
         status_event(run_id=run, phase="queued", status="started", message="PLAN-APPLY started", timestamp=next(times)),
         status_event(run_id=run, phase="plan", status="started", timestamp=next(times)),
@@ -72,8 +73,9 @@ def a_plan_apply_run(aws, plan: str = "mixed") -> list:
         status_event(run_id=run, phase="approval", status="pending", artifacts=keys, details=counts, timestamp=next(times)),
         status_event(run_id=run, phase="approval", status="succeeded", artifacts=keys, timestamp=next(times)),
         status_event(run_id=run, phase="apply", status="started", artifacts=keys, timestamp=next(times)),
-        status_event(run_id=run, phase="apply", status="succeeded", artifacts=keys, timestamp=next(times),
-                     details={"outputs": {"url": "http://127.0.0.1:8080/"}}),
+        status_event(run_id=run, phase="apply", status="succeeded", artifacts=keys, details=url, timestamp=next(times)),
+        status_event(run_id=run, phase="done", status="succeeded", artifacts=keys, timestamp=next(times),
+                     details={**counts, **url, "final": True}),
     ]
 
 
@@ -87,11 +89,11 @@ def test_a_run_shows_as_one_updating_comment_statuses_one_deployment_and_slack_m
     assert comments[0].startswith(marker("plan-apply"))
     assert "✅ tfpipe PLAN-APPLY" in comments[0] and "| `aws_sqs_queue` | 0 | 0 | 0 | 1 |" in comments[0]
     assert "[log](https://artifacts.example/runs/" in comments[0]
-    assert [s["state"] for s in github.statuses] == ["pending"] * 6 + ["success"]
+    assert [s["state"] for s in github.statuses] == ["pending"] * 7 + ["success"]
     assert {s["context"] for s in github.statuses} == {"tfpipe/plan-apply/prod"}
     assert len(github.deployments) == 1 and github.deployments[0]["transient"] is False
     assert [(d["state"], d["environment_url"]) for d in github.deployment_statuses] == [
-        ("in_progress", None), ("success", "http://127.0.0.1:8080/")]
+        ("in_progress", None), ("in_progress", "http://127.0.0.1:8080/"), ("success", "http://127.0.0.1:8080/")]
     news = [":arrow_forward: tfpipe plan-apply started:", ":raised_hand: tfpipe plan-apply approval needed:",
             ":white_check_mark: tfpipe plan-apply applied:"]
     assert len(slack.messages) == len(news)
@@ -110,23 +112,35 @@ def test_slack_down_while_github_works_retries_only_slack(aws, poller, consumer,
 
 
 def test_github_answering_5xx_then_recovering_does_not_repeat_slack(aws, poller, consumer, github, slack):
-    github.fail_next = 4  # receive 1: comment, status and deployment fail; receive 2: the comment again
-    publish(aws, status_event(phase="apply", status="succeeded"))
+    github.fail_next = 3  # receive 1: the comment and the status fail; receive 2: the comment again
+    publish(aws, status_event(phase="done", status="succeeded"))
     failures = drain(poller, consumer)
     assert len(failures) == 3 and failures[-1] == []
     assert len(slack.messages) == 1
     assert len(github.comments_on(REPO, 7)) == 1
     assert len(github.statuses) == 1
-    assert len(github.deployments) == 1 and len(github.deployment_statuses) == 1
+    assert github.deployments == []  # the run's end settles a deployment; this run never started one
+
+
+def test_a_deployment_started_by_the_apply_is_settled_by_the_runs_end_once(aws, poller, consumer, github):
+    github.fail_next = 1
+    publish(aws, status_event(phase="apply", status="started", timestamp="2026-11-25T04:00:01+00:00"))
+    drain(poller, consumer)  # the comment failed once and came back; the deployment was made once
+    publish(aws, status_event(phase="done", status="succeeded", timestamp="2026-11-25T04:00:02+00:00",
+                              details={"url": "http://127.0.0.1:8080/"}))
+    drain(poller, consumer)
+    assert len(github.deployments) == 1
+    assert [(d["state"], d["environment_url"]) for d in github.deployment_statuses] == [
+        ("in_progress", None), ("success", "http://127.0.0.1:8080/")]
 
 
 def test_a_redelivered_message_is_not_delivered_twice(aws, poller, consumer, github, slack):
-    event = status_event(phase="apply", status="succeeded")
+    event = status_event(phase="done", status="succeeded")
     publish(aws, event, event)  # SQS standard queues may deliver a message twice: same event, same records
     drain(poller, consumer)
     assert len(slack.messages) == 1
     assert len(github.statuses) == 1
-    assert len(github.deployment_statuses) == 1
+    assert len(github.comments_on(REPO, 7)) == 1
 
 
 def test_a_sink_that_never_recovers_sends_the_message_to_the_dlq_with_the_reason(aws, poller, consumer, github, slack):
@@ -164,7 +178,7 @@ def test_a_message_that_is_not_a_status_event_ends_in_the_dlq_saying_why(aws, po
 
 def test_one_bad_message_does_not_hold_back_the_rest_of_its_batch(aws, poller, consumer, github, slack):
     aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="not json")
-    publish(aws, status_event(phase="apply", status="succeeded"))
+    publish(aws, status_event(phase="done", status="succeeded"))
     records = poller.records()
     assert len(records) == 2
     response = consumer.consume(records)
@@ -209,7 +223,7 @@ def our_log(caplog) -> str:
 def test_the_slack_webhook_url_never_reaches_the_logs(aws, poller, consumer, slack, caplog):
     caplog.set_level(logging.DEBUG)
     slack.fail_next = 1
-    publish(aws, status_event(phase="apply", status="succeeded"))
+    publish(aws, status_event(phase="done", status="succeeded"))
     drain(poller, consumer)
     assert len(slack.messages) == 1
     ours = our_log(caplog)
@@ -223,7 +237,7 @@ def test_an_unreachable_slack_is_reported_without_its_url(aws, poller, github, l
     caplog.set_level(logging.DEBUG)
     dead_url = "http://127.0.0.1:9/services/T0/B0/aNoThErSeCrEt"
     consumer = StatusFanout(github, SlackWebhookNotifier(lambda: dead_url, timeout=2), ledger, None)
-    publish(aws, status_event(phase="apply", status="succeeded"))
+    publish(aws, status_event(phase="done", status="succeeded"))
     _, failed = poller.round(consumer)
     assert failed
     assert "posting to Slack: URLError" in our_log(caplog)
@@ -238,7 +252,7 @@ def test_a_batch_that_arrives_out_of_order_leaves_the_comment_of_the_runs_last_e
     backwards = sorted(records, key=lambda r: progress_key(StatusEvent.from_json(r["body"])), reverse=True)
     poller.settle(records, consumer.consume(backwards))
     assert "✅ tfpipe PLAN-APPLY" in github.comments_on(REPO, 7)[0]
-    assert "**Apply succeeded**" in github.comments_on(REPO, 7)[0]
+    assert "**Succeeded**" in github.comments_on(REPO, 7)[0]
     assert github.statuses[-1]["state"] == "success"
 
 

@@ -90,19 +90,21 @@ def test_a_run_leaves_statuses_and_one_deployment_with_its_url_on_github_standin
     event = dict(run_id="eph-1", workflow="apply-ephemeral", environment=f"pr-{number}", sha=head,
                  pull_request=number, repository=REPO)
     url = "http://127.0.0.1:9/"
-    outputs = {"outputs": {"url": url}}  # as the workflows publish it after the apply
+    up = {"outputs": {"url": url}, "url": url, "expires_at": "2026-11-25T09:00:00+00:00"}  # as the run publishes it
     deliver(setup["fanout"],
-            status_event(phase="apply", status="started", timestamp="2026-11-25T05:00:01Z", **event),
-            status_event(phase="apply", status="succeeded", timestamp="2026-11-25T05:00:02Z", details=outputs, **event),
-            status_event(phase="schedule", status="succeeded", timestamp="2026-11-25T05:00:03Z",
-                         details={**outputs, "expires_at": "2026-11-25T09:00:00Z"}, **event))
+            status_event(phase="apply", status="started", timestamp="2026-11-25T05:00:01+00:00", **event),
+            status_event(phase="apply", status="succeeded", timestamp="2026-11-25T05:00:02+00:00", **event),
+            status_event(phase="schedule", status="succeeded", timestamp="2026-11-25T05:00:03+00:00", details=up,
+                         **event),
+            status_event(phase="done", status="succeeded", timestamp="2026-11-25T05:00:03+00:00",
+                         details={**up, "final": True}, **event))
     shown = stack.github().show(REPO, number)
     mine = [s for s in shown["statuses"] if s["context"] == f"tfpipe/apply-ephemeral/pr-{number}"]
-    assert [s["state"] for s in mine] == ["pending", "pending", "success"]
+    assert [s["state"] for s in mine] == ["pending", "pending", "pending", "success"]
     [deployment] = [d for d in shown["deployments"] if d["environment"] == f"pr-{number}"]
     assert deployment["transient_environment"] is True
     assert [(s["state"], s["environment_url"] or None) for s in deployment["statuses"]] == [
-        ("in_progress", None), ("success", url), ("success", url)]
+        ("in_progress", None), ("in_progress", None), ("success", url), ("success", url)]
     [comment] = tfpipe_comments(stack, number, "apply-ephemeral")
     assert f"Environment URL: <{url}>" in comment
 

@@ -99,9 +99,9 @@ def test_status_events_on_the_queue_reach_github_and_slack_with_fanout_wired_in_
     common = dict(run_id="plan-apply-prod-e2e", workflow="plan-apply", repository=REPO, sha=head,
                   environment="prod", pull_request=number)
     for i, (phase, status) in enumerate([("queued", "started"), ("approval", "pending"), ("apply", "started"),
-                                         ("apply", "succeeded")]):
-        publisher.publish(status_event(phase=phase, status=status, timestamp=f"2026-11-25T05:00:0{i}Z",
-                                       message=f"{phase} {status}", **common))
+                                         ("apply", "succeeded"), ("done", "succeeded")]):
+        publisher.publish(status_event(phase=phase, status=status, timestamp=f"2026-11-25T05:00:0{i}+00:00",
+                                       message=f"{phase} {status}", details={"final": phase == "done"}, **common))
 
     def shown():
         pr = stack.github().show(REPO, number)
@@ -110,7 +110,7 @@ def test_status_events_on_the_queue_reach_github_and_slack_with_fanout_wired_in_
 
     pr = wait_for("the run's statuses, comment and Slack messages", shown)
     comments = [c["body"] for c in pr["comments"] if "tfpipe:comment workflow=plan-apply" in c["body"]]
-    assert len(comments) == 1 and "**Apply succeeded**" in comments[0]
+    assert len(comments) == 1 and "**Succeeded**" in comments[0]
     assert [s["state"] for s in pr["statuses"] if s["context"] == "tfpipe/plan-apply/prod"][-1] == "success"
     [deployment] = [d for d in pr["deployments"] if d["environment"] == "prod"]
     assert [s["state"] for s in deployment["statuses"]][-1] == "success"
