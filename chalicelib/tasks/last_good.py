@@ -11,6 +11,7 @@ from chalicelib.tasks.event import TaskEvent
 
 ACTIONS = frozenset({"apply", "rollback", "ephemeral-apply", "destroy"})
 RESULTS = frozenset({"applied", "failed", "rolled-back-to", "destroyed", "destroy-failed"})
+JOB_STEP = {"rollback": "rollback", "destroy": "destroy"}  # where the job's result is in the state
 
 
 def resolve(deps, raw: object) -> dict:
@@ -30,7 +31,7 @@ def record(deps, raw: object) -> dict:
         raise InvalidRequest("recording a run in the audit trail", errors)
     run, request = event.run, event.run.request
     sha = event.step("last_good").get("sha") if action == "rollback" else request.sha
-    job = event.step("rollback" if action == "rollback" else {"destroy": "destroy"}.get(action, "apply"))
+    job = event.step(JOB_STEP.get(action, "apply"))
     started = datetime.fromtimestamp(event.started_at, UTC) if event.started_at else datetime.now(UTC)
     audit = AuditRecord(
         run_id=run.run_id, workflow=run.workflow.value, action=action, environment=request.environment.name,
