@@ -6,7 +6,7 @@ from chalice import Chalice
 from chalicelib import logs
 from chalicelib.api import respond
 from chalicelib.core.batch_events import FAILED_JOB_PATTERN
-from chalicelib.settings import Settings
+from chalicelib.settings import status_queue_name_from_env
 from chalicelib.wiring import container
 
 app = Chalice(app_name="tfpipe", configure_logs=False)
@@ -111,7 +111,7 @@ def reject_run(run_id):
 
 # The queue is named when app.py is imported (TFPIPE_STATUS_QUEUE_URL, else <app>-<stage>-status from
 # TFPIPE_APP_NAME/TFPIPE_STAGE); in AWS, Terraform wires the mapping to the real queue's ARN.
-@app.on_sqs_message(queue=Settings.from_env().status_queue_name, batch_size=10, name="status_fanout")
+@app.on_sqs_message(queue=status_queue_name_from_env(), batch_size=10, name="status_fanout")
 def status_fanout(event):
     return container().status_fanout.consume([record.to_dict() for record in event])
 

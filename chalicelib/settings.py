@@ -123,9 +123,7 @@ class Settings:
     @property
     def status_queue_name(self) -> str:
         """The queue the status consumer reads: the last part of its URL, else `<app>-<stage>-status`."""
-        if self.status_queue_url:
-            return self.status_queue_url.rstrip("/").rsplit("/", 1)[-1]
-        return f"{self.app_name}-{self.stage}-status"
+        return _status_queue_name(self.status_queue_url, self.app_name, self.stage)
 
     def artifact_link(self, key: str) -> str:
         """Where a person opens an artifact: the configured base URL, else the S3 console."""
@@ -153,3 +151,17 @@ class Settings:
 
     def repository_allowed(self, repository: str) -> bool:
         return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
+
+
+def _status_queue_name(queue_url: str, app_name: str, stage: str) -> str:
+    if queue_url:
+        return queue_url.rstrip("/").rsplit("/", 1)[-1]
+    return f"{app_name}-{stage}-status"
+
+
+def status_queue_name_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """`Settings.status_queue_name` from the three variables it needs, for app.py's decorator at import
+    (a malformed unrelated setting must not stop the app from loading)."""
+    env = os.environ if environ is None else environ
+    return _status_queue_name(env.get(PREFIX + "STATUS_QUEUE_URL", ""), env.get(PREFIX + "APP_NAME", "tfpipe"),
+                              env.get(PREFIX + "STAGE", "dev"))

@@ -38,8 +38,13 @@ def test_the_sqs_handler_answers_with_the_failed_message_ids(deps, poller, slack
 
 
 def test_the_status_consumer_reads_the_queue_named_in_settings(aws):
+    from chalicelib.settings import status_queue_name_from_env
+
     assert Settings(status_queue_url=aws.queue_url).status_queue_name == "tfpipe-status"
     assert Settings(stage="prod").status_queue_name == "tfpipe-prod-status"
+    assert status_queue_name_from_env({"TFPIPE_STAGE": "prod", "TFPIPE_TTL_DEFAULT": "not a duration"}) == \
+        "tfpipe-prod-status"
+    assert status_queue_name_from_env({"TFPIPE_STATUS_QUEUE_URL": aws.queue_url}) == "tfpipe-status"
 
 
 def test_the_batch_rule_handler_fails_the_token_and_publishes_with_recording_callbacks_standin(aws, deps):
