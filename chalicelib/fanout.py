@@ -175,7 +175,8 @@ class StatusFanout:
             summary = summarize(json.loads(self._artifacts.get_text(keys["plan_json"])))
         if self._artifacts is not None and keys.get("plan_text"):
             plan_text = self._artifacts.get_text(keys["plan_text"])
-        bodies = render(CommentView(event, summary, plan_text, self._links(event)))
+        output = self._artifacts.get_text(keys["output"]) if self._artifacts is not None and keys.get("output") else None
+        bodies = render(CommentView(event, summary, plan_text, self._links(event), output))
         self._vcs.upsert_comment(event.repository, event.pull_request, marker(event.workflow), bodies)
 
     def _run_link(self, event: StatusEvent) -> str | None:

@@ -47,6 +47,7 @@ class CommentView:
     summary: PlanSummary | None = None
     plan_text: str | None = None
     links: dict[str, str] = field(default_factory=dict)  # artifact name -> URL (or an S3 key)
+    output_text: str | None = None  # a CUSTOM run's terraform output (its `output` artifact)
 
 
 def marker(workflow: str) -> str:
@@ -190,7 +191,7 @@ def _long_texts(view: CommentView) -> list[LongText]:
         texts.append(LongText("Error output", str(error)))
     if view.plan_text:
         texts.append(LongText("Full plan", view.plan_text))
-    output = event.details.get("output")
+    output = view.output_text or event.details.get("output")
     if output:
         texts.append(LongText("Command output", str(output)))
     return texts

@@ -165,3 +165,11 @@ def test_no_workflows_marker_is_found_inside_anothers_comment():
 def test_the_environment_url_is_found_among_the_outputs_too():
     event = status_event(workflow="apply-ephemeral", phase="done", details={"outputs": {"function_url": "https://x.example/"}})
     assert "Environment URL: <https://x.example/>" in render(CommentView(event))[0]
+
+
+def test_a_custom_commands_output_is_shown_whole_and_collapsed():
+    output = "aws_s3_bucket.site\naws_sqs_queue.jobs\n" * 3
+    event = status_event(workflow="custom", phase="done", message="terraform state list on pr-7 finished")
+    bodies = render(CommentView(event, output_text=output))
+    assert blocks(bodies[0]) == [("Command output", output)]
+    assert bodies[0].startswith(marker("custom"))

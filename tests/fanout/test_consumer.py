@@ -282,3 +282,14 @@ def test_a_retried_pending_status_does_not_undo_the_runs_success(aws, poller, co
     poller.settle(first, {"batchItemFailures": [{"itemIdentifier": first[0]["messageId"]}]})
     drain(poller, consumer)
     assert [s["state"] for s in github.statuses] == ["success"]
+
+
+def test_a_custom_commands_output_artifact_lands_in_its_comment(aws, poller, consumer, github):
+    from chalicelib.adapters.artifacts import S3ArtifactStore
+
+    S3ArtifactStore(aws.s3, aws.bucket).put_text("runs/c1/custom/output.txt", "aws_s3_bucket.site\n")
+    publish(aws, status_event(run_id="c1", workflow="custom", phase="done", status="succeeded",
+                              artifacts={"output": "runs/c1/custom/output.txt"}))
+    drain(poller, consumer)
+    [comment] = github.comments_on(REPO, 7)
+    assert "<details><summary>Command output</summary>" in comment and "aws_s3_bucket.site" in comment
