@@ -32,6 +32,8 @@ class GitHubAuditLog:
             author = InputGitAuthor(*record.author)
             for attempt in range(MAX_ATTEMPTS):
                 ref = self._ref(repo)
+                if ref is not None and self._blob_at(repo, ref.object.sha, record.path) == blob.sha:
+                    return  # this very record is already there (a retried task): nothing to add
                 parents = [repo.get_git_commit(ref.object.sha)] if ref else []
                 element = InputGitTreeElement(record.path, "100644", "blob", sha=blob.sha)
                 tree = (repo.create_git_tree([element], base_tree=parents[0].tree) if parents
@@ -80,6 +82,15 @@ class GitHubAuditLog:
             raise NotFound(f"{doing}: no repository {repository} on GitHub") from None
         except GithubException as exc:
             raise DependencyFailed(f"{doing}: GitHub answered {exc.status}") from exc
+
+    @staticmethod
+    def _blob_at(repo, commit: str, path: str) -> str | None:
+        from github import UnknownObjectException
+
+        try:
+            return repo.get_contents(path, ref=commit).sha
+        except UnknownObjectException:
+            return None
 
     def _ref(self, repo):
         from github import UnknownObjectException

@@ -76,6 +76,12 @@ class GitDataTwin:
             todo.extend(self.commits[current][1])
         return seen
 
+    def get_contents(self, path, ref):
+        tree = self.trees[self.commits[ref][0]]
+        if path not in tree:
+            raise UnknownObjectException(404, {"message": "Not Found"}, {})
+        return SimpleNamespace(path=path, sha=tree[path])
+
     def get_git_commit(self, sha):
         return SimpleNamespace(sha=sha, tree=SimpleNamespace(sha=self.commits[sha][0]))
 
@@ -154,3 +160,10 @@ def test_github_failing_is_reported_as_a_dependency_failure_with_github_api_twin
         GitHubAuditLog(lambda: Down()).append(record("a"))
     with pytest.raises(NotFound, match="no repository acme/other on GitHub"):
         GitHubAuditLog(lambda: twin).history("acme/other", "prod")
+
+
+def test_appending_the_same_record_twice_adds_nothing_with_github_api_twin(twin):
+    log = GitHubAuditLog(lambda: twin, sleep=lambda s: None)
+    log.append(record("a"))
+    log.append(record("a"))
+    assert len(twin.branch_commits()) == 1
