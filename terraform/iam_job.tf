@@ -27,7 +27,8 @@ resource "aws_iam_role" "job_execution" {
 }
 
 locals {
-  deploy_role_accounts = distinct(concat(values(var.environments), var.ephemeral_account_id == "" ? [] : [var.ephemeral_account_id]))
+  repository_secrets_prefix = var.repository_secrets_prefix == "" ? "${var.app_name}/${var.stage}/repos/" : var.repository_secrets_prefix
+  deploy_role_accounts      = distinct(concat(values(var.environments), var.ephemeral_account_id == "" ? [] : [var.ephemeral_account_id]))
   deploy_role_arns = length(local.deploy_role_accounts) > 0 ? [
     for account in local.deploy_role_accounts : "arn:${local.partition}:iam::${account}:role/${var.deploy_role_name}"
   ] : ["arn:${local.partition}:iam::${local.account_id}:role/${var.deploy_role_name}"]
@@ -66,10 +67,14 @@ data "aws_iam_policy_document" "job" {
     resources = [aws_sqs_queue.status.arn]
   }
 
+  # The GitHub token for checkouts, and the secrets repositories declare in tfpipe.yml (by name prefix).
   statement {
-    sid       = "GitHubToken"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.secret_names.github_token}-??????"]
+    sid     = "Secrets"
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = [
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.secret_names.github_token}-??????",
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.repository_secrets_prefix}*",
+    ]
   }
 
   statement {

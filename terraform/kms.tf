@@ -26,12 +26,13 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # Deploy roles in other accounts decrypt build outputs they read from the artifacts bucket.
+  # Deploy roles in other accounts decrypt build outputs they read from the artifacts bucket, and read
+  # and write Terraform state in the state bucket.
   dynamic "statement" {
     for_each = length(local.cross_account_deploy_roles) > 0 ? [1] : []
     content {
-      sid       = "DeployRolesReadArtifacts"
-      actions   = ["kms:Decrypt"]
+      sid       = "DeployRolesUseBuckets"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = ["*"]
       principals {
         type        = "AWS"

@@ -12,10 +12,13 @@ module "artifacts_bucket" {
   read_prefix           = "runs/"
 }
 
-# Current state is kept forever; old versions long enough to recover from a bad apply.
+# Current state is kept forever; old versions long enough to recover from a bad apply. Terraform runs
+# with the deploy role's credentials (executor/credentials.py), so deploy roles in other accounts read
+# and write state and its lock files here.
 module "state_bucket" {
   source                  = "./modules/bucket"
   name                    = local.names.state_bucket
   kms_key_arn             = aws_kms_key.pipeline.arn
   noncurrent_version_days = 90
+  cross_account_writers   = local.cross_account_deploy_roles
 }

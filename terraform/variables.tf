@@ -174,3 +174,9 @@ variable "api_throttle_burst" {
   type        = number
   default     = 40
 }
+
+variable "repository_secrets_prefix" {
+  description = "Secrets Manager name prefix of the secrets infrastructure repositories may hand to Terraform (tfpipe.yml `secrets:`); the job may read only these and the GitHub token. Empty: <app>/<stage>/repos/."
+  type        = string
+  default     = ""
+}

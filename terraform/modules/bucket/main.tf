@@ -43,6 +43,12 @@ variable "read_prefix" {
   default = ""
 }
 
+variable "cross_account_writers" {
+  description = "Role ARNs in other accounts that may list the bucket and read, write and delete its objects (Terraform state and its lock files)."
+  type        = list(string)
+  default     = []
+}
+
 resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV_AWS_18:Server access logs would need a third bucket per stage; CloudTrail data events are the audit trail for these two.
   # checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice left to the operator; versioning keeps every state and plan.
@@ -133,6 +139,24 @@ data "aws_iam_policy_document" "tls_only" {
         test     = "ArnEquals"
         variable = "aws:PrincipalArn"
         values   = var.cross_account_readers
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.cross_account_writers) > 0 ? ["s3:ListBucket", "objects"] : []
+    content {
+      sid       = statement.value == "objects" ? "CrossAccountObjects" : "CrossAccountList"
+      actions   = statement.value == "objects" ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : [statement.value]
+      resources = statement.value == "objects" ? ["${aws_s3_bucket.this.arn}/*"] : [aws_s3_bucket.this.arn]
+      principals {
+        type        = "AWS"
+        identifiers = distinct([for arn in var.cross_account_writers : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:PrincipalArn"
+        values   = var.cross_account_writers
       }
     }
   }

@@ -39,6 +39,16 @@ variable "inline_policy_json" {
   default     = null
 }
 
+variable "pipeline_buckets" {
+  description = "The pipeline's state and artifacts buckets and key (outputs state_bucket, artifacts_bucket, kms_key_arn): Terraform runs with this role's credentials, so it reads and writes state there and reads build outputs. Null when the role lives in the pipeline's account and gets that access otherwise."
+  type = object({
+    state_bucket     = string
+    artifacts_bucket = string
+    kms_key_arn      = string
+  })
+  default = null
+}
+
 variable "max_session_seconds" {
   type    = number
   default = 3600
@@ -71,6 +81,40 @@ resource "aws_iam_role_policy" "deploy" {
   name   = "infrastructure"
   role   = aws_iam_role.deploy.id
   policy = var.inline_policy_json
+}
+
+data "aws_partition" "current" {}
+
+data "aws_iam_policy_document" "pipeline_buckets" {
+  count = var.pipeline_buckets == null ? 0 : 1
+
+  statement {
+    sid       = "StateList"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${var.pipeline_buckets.state_bucket}"]
+  }
+  statement {
+    sid       = "StateObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${var.pipeline_buckets.state_bucket}/*"]
+  }
+  statement {
+    sid       = "BuildOutputs"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${var.pipeline_buckets.artifacts_bucket}/runs/*"]
+  }
+  statement {
+    sid       = "PipelineKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.pipeline_buckets.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "pipeline_buckets" {
+  count  = var.pipeline_buckets == null ? 0 : 1
+  name   = "tfpipe-state-and-artifacts"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.pipeline_buckets[0].json
 }
 
 output "role_arn" {
