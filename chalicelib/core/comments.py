@@ -74,7 +74,8 @@ def render(view: CommentView, limit: int = MAX_COMMENT_CHARS) -> list[str]:
 
 # -- head ----------------------------------------------------------------------------------------
 
-_PART_PLACEHOLDER = "\x00part\x00"
+# Where "part k of n" goes once the number of parts is known (never left in a body).
+_PART_PLACEHOLDER_SUFFIX = " · \x00part\x00"
 
 
 def _title(event: StatusEvent) -> str:
@@ -101,8 +102,6 @@ def _head(view: CommentView) -> str:
               f"{_PART_PLACEHOLDER_SUFFIX}</sub>", ""]
     return "\n".join(lines)
 
-
-_PART_PLACEHOLDER_SUFFIX = f" · {_PART_PLACEHOLDER}"
 
 
 def _phase_status(event: StatusEvent) -> str:
