@@ -149,3 +149,19 @@ def test_two_schedules_into_one_state_machine_start_two_executions(stack):
         time.sleep(0.05)
 
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2
+
+
+def test_one_time_schedule_kept_after_completion_fires_only_once(stack):
+    recorder.clear()
+    due = datetime.now(UTC).replace(microsecond=0)
+    stack.client("scheduler").create_schedule(
+        Name="once", ScheduleExpression=f"at({due:%Y-%m-%dT%H:%M:%S})", FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="NONE",
+        Target={"Arn": f"arn:aws:lambda:us-east-1:{stack.account_id}:function:tfpipe-test-greet", "RoleArn": ROLE,
+                "Input": json.dumps({"who": "once"})})
+
+    recorder.wait_for("greet")
+    time.sleep(1.0)  # five scheduler ticks
+
+    assert recorder.seen("greet") == [{"who": "once"}]
+    assert [s["Name"] for s in stack.client("scheduler").list_schedules()["Schedules"]] == ["once"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.wrappers import Request, Response
 
 from tfpipe.local.batch_job import TERMINAL, Job, now_ms, run_container, stop_process
@@ -193,7 +193,7 @@ class BatchService:
             self._client("events").put_events(Entries=[{
                 "Source": "aws.batch", "DetailType": "Batch Job State Change", "Resources": [job.arn],
                 "Detail": json.dumps(detail)}])
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             log.warning("putting the Batch Job State Change event for %s: %s", job.job_id, exc)
 
     def close(self) -> None:

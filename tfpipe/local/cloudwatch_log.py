@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tfpipe.local.batch_job import now_ms
 
@@ -33,6 +33,8 @@ class LogSink:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
                     log.warning("creating the log stream of %s: %s", stream, exc)
+            except BotoCoreError as exc:
+                log.warning("creating the log stream of %s: %s", stream, exc)
 
     def write(self, line: str) -> None:
         self._file.write(line + "\n")
@@ -48,7 +50,7 @@ class LogSink:
         events, self._pending = self._pending, []
         try:
             self._logs.put_log_events(logGroupName=self._group, logStreamName=self._stream, logEvents=events)
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             log.warning("sending the log of %s to CloudWatch Logs: %s", self._stream, exc)
 
     def close(self) -> None:

@@ -108,7 +108,10 @@ class Scheduler:
             if entry.next_at is not None and not entry.done and entry.next_at <= now:
                 moment = entry.next_at
                 self._workers.submit(self._fire, entry, moment)
-                entry.plan(max(now, moment))
+                if entry.expression.startswith("at("):
+                    entry.done = True  # a one-time schedule fires once
+                else:
+                    entry.plan(max(now, moment))
 
     def _fire(self, entry: Entry, moment: datetime) -> None:
         try:

@@ -243,9 +243,13 @@ class Stack:
         tools (PATH with this venv first, Terraform's CLI config) and the AWS endpoints and fake
         credentials that stand in for the job role. TFPIPE_* settings come from the job definition."""
         venv_bin = str(Path(sys.executable).parent)
+        # The image puts executor/executor/ and chalicelib/ side by side in /app (executor/Dockerfile).
         env = {"PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")]),
-               "PYTHONPATH": str(REPO_ROOT)}
+               "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "executor"), str(REPO_ROOT)])}
         env.update({key: value for key, value in os.environ.items() if key in _HOST_PASSTHROUGH})
+        toolchain_rc = REPO_ROOT / ".tfpipe" / "terraform.rc"  # what `make install` writes (tfpipe/toolchain.py)
+        if not Path(env.get("TF_CLI_CONFIG_FILE", "")).is_file() and toolchain_rc.exists():
+            env["TF_CLI_CONFIG_FILE"] = str(toolchain_rc)
         env.update({key: value for key, value in self.env.items() if key.startswith("AWS_")})
         return env
 
