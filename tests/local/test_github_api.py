@@ -3,6 +3,9 @@ REST API stand-in: what it posts is kept in the state directory and shown by `pr
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from chalicelib.adapters.github import GitHubVcs
@@ -79,3 +82,16 @@ def test_status_for_an_unknown_commit_is_refused(setup):
 
     with pytest.raises(DependencyFailed, match="422"):
         setup["vcs"].set_commit_status(REPO, "f" * 40, "tfpipe/plan", "success", "x")
+
+
+def test_comments_the_pipeline_posts_come_back_as_issue_comment_webhooks(setup):
+    setup["vcs"].post_comment(REPO, setup["pr"], "Plan: 1 to add")
+
+    deadline = time.monotonic() + 10
+    comments = []
+    while not comments and time.monotonic() < deadline:
+        comments = [json.loads(d["body"]) for d in recorder.seen("webhook")
+                    if d["headers"]["x-github-event"] == "issue_comment"]
+        time.sleep(0.05)
+    assert [(c["action"], c["sender"]["login"], c["comment"]["body"]) for c in comments] == [
+        ("created", "tfpipe-bot", "Plan: 1 to add")]

@@ -194,8 +194,8 @@ class Stack:
                                       self.lambda_service.invoke, account=self.account_id))
         github_port = free_port(self.host)
         github_url = f"http://{self.host}:{github_port}"
-        self._serve("github", GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root))),
-                    port=github_port)
+        self._serve("github", GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root)),
+                                        on_comment=self._comment_webhook), port=github_port)
         self._serve("slack", self.slack)
         if self.provision:
             self.provisioned = Provisioner(self.client, self.functions.app.app_name, self.stage, self.region,
@@ -267,6 +267,15 @@ class Stack:
     def github(self) -> LocalGitHub:
         """Pull requests and pushes as GitHub would report them to this stack's intake."""
         return LocalGitHub(self.state_dir, self.describe())
+
+    def _comment_webhook(self, repository: str, pr: dict, comment: dict, action: str) -> None:
+        # Delivered after the API has answered, as GitHub delivers webhooks asynchronously.
+        def deliver() -> None:
+            try:
+                self.github().comment_event(repository, pr, comment, action)
+            except Exception as exc:  # a stopped intake must not break the API that triggered this
+                log.warning("delivering the issue_comment %s webhook for comment %s: %s", action, comment["id"], exc)
+        threading.Thread(target=deliver, name="tfpipe-comment-webhook", daemon=True).start()
 
     def _cold_start(self) -> None:
         # The pipeline's app keeps its adapters (built from settings) for the container's life; a new

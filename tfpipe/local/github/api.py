@@ -39,8 +39,11 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 class GitHubApi:
-    def __init__(self, store: GitHubStore, git_root: Path, urls: shapes.Urls, default_login: str = "tfpipe-bot"):
+    def __init__(self, store: GitHubStore, git_root: Path, urls: shapes.Urls, default_login: str = "tfpipe-bot",
+                 on_comment: Callable[[str, dict, dict, str], None] | None = None):
         self.store = store
+        # GitHub sends issue_comment webhooks for comments made through the API too (the bot's own).
+        self._on_comment = on_comment or (lambda repository, pull, comment, action: None)
         self.git_root = Path(git_root)
         self.urls = urls
         self.login = default_login  # who the token belongs to: the author of what the pipeline posts
@@ -162,6 +165,8 @@ class GitHubApi:
                       "created_at": now_iso(), "updated_at": now_iso()}
             repo["comments"][str(record["id"])] = record
             repo["pulls"][str(number)]["comments"] = repo["pulls"][str(number)].get("comments", 0) + 1
+            pull = dict(repo["pulls"][str(number)])
+        self._on_comment(full_name, pull, record, "created")
         return _json(shapes.comment(self.urls, full_name, record), 201)
 
     def comment(self, request: Request, full_name: str, path: Path, comment_id: int) -> Response:
@@ -183,6 +188,10 @@ class GitHubApi:
                 if len(body) > 65536:
                     raise Unprocessable("Body is too long (maximum is 65536 characters)")
                 record.update(body=body, updated_at=now_iso())
+            pull = dict(repo["pulls"].get(str(record["number"]), {}))
+        action = "deleted" if request.method == "DELETE" else "edited"
+        if pull:
+            self._on_comment(full_name, pull, record, action)
         if request.method == "DELETE":
             return Response(status=204)
         return _json(shapes.comment(self.urls, full_name, record))

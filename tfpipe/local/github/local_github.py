@@ -105,6 +105,12 @@ class LocalGitHub:
         payload = issue_comment_payload(self.urls, repository, git_repos.default_branch(path), pr, comment)
         return comment, self.sender.send("issue_comment", payload).status_code
 
+    def comment_event(self, repository: str, pr: dict, comment: dict, action: str) -> int:
+        """The issue_comment webhook for a comment made through the REST API (the pipeline's own)."""
+        path = self._path(repository)
+        payload = issue_comment_payload(self.urls, repository, git_repos.default_branch(path), pr, comment, action)
+        return self.sender.send("issue_comment", payload).status_code
+
     def close(self, repository: str, number: int, user: str, merge: bool = False) -> tuple[dict, int]:
         path = self._path(repository)
         pr = self._pull(repository, number)
