@@ -95,3 +95,19 @@ def test_comments_the_pipeline_posts_come_back_as_issue_comment_webhooks(setup):
         time.sleep(0.05)
     assert [(c["action"], c["sender"]["login"], c["comment"]["body"]) for c in comments] == [
         ("created", "tfpipe-bot", "Plan: 1 to add")]
+
+
+def test_the_pull_request_page_shows_what_the_pipeline_posted(stack, setup):
+    import requests
+
+    setup["vcs"].post_comment(REPO, setup["pr"], "<b>plan</b> output")
+    setup["vcs"].set_commit_status(REPO, setup["head"], "tfpipe/plan", "failure", "1 error")
+    html_url = requests.get(f"{stack.github_url}/repos/{REPO}/pulls/{setup['pr']}", timeout=10).json()["html_url"]
+
+    page = requests.get(html_url, timeout=10)
+    index = requests.get(f"{stack.github_url}/", timeout=10)
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "&lt;b&gt;plan&lt;/b&gt; output" in page.text  # escaped, never rendered as markup
+    assert "tfpipe/plan: failure 1 error" in page.text
+    assert f"/{REPO}/pull/{setup['pr']}" in index.text

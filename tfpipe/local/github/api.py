@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from tfpipe.local.github import git_repos, shapes
 from tfpipe.local.github.store import GitHubStore, now_iso
+from tfpipe.local.github.web import GitHubWeb
 
 _LEGACY_PERMISSION = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read",
                       "none": "none"}
@@ -47,6 +48,7 @@ class GitHubApi:
         self.git_root = Path(git_root)
         self.urls = urls
         self.login = default_login  # who the token belongs to: the author of what the pipeline posts
+        self._web = GitHubWeb(store, git_root)  # the html_url pages
         self._routes = Map([
             Rule(_REPO, endpoint="repo", methods=["GET"]),
             Rule(f"{_REPO}/collaborators/<user>/permission", endpoint="permission", methods=["GET"]),
@@ -70,6 +72,8 @@ class GitHubApi:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
+        if request.method == "GET" and self._web.handles(request.path):
+            return self._web(environ, start_response)
         try:
             endpoint, args = self._routes.bind_to_environ(environ).match()
             full_name = f"{args.pop('owner')}/{args.pop('name')}"
