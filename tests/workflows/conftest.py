@@ -124,14 +124,9 @@ class Pipeline:
         return self.deps.locker.get("acme/infra", environment)
 
 
-def _batch(stack, workdir: Path) -> tuple[str, str]:
-    batch = stack.client("batch")
-    role = stack.client("iam").create_role(RoleName="tfpipe-test-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    compute = batch.create_compute_environment(computeEnvironmentName="tfpipe-test-local", type="UNMANAGED",
-                                               state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
-    queue = batch.create_job_queue(jobQueueName="tfpipe-test-jobs", state="ENABLED", priority=1,
-                                   computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}])["jobQueueArn"]
-    definition = batch.register_job_definition(
+def register_standin(stack, workdir: Path) -> str:
+    """A job definition whose command is the scripted stand-in, reading its script from `workdir`."""
+    return stack.client("batch").register_job_definition(
         jobDefinitionName="tfpipe-test-standin", type="container", platformCapabilities=["FARGATE"],
         containerProperties={
             "image": "tfpipe-executor", "command": [sys.executable, "-m", "tests.workflows.job_standin"],
@@ -139,7 +134,16 @@ def _batch(stack, workdir: Path) -> tuple[str, str]:
                             {"name": "TFPIPE_STANDIN_LOG", "value": str(workdir / "standin-log.jsonl")}],
             "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}]},
     )["jobDefinitionArn"]
-    return definition, queue
+
+
+def _batch(stack, workdir: Path) -> tuple[str, str]:
+    batch = stack.client("batch")
+    role = stack.client("iam").create_role(RoleName="tfpipe-test-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    compute = batch.create_compute_environment(computeEnvironmentName="tfpipe-test-local", type="UNMANAGED",
+                                               state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
+    queue = batch.create_job_queue(jobQueueName="tfpipe-test-jobs", state="ENABLED", priority=1,
+                                   computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}])["jobQueueArn"]
+    return register_standin(stack, workdir), queue
 
 
 def _state_machines(stack) -> dict[str, str]:

@@ -1,0 +1,120 @@
+"""`/approve` and `/reject` comments on a pull request, end to end on the provisioned embedded stack:
+the GitHub stand-in sends the signed issue_comment webhook, the app's intake checks the commenter's
+write access and hands the decision to the workflows' approvals, the waiting PLAN-APPLY moves on,
+and the intake's reply lands on the pull request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.core.request import Environment, PipelineRequest
+from chalicelib.core.runs import Run
+from chalicelib.core.workflows import Command, Workflow
+from tests.local.github_helpers import Clone
+from tests.workflows.conftest import register_standin
+from tfpipe.local.testing import stack_fixture
+
+pytestmark = pytest.mark.e2e
+
+REPO = "acme/infra"
+stack = stack_fixture(app="app:app", stage="test", scope="module", provision=True)
+
+
+@pytest.fixture(scope="module")
+def pull_request(stack, tmp_path_factory):
+    """acme/infra with an open pull request; the intake ignores the pushes and the opening (the
+    repository is off the allow-list meanwhile), so only the runs a test starts exist."""
+    workdir = tmp_path_factory.mktemp("standin")
+    (workdir / "standin-script.json").write_text(json.dumps({}))
+    (workdir / "standin-log.jsonl").write_text("")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TFPIPE_ALLOWED_REPOSITORIES", "someone-else/*")
+        wiring.reset()
+        work = Clone(stack.create_repository(REPO), tmp_path_factory.mktemp("work"))
+        work.commit("main.tf", "", "Initial commit")
+        work.push("main")
+        work.git("checkout", "--quiet", "-b", "feature")
+        head = work.commit("a.tf", "", "a change")
+        work.push("feature")
+        pr, _ = stack.github().open(REPO, head="feature", user="ada")
+    wiring.reset()
+    return {"number": pr["number"], "head": head, "definition": register_standin(stack, workdir)}
+
+
+def start_plan_apply(stack, pull_request, key: str) -> Run:
+    settings = wiring.container().settings
+    request = PipelineRequest(
+        repository=REPO, commit=pull_request["head"], environment=Environment(f"e2e-{key}", stack.account_id),
+        command=Command.APPLY, job_definition_arn=pull_request["definition"], job_queue_arn=settings.job_queue_arn,
+        user_email="ada@example.test", pull_request=pull_request["number"], sha=pull_request["head"])
+    run = Run.start(Workflow.PLAN_APPLY, request, key, f"test:{key}")
+    stack.client("stepfunctions").start_execution(stateMachineArn=settings.state_machine_arn(Workflow.PLAN_APPLY),
+                                                  name=run.run_id, input=json.dumps(run.to_dict()))
+    return run
+
+
+def wait(what: str, check, timeout: float = 30):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.1)
+    return value
+
+
+def execution_status(stack, run: Run) -> str:
+    arn = wiring.container().settings.state_machine_arn(Workflow.PLAN_APPLY).replace(":stateMachine:", ":execution:")
+    return stack.client("stepfunctions").describe_execution(executionArn=f"{arn}:{run.run_id}")["status"]
+
+
+def ended(stack, run: Run) -> str | None:
+    status = execution_status(stack, run)
+    return None if status == "RUNNING" else status
+
+
+def pending(run: Run) -> bool:
+    record = wiring.container().runs.get(run.run_id)
+    return record is not None and record.approval_state == "pending"
+
+
+def replies(stack, number: int) -> list[str]:
+    return [c["body"] for c in stack.github().show(REPO, number)["comments"] if c["user"] != "acme"]
+
+
+def test_approve_comment_from_a_user_with_write_access_applies_with_scripted_job_standin(stack, pull_request):
+    run = start_plan_apply(stack, pull_request, "comment-ok")
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().comment(REPO, pull_request["number"], "/approve", user="acme")
+
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+    assert wiring.container().runs.get(run.run_id).approver == "acme"
+    assert wait("the intake's reply", lambda: [r for r in replies(stack, pull_request["number"])
+                                               if f"Run {run.run_id}" in r and "approved by acme" in r])
+
+
+def test_reject_comment_naming_the_run_rejects_it_with_scripted_job_standin(stack, pull_request):
+    run = start_plan_apply(stack, pull_request, "comment-no")
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().comment(REPO, pull_request["number"], f"/reject {run.run_id}", user="acme")
+
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+    assert wiring.container().runs.get(run.run_id).approval_state == "rejected"
+
+
+def test_approve_comment_from_a_reader_decides_nothing_with_scripted_job_standin(stack, pull_request):
+    run = start_plan_apply(stack, pull_request, "comment-reader")
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().comment(REPO, pull_request["number"], f"/approve {run.run_id}", user="mallory")
+
+    wait("the intake's refusal", lambda: [r for r in replies(stack, pull_request["number"]) if "mallory" in r])
+    assert pending(run) and execution_status(stack, run) == "RUNNING"
+    stack.github().comment(REPO, pull_request["number"], f"/reject {run.run_id}", user="acme")
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
