@@ -90,6 +90,8 @@ def test_sample_app_function_url_is_served_on_loopback(stack, guestbook):
     assert first.json() == {"visits": 1, "environment": "pr-1"}
     assert second.json()["visits"] == 2
     assert stack.function_urls.local_urls()["guestbook-pr-1"]["function_url"] == guestbook
+    stack_json = json.loads((stack.state_dir / "stack.json").read_text())
+    assert stack_json["function_urls"]["guestbook-pr-1"] == {"function_url": guestbook, "local_url": url}
 
 
 def test_function_url_passes_method_path_and_body(stack, guestbook):

@@ -97,8 +97,9 @@ class FunctionUrls:
     """Keeps one loopback server per function URL that moto knows, in step with moto."""
 
     def __init__(self, find_urls: Callable[[], dict[str, str]], invoke: Callable[[str, bytes], object],
-                 host: str = "127.0.0.1", sync_seconds: float = 0.5):
+                 host: str = "127.0.0.1", sync_seconds: float = 0.5, on_change: Callable[[], None] | None = None):
         self._find_urls = find_urls
+        self._on_change = on_change or (lambda: None)
         self._invoke = invoke
         self.host = host
         self._servers: dict[str, tuple[str, BackgroundServer]] = {}
@@ -111,9 +112,10 @@ class FunctionUrls:
         self._thread.start()
         return self
 
-    def local_urls(self) -> dict[str, dict[str, str]]:
+    def local_urls(self, sync: bool = True) -> dict[str, dict[str, str]]:
         """Function name -> {"function_url": moto's URL, "local_url": where it is served}."""
-        self.sync()
+        if sync:
+            self.sync()
         with self._lock:
             return {name: {"function_url": url, "local_url": server.url + "/"}
                     for name, (url, server) in self._servers.items()}
@@ -121,6 +123,7 @@ class FunctionUrls:
     def sync(self) -> None:
         wanted = self._find_urls()
         with self._lock:
+            changed = {n: u for n, (u, _) in self._servers.items()} != wanted
             for name in [n for n, (url, _) in self._servers.items() if wanted.get(n) != url]:
                 self._servers.pop(name)[1].stop()
             for name, url in wanted.items():
@@ -129,6 +132,8 @@ class FunctionUrls:
                                               name=f"url-{name}").start()
                     self._servers[name] = (url, server)
                     log.info("function URL of %s (%s) served at %s", name, url, server.url)
+        if changed:
+            self._on_change()
 
     def _loop(self) -> None:
         while not self._stop.wait(self._sync_seconds):

@@ -206,10 +206,11 @@ class Stack:
         self._cold_start()
         self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
                                           self.region, self.account_id).start()
-        self.function_urls = FunctionUrls(uploaded.function_urls, self.lambda_service.invoke, self.host).start()
+        self.function_urls = FunctionUrls(uploaded.function_urls, self.lambda_service.invoke, self.host,
+                                          on_change=self._write_stack_file).start()
         for repository in self.repositories:
             self.create_repository(repository)
-        stack_file.write(self.state_dir, self.describe())
+        self._write_stack_file()
         log.info("embedded stack up: %s", self.endpoints)
 
     def _build_front_door(self, moto_app: Any) -> FrontDoor:
@@ -258,7 +259,12 @@ class Stack:
         return {"state_dir": str(self.state_dir), "git_root": str(self.git_root), "endpoints": self.endpoints,
                 "api_url": self.api_url, "intake_url": self.intake_url, "slack_url": self.slack_url,
                 "webhook_secret": self.webhook_secret, "env": self.env,
-                "stage": self.stage, "region": self.region, "account_id": self.account_id, "pid": os.getpid()}
+                "stage": self.stage, "region": self.region, "account_id": self.account_id, "pid": os.getpid(),
+                "function_urls": self.function_urls.local_urls(sync=False) if self.function_urls else {}}
+
+    def _write_stack_file(self) -> None:
+        if self._started:
+            stack_file.write(self.state_dir, self.describe())
 
     def create_repository(self, full_name: str, default_branch: str = "main") -> Path:
         """A bare repository `<state-dir>/git/<owner>/<name>.git` whose pushes send webhooks here."""
@@ -322,6 +328,7 @@ class Stack:
                 self.event_sources.stop()
             if self.function_urls is not None:
                 self.function_urls.stop()
+                stack_file.remove(self.state_dir)  # again: a last function URL change may have rewritten it
             if self.batch_service is not None:  # first: a terminated job may still report to moto
                 self.batch_service.close()
             for server in reversed(list(self._servers.values())):
