@@ -25,10 +25,9 @@ class BatchJobs:
         try:
             answer = self._client.submit_job(
                 jobName=job_name(spec), jobQueue=job_queue, jobDefinition=job_definition,
+                # No tags: tagging on submit needs batch:TagResource too; the job name carries the run id.
                 containerOverrides={"environment": [{"name": JOB_ENV, "value": spec.to_json()},
-                                                    {"name": TASK_TOKEN_ENV, "value": task_token}]},
-                tags={"tfpipe:run-id": spec.run_id, "tfpipe:environment": spec.environment},
-                propagateTags=True)
+                                                    {"name": TASK_TOKEN_ENV, "value": task_token}]})
         except Exception as exc:
             raise DependencyFailed(f"submitting the {spec.action.value} job of run {spec.run_id} for "
                                    f"{spec.environment} to {job_queue}: {exc}") from exc
