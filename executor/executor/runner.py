@@ -36,7 +36,7 @@ from executor.masking import Masker
 from executor.repo_config import RepoConfig, load_repo_config, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
-from executor.summary import PlanSummary, summarize
+from executor.summary import Counts, counts_of
 from executor.terraform import MIN_VERSION, Terraform, base_env
 
 STEPS: dict[JobAction, tuple[str, ...]] = {
@@ -100,7 +100,7 @@ class Job:
         self.tf: Terraform | None = None
         self.artifacts: dict[str, str] = {}
         self.durations: dict[str, float] = {}
-        self.summary = PlanSummary()
+        self.summary = Counts()
         self.has_changes = False
         self.plan_checksum: str | None = None
         self.outputs: dict = {}
@@ -167,7 +167,8 @@ class Job:
         if self._phase is not None:
             status = Status.FAILED if outcome.failure else Status.SUCCEEDED
             message = str(outcome.failure) if outcome.failure else self._success_message()
-            details = {"error": outcome.failure.error.value} if outcome.failure else self._counts()
+            details = ({"error_class": outcome.failure.error.value, "error": str(outcome.failure)}
+                       if outcome.failure else self._counts())
             self._publish(status, message, details)
         outcome.reported = self.reporter.answer(outcome.result, outcome.failure)
 
@@ -245,7 +246,7 @@ class Job:
         plan_json = json_path.read_text()
         document = json.loads(plan_json)
         self.masker.add_all(sensitive_values(document))  # show -json prints sensitive values in clear
-        self.summary = summarize(document)
+        self.summary = counts_of(document)
         self.artifacts["plan_json"] = self.prefix + "plan.json"
         store.put_text(self.artifacts["plan_json"], self.masker.mask(plan_json), "application/json")
         self.log.event(f"plan: {self._success_message()}", plan_checksum=self.plan_checksum)
@@ -270,7 +271,7 @@ class Job:
         counts = _APPLIED.findall(run.output)
         if counts:
             add, change, destroy = (int(n) for n in counts[-1])
-            self.summary = PlanSummary(add, change, destroy, self.summary.resources)
+            self.summary = Counts(add, change, destroy, self.summary.resources)
             self.has_changes = self.has_changes or add + change + destroy > 0
 
     def _download_plan(self, plan_path: Path) -> None:
@@ -287,7 +288,7 @@ class Job:
         self.log.event(f"applying stored plan s3://{store.bucket}/{self.spec.plan_key} sha256 {self.plan_checksum}")
         json_key = self.spec.plan_key.rsplit("/", 1)[0] + "/plan.json" if "/" in self.spec.plan_key else "plan.json"
         try:
-            self.summary = summarize(json.loads(store.get_text(json_key)))
+            self.summary = counts_of(json.loads(store.get_text(json_key)))
             self.artifacts["plan_json"] = json_key
         except Exception as exc:  # the counts then come from apply's own summary line
             self.log.event(f"reading the plan's JSON {json_key}: {exc}", level="warning")
@@ -316,7 +317,7 @@ class Job:
         run.check(JobErrorClass.DESTROY_FAILED, f"terraform destroy for {self.spec.environment}")
         found = _DESTROYED.findall(run.output)
         destroyed = int(found[-1]) if found else 0
-        self.summary = PlanSummary(0, 0, destroyed, [])
+        self.summary = Counts(0, 0, destroyed, [])
         self.has_changes = destroyed > 0
         if self.spec.workspace != "default":
             # The workspace's (now empty) state goes too, so the environment no longer lists.

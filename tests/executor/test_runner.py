@@ -139,7 +139,9 @@ def test_failing_apply_reports_apply_failed_and_releases_the_state_lock(aws, inf
     assert "terraform apply for staging failed" in failed.answer["cause"]
     assert "failing on purpose" in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
     assert aws.keys(STATE_BUCKET) == ["acme/infra/env/staging/terraform.tfstate"]
-    assert [(e["phase"], e["status"]) for e in aws.status_events()][-1] == ("apply", "failed")
+    last = aws.status_events()[-1]
+    assert (last["phase"], last["status"], last["details"]["error_class"]) == ("apply", "failed", "ApplyFailed")
+    assert last["details"]["error"].startswith("terraform apply for staging failed")
 
 
 def test_unhealthy_environment_after_apply_fails_as_health_check_failed(aws, infra, http_server):
