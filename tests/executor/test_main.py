@@ -41,3 +41,15 @@ def test_a_malformed_job_spec_is_refused_naming_the_variable(aws, infra):
     done = run_main(env)
     assert done.returncode == 2
     assert f"reading {JOB_ENV}" in done.stdout
+
+
+def test_python_dash_m_executor_works_from_a_checkout_as_the_local_batch_service_runs_it(aws, infra, tmp_path):
+    """The embedded stack runs the job definition's command `python -m executor` with the repository
+    on PYTHONPATH (not the package's folder) in a job directory of its own."""
+    env = executor_env(aws, make_spec(infra, "0" * 40, JobAction.PLAN))
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    del env[JOB_ENV]
+    done = subprocess.run([sys.executable, "-m", "executor"], env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["message"] == f"starting the executor: {JOB_ENV} is not set"
