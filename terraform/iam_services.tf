@@ -25,37 +25,13 @@ resource "aws_iam_role" "states" {
   assume_role_policy = data.aws_iam_policy_document.service_assume["states"].json
 }
 
+# The state machines call only the task Lambdas (arn:aws:states:::lambda:invoke[.waitForTaskToken]);
+# tests/infra/test_iam_coverage.py fails when an ASL file starts using an integration not granted here.
 data "aws_iam_policy_document" "states" {
   statement {
     sid       = "InvokeTaskFunctions"
     actions   = ["lambda:InvokeFunction"]
     resources = ["${local.function_arn_prefix}*"]
-  }
-
-  # A workflow may start another (PLAN-APPLY's rollback, EPHEMERAL's destroy on failure).
-  statement {
-    sid       = "StartOtherWorkflows"
-    actions   = ["states:StartExecution"]
-    resources = values(local.state_machine_arns)
-  }
-
-  statement {
-    sid       = "WatchOtherWorkflows"
-    actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = local.execution_arns
-  }
-
-  # Nested .sync executions are tracked through a managed EventBridge rule.
-  statement {
-    sid       = "SyncRule"
-    actions   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
-    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
-  }
-
-  statement {
-    sid       = "StatusEvents"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.status.arn]
   }
 
   statement {

@@ -70,3 +70,23 @@ def test_the_job_role_grants_every_operation_the_executor_calls():
     called = called_actions([*executor, *(a for a in adapters if a.exists())])
     assert "assume_role" in called
     assert ungranted(called, granted("iam_job.tf")) == []
+
+
+# Step Functions service integrations (Resource arn:aws:states:::<integration>[.<pattern>]) -> IAM action.
+INTEGRATIONS = {"lambda:invoke": "lambda:InvokeFunction", "states:startExecution": "states:StartExecution",
+                "sqs:sendMessage": "sqs:SendMessage", "dynamodb:putItem": "dynamodb:PutItem",
+                "dynamodb:getItem": "dynamodb:GetItem", "dynamodb:updateItem": "dynamodb:UpdateItem",
+                "dynamodb:deleteItem": "dynamodb:DeleteItem", "batch:submitJob": "batch:SubmitJob",
+                "events:putEvents": "events:PutEvents", "sns:publish": "sns:Publish"}
+
+
+def test_the_states_role_grants_every_integration_the_state_machines_use():
+    resources = set()
+    for path in (REPO / "statemachines").glob("*.asl.json"):
+        resources |= set(re.findall(r'"Resource":\s*"arn:aws:states:::([^"]+)"', path.read_text()))
+    integrations = {r.removesuffix(".sync").removesuffix(".waitForTaskToken").removesuffix(".sync:2") for r in resources}
+    unknown = {i for i in integrations if i not in INTEGRATIONS and not i.startswith("aws-sdk:")}
+    assert unknown == set(), "map these Step Functions integrations to IAM actions in INTEGRATIONS"
+    needed = {INTEGRATIONS.get(i) or "{}:{}".format(*i.split(":")[1:3]) for i in integrations}
+    allowed = {p.lower() for p in granted("iam_services.tf")}  # IAM action names are case-insensitive
+    assert sorted(a for a in needed if not any(fnmatchcase(a.lower(), p) for p in allowed)) == []
