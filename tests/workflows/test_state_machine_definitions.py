@@ -177,3 +177,13 @@ def test_definitions_are_committed_as_formatted_json():
     for workflow in WORKFLOWS:
         source = definitions.text(workflow)
         assert source == json.dumps(json.loads(source), indent=2) + "\n", workflow
+
+
+@pytest.mark.parametrize("workflow", sorted(set(Workflow) - {Workflow.MODIFY_CRON}), ids=str)
+def test_an_interrupted_job_runs_again_except_an_apply_of_a_stored_plan(workflow):
+    for name, state in tasks(definitions.definition(workflow)).items():
+        if function_of(state) != "${SubmitJobFunctionArn}":
+            continue
+        retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+        action = state["Parameters"]["Payload"]["action"]
+        assert ("Interrupted" in retried) is (action != "apply"), name
