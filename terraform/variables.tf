@@ -152,7 +152,7 @@ variable "assign_public_ip" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrency of each pipeline Lambda (bounds cost and protects the account's pool)."
+  description = "Reserved concurrency of each pipeline Lambda (bounds cost and protects the account's pool). AWS keeps 100 unreserved per account, so new accounts with a low concurrency quota need -1 (no reservation)."
   type        = number
   default     = 20
 }
