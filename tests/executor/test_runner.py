@@ -156,13 +156,28 @@ def test_unhealthy_environment_after_apply_fails_as_health_check_failed(aws, inf
         ("health-check", "started"), ("health-check", "failed")]
 
 
-def test_ephemeral_environment_lives_in_its_workspace_and_destroy_removes_it(aws, infra):
+def in_account(aws, account: str, service: str):
+    """A client acting in `account`, through the deploy role there (moto serves each account apart)."""
+    sts = boto3.client("sts", endpoint_url=aws.endpoint, region_name="us-east-1")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/tfpipe-deploy", RoleSessionName="test")["Credentials"]
+    return boto3.client(service, endpoint_url=aws.endpoint, region_name="us-east-1",
+                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
+
+
+def test_ephemeral_environment_lives_in_its_workspace_in_its_account_and_destroy_removes_it(aws, infra):
     sha = infra.commit("c")
-    applied = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, environment="pr-7"))
+    ephemeral_account = "111111111111"
+    applied = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, environment="pr-7",
+                                          account_id=ephemeral_account))
     assert applied.returncode == 0, applied.stdout[-3000:]
     assert applied.answer["outputs"]["message_parameter"] == "/tfpipe-test/pr-7/message"
     assert aws.keys(STATE_BUCKET) == ["acme/infra/ephemeral/pr-7/terraform.tfstate"]
-    destroyed = run_executor(aws, make_spec(infra, sha, JobAction.DESTROY, run_id="run-2", environment="pr-7"))
+    # Terraform ran as the deploy role of the environment's account, not as the job.
+    assert in_account(aws, ephemeral_account, "ssm").get_parameter(Name="/tfpipe-test/pr-7/message")
+    assert ssm(aws).get_parameters(Names=["/tfpipe-test/pr-7/message"])["InvalidParameters"]
+    destroyed = run_executor(aws, make_spec(infra, sha, JobAction.DESTROY, run_id="run-2", environment="pr-7",
+                                            account_id=ephemeral_account))
     assert destroyed.returncode == 0, destroyed.stdout[-3000:]
     assert destroyed.answer["destroy"] == 1
     assert aws.keys(STATE_BUCKET) == []  # the workspace is deleted with its state
