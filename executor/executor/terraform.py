@@ -46,7 +46,7 @@ class TfRun:
             raise JobFailure(JobErrorClass.INTERRUPTED, f"{doing}: {self.stop_reason}; terraform stopped "
                              f"(exit {self.returncode}) after saving state and releasing its lock")
         if self.timed_out:
-            raise JobFailure(JobErrorClass.TIMEOUT, f"{doing}: exceeded the phase timeout of {self.timeout:.0f}s")
+            raise JobFailure(JobErrorClass.TIMEOUT, f"{doing}: exceeded the phase timeout of {self.timeout:g}s")
         if self.returncode != 0:
             errors = [line for line in self.output.splitlines() if line.startswith(("Error", "│ Error"))]
             detail = "; ".join(e.strip("│ ") for e in errors[:3]) or self.output.strip()[-500:]
