@@ -41,6 +41,13 @@ def test_checkov_finds_no_failed_check(directory):
     assert failures(reports) == []
 
 
+@pytest.mark.parametrize("directory", [".github", "examples/.github"])
+def test_checkov_finds_no_failed_check_in_the_github_workflows(directory):
+    reports = run_checkov("--directory", directory, "--framework", "github_actions")
+    assert sum(r.get("summary", {}).get("passed", 0) for r in reports) > 5
+    assert failures(reports) == []
+
+
 def test_every_checkov_suppression_gives_a_reason():
     files = [*Path(REPO, "terraform").rglob("*.tf"), *Path(REPO, "examples").rglob("*.tf")]
     suppressions = [(f, m) for f in files if ".terraform" not in f.parts
