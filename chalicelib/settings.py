@@ -49,6 +49,8 @@ class Settings:
     schedule_group: str = ""
     scheduler_role_arn: str = ""
     github_api_url: str = "https://api.github.com"  # the embedded stack points this at its stand-in
+    # PyGithub paces writes (GitHub's secondary rate limits); the stack's stand-in needs no pacing.
+    github_seconds_between_writes: float = 1.0
     # When set, repositories are bare Git repositories at <root>/<owner>/<name>.git (the embedded
     # stack): clone URLs are file:// and the audit trail is written with git. Unset in AWS.
     local_git_root: str = ""
@@ -105,6 +107,7 @@ class Settings:
                 schedule_group=get("SCHEDULE_GROUP"),
                 scheduler_role_arn=get("SCHEDULER_ROLE_ARN"),
                 github_api_url=get("GITHUB_API_URL", "https://api.github.com"),
+                github_seconds_between_writes=float(get("GITHUB_SECONDS_BETWEEN_WRITES", "1")),
                 local_git_root=get("LOCAL_GIT_ROOT"),
                 tracing=get("TRACING", "off").lower() in ("1", "true", "on", "yes"),
                 deploy_role_name=get("DEPLOY_ROLE_NAME", "tfpipe-deploy"),

@@ -32,7 +32,8 @@ class Container:
         from chalicelib.adapters.github import GitHubVcs
 
         return GitHubVcs(lambda: self.secrets.get(self.settings.github_token_secret_name),
-                         self.settings.github_api_url, self.settings.local_git_root)
+                         self.settings.github_api_url, self.settings.local_git_root,
+                         self.settings.github_seconds_between_writes)
 
     @cached_property
     def delivery_ledger(self):
@@ -92,6 +93,32 @@ class Container:
         from chalicelib.adapters.dynamodb_audit import DynamoDbAuditLog
 
         return DynamoDbAuditLog(self.clients.dynamodb, self.settings.runs_table)
+
+    # -- status fan-out and job callbacks (issue 6) ------------------------------------------------
+
+    @cached_property
+    def task_callbacks(self):
+        from chalicelib.adapters.task_callbacks import StepFunctionsCallbacks
+
+        return StepFunctionsCallbacks(self.clients.stepfunctions)
+
+    @cached_property
+    def status_fanout(self):
+        from chalicelib.adapters.artifacts import S3ArtifactStore
+        from chalicelib.adapters.dead_letters import SqsDeadLetters
+        from chalicelib.adapters.progress_marks import DynamoDbProgressMarks
+        from chalicelib.adapters.slack import SlackWebhookNotifier
+        from chalicelib.fanout import StatusFanout
+
+        s = self.settings
+        notifier = (SlackWebhookNotifier(lambda: self.secrets.get(s.slack_webhook_secret_name))
+                    if s.slack_webhook_secret_name else None)  # no Slack configured: that sink is skipped
+        return StatusFanout(self.vcs, notifier, self.delivery_ledger,
+                            S3ArtifactStore(self.clients.s3, s.artifacts_bucket),
+                            dead_letters=SqsDeadLetters(self.clients.sqs, s.status_dlq_url) if s.status_dlq_url else None,
+                            max_receives=s.status_max_receives, artifact_link=s.artifact_link,
+                            marks=DynamoDbProgressMarks(self.clients.dynamodb, s.deliveries_table,
+                                                        keep_days=s.delivery_ttl_days))
 
     @cached_property
     def intake(self):

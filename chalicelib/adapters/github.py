@@ -18,12 +18,18 @@ PULL_HEAD = re.compile(r"^refs/pull/(\d+)/head$")
 
 
 class GitHubVcs:
-    def __init__(self, token: Callable[[], str], base_url: str, local_git_root: str = ""):
+    def __init__(self, token: Callable[[], str], base_url: str, local_git_root: str = "",
+                 seconds_between_writes: float = 1.0):
         self._token = token
+        self._seconds_between_writes = seconds_between_writes
         self._base_url = base_url.rstrip("/")
         self._local_git_root = local_git_root.rstrip("/")
         self._client = None
         self._lock = threading.Lock()
+
+    def client(self):
+        """The PyGithub client, for adapters that speak more of GitHub's API (the audit trail)."""
+        return self._github()
 
     def _github(self):
         with self._lock:
@@ -31,7 +37,8 @@ class GitHubVcs:
                 from github import Auth, Github, GithubRetry
 
                 self._client = Github(auth=Auth.Token(self._token()), base_url=self._base_url, timeout=10,
-                                      retry=GithubRetry(total=3, backoff_factor=0.2), lazy=True)
+                                      retry=GithubRetry(total=3, backoff_factor=0.2), lazy=True,
+                                      seconds_between_writes=self._seconds_between_writes)
             return self._client
 
     def _repo(self, repository: str):
