@@ -16,11 +16,11 @@ NAMES = json.loads((REPO / "terraform" / "names.json").read_text())
 CONFIG = json.loads((REPO / ".chalice" / "config.json").read_text())
 LOCALS_TF = (REPO / "terraform" / "locals.tf").read_text()
 
-# Settings the Lambdas read whose defaults are what AWS needs, so Terraform does not set them.
-DEFAULT_IS_RIGHT = {
-    "TTL_DEFAULT", "TTL_MIN", "TTL_MAX", "MAX_BODY_BYTES", "PERMISSION_CACHE_SECONDS", "APPROVAL_TIMEOUT",
-    "STALE_LOCK_AFTER", "ARTIFACTS_BASE_URL", "DEFAULT_ENVIRONMENT", "LOCK_WAIT", "LOCK_MAX_WAIT",
+# Settings read without a default that AWS deployments leave unset on purpose. (Settings read with a
+# default are the code's decision; the ones without are names, ARNs and URLs Terraform must supply.)
+UNSET_IN_AWS = {
     "LOCAL_GIT_ROOT",  # the embedded stack's Git stand-in only
+    "ARTIFACTS_BASE_URL",  # unset: artifact links point at the S3 console
 }
 
 
@@ -54,16 +54,19 @@ def test_every_variable_names_json_exports_is_read_by_the_settings():
         assert marker in repr(settings), f"{env} is not a setting chalicelib/settings.py reads"
 
 
-def test_terraform_gives_the_lambdas_every_setting_config_json_leaves_unset():
+def test_terraform_gives_the_lambdas_every_setting_without_a_default_that_config_json_leaves_unset():
     source = (REPO / "chalicelib" / "settings.py").read_text()
-    read = set(re.findall(r'(?<![.\w])get\("([A-Z_]+)"', source)) | {f"STATE_MACHINE_{w.settings_key}" for w in Workflow}
+    read = set(re.findall(r'(?<![.\w])get\("([A-Z_]+)"\)', source)) | {f"STATE_MACHINE_{w.settings_key}" for w in Workflow}
     from_config = {k.removeprefix("TFPIPE_") for stage in CONFIG["stages"].values()
                    for k in stage["environment_variables"]} | {k.removeprefix("TFPIPE_")
                                                               for k in CONFIG["environment_variables"]}
-    from_names = {r["env"].removeprefix("TFPIPE_") for r in [*NAMES["resources"].values(),
-                                                               *NAMES["state_machines"].values()] if r.get("env")}
+    # locals.tf passes names.json's names through, except the keys it turns into URLs and ARNs itself.
+    converted = set(json.loads(re.search(r"!contains\((\[[^]]*\]), key\)", LOCALS_TF)[1]))
+    from_names = {r["env"].removeprefix("TFPIPE_") for key, r in NAMES["resources"].items()
+                  if r.get("env") and key not in converted}
+    from_names |= {sm["env"].removeprefix("TFPIPE_") for sm in NAMES["state_machines"].values()}
     from_terraform = set(re.findall(r"^\s+TFPIPE_([A-Z_]+)\s+=", LOCALS_TF, re.MULTILINE)) | from_names
-    missing = read - from_config - from_terraform - DEFAULT_IS_RIGHT
+    missing = read - from_config - from_terraform - UNSET_IN_AWS
     assert missing == set(), f"settings read but set by neither config.json nor terraform/locals.tf: {missing}"
 
 
