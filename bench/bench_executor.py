@@ -111,6 +111,12 @@ def bench_case(case: str, env: dict[str, str], root: Path, repo: Repo, url: str,
         f"{phase} {statistics.median(d[phase] for d in durations):.2f}" for phase in durations[0]))
     print(f"[{case}] median ratio executor / bare: {median_ratio:.3f}x (target <= {TARGET}x): "
           f"{'within target' if median_ratio <= TARGET else 'OVER target'}")
+    # Where the difference goes: `terraform show -json` (the plan.json artifact) is work bare
+    # init+plan does not do; the rest is the runner itself (Python, checkout, STS, uploads, events).
+    rest = statistics.median((r - d.get("plan-json", 0.0)) / b for r, d, b in zip(runner_times, durations, bare_times,
+                                                                                   strict=True))
+    print(f"[{case}] of which terraform show -json: median {statistics.median(d.get('plan-json', 0.0) for d in durations):.2f}s;"
+          f" executor without it / bare: {rest:.3f}x")
     return median_ratio
 
 
