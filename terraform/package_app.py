@@ -156,8 +156,11 @@ def _own_api_stage(doc: dict, deployment: dict) -> None:
     outputs = doc.setdefault("output", {})
     outputs.pop("EndpointURL", None)
     outputs["api_url"] = {"value": url}
-    outputs["webhook_url"] = {"value": url + "/webhooks/github", "description": "GitHub webhook payload URL"}
-    outputs["dispatch_url"] = {"value": url + "/dispatch", "description": "Signed POST /dispatch (GitHub Actions, CLI)"}
+    paths = json.loads(doc.get("locals", {}).get("chalice_api_swagger", "{}")).get("paths", {})
+    for name, path, description in (("webhook_url", "/webhooks/github", "GitHub webhook payload URL"),
+                                    ("dispatch_url", "/dispatch", "Signed POST /dispatch (GitHub Actions, CLI)")):
+        if path in paths:  # only routes app.py really has
+            outputs[name] = {"value": url + path, "description": description}
 
 
 def stage_environment(stage: str, config_path: Path) -> dict[str, str]:
