@@ -155,3 +155,19 @@ def test_job_running_past_its_attempt_duration_is_stopped(batch):
     assert job["status"] == "FAILED"
     assert job["statusReason"] == "Job attempt duration exceeded timeout"
     assert job["container"]["exitCode"] == 128 + 15
+
+
+def test_shutting_down_stops_running_jobs_and_refuses_new_ones(stack, batch):
+    import os
+
+    job_id = _submit(batch, [sys.executable, "-c", "import time; time.sleep(60)"])
+    _wait(batch, job_id, statuses=("RUNNING",))
+    pid = stack.batch_service.get(job_id).process.pid
+
+    stack.batch_service.close()
+
+    assert stack.batch_service.get(job_id).status == "FAILED"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(batch["client"].exceptions.ClientException, match="shutting down"):
+        _submit(batch, ["true"])

@@ -61,3 +61,14 @@ def test_a_push_to_the_default_branch_starts_a_plan_apply_execution(pipeline_sta
     assert executions, f"no plan-apply execution; intake answered: {output}"
     started = json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
     assert sha in json.dumps(started)
+
+
+def test_the_apps_event_sources_are_wired_to_the_provisioned_resources(pipeline_stack):
+    pollers = {p.function_name: p.queue for p in pipeline_stack.event_sources.pollers}
+    rules = pipeline_stack.client("events").list_rules(NamePrefix="tfpipe-dev-")["Rules"]
+    targets = pipeline_stack.client("events").list_targets_by_rule(Rule="tfpipe-dev-batch_job_failed-event")["Targets"]
+
+    assert pollers == {"tfpipe-dev-status_fanout": "tfpipe-dev-status"}
+    assert [r["Name"] for r in rules] == ["tfpipe-dev-batch_job_failed-event"]
+    assert json.loads(rules[0]["EventPattern"])["source"] == ["aws.batch"]
+    assert targets[0]["Arn"].endswith(":function:tfpipe-dev-batch_job_failed")

@@ -61,6 +61,8 @@ class BatchService:
 
     # -- API -------------------------------------------------------------------------------------
     def submit_job(self, body: dict) -> dict:
+        if self._closing.is_set():
+            raise BatchClientError("the embedded stack is shutting down; no new jobs")
         for required in ("jobName", "jobQueue", "jobDefinition"):
             if not body.get(required):
                 raise BatchClientError(f"{required} is required")
@@ -137,8 +139,8 @@ class BatchService:
                 self._finish(job, "FAILED", job.terminate_reason or "Stack shut down")
                 return
         try:
-            if job.terminate_reason:
-                self._finish(job, "FAILED", job.terminate_reason)
+            if job.terminate_reason or self._closing.is_set():
+                self._finish(job, "FAILED", job.terminate_reason or "Stack shut down")
                 return
             self._transition(job, "STARTING")
             self._attempt(job)
@@ -156,7 +158,10 @@ class BatchService:
         def started() -> None:
             with job.lock:
                 job.started_at = now_ms()
+                doomed = job.process if job.terminate_reason else None  # terminated while it was starting
             self._transition(job, "RUNNING")
+            if doomed is not None:
+                threading.Thread(target=stop_process, args=(doomed, self.stop_timeout), daemon=True).start()
 
         try:
             code = run_container(job, self.base_env(), self.jobs_dir / job.job_id, sink.write, started)

@@ -61,6 +61,13 @@ _HOST_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TF_CLI_CONFIG_FILE", "
 _ACTIVE = threading.Lock()  # one stack per process
 
 
+def chalice_app_name(config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> str:
+    """The app name resources are named with ({app} in terraform/names.json), as Chalice deploys it."""
+    if not config_path.exists():
+        return "tfpipe"
+    return json.loads(config_path.read_text()).get("app_name", "tfpipe")
+
+
 def chalice_stage_environment(stage: str, config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> dict[str, str]:
     """The environment Chalice would deploy the app's functions with (top level, then the stage's)."""
     if not config_path.exists():
@@ -107,6 +114,7 @@ class Stack:
         self.front_door: FrontDoor | None = None
         self.moto: MotoServer | None = None
         self._servers: dict[str, BackgroundServer] = {}
+        self._uploaded: UploadedSource | None = None
         self._saved_env: dict[str, str | None] = {}
         self._started = False
 
@@ -177,12 +185,37 @@ class Stack:
         self.moto.reset()  # moto's state is process-wide: a new stack starts from an empty account
         # The Step Functions engine reads MOTO_PORT per call: point it at the front door.
         self._set_env({"MOTO_PORT": str(self.moto.port)})
-        self.functions = ChaliceFunctions(load_app(self.app_spec), self.stage)
-        uploaded = UploadedSource(self.account_id, self.region, self.state_dir / "lambda", self.function_environment,
-                                  self._function_log)
-        self.lambda_service = LambdaService([ChaliceSource(self.functions), uploaded], self.moto.moto_app,
+        self._serve("slack", self.slack)
+        if self.provision:
+            self.provisioned = Provisioner(self.client, chalice_app_name(), self.stage, self.region,
+                                           self.account_id).run(self.webhook_secret, self.slack_url)
+        if self.export_env:
+            # Before the app is imported: its decorators may read settings (the status queue's name).
+            self._set_env({**self._app_settings(), **self.extra_env})
+        self._start_services(load_app(self.app_spec))
+        self.env = self._environment()
+        if self.export_env:
+            self._set_env(self.env)
+        self._cold_start()
+        assert self.functions is not None and self.lambda_service is not None
+        self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
+                                          self.region, self.account_id).start()
+        self.function_urls = FunctionUrls(self._uploaded.function_urls, self.lambda_service.invoke, self.host,
+                                          on_change=self._write_stack_file).start()
+        for repository in self.repositories:
+            self.create_repository(repository)
+        self._write_stack_file()
+        log.info("embedded stack up: %s", self.endpoints)
+
+    def _start_services(self, app: Chalice) -> None:
+        """The local Lambda and Batch services (behind the front door and on their own ports), the
+        app's REST API and the GitHub stand-in."""
+        assert self.moto is not None and self.front_door is not None
+        self.functions = ChaliceFunctions(app, self.stage)
+        self._uploaded = UploadedSource(self.account_id, self.region, self.state_dir / "lambda",
+                                        self.function_environment, self._function_log)
+        self.lambda_service = LambdaService([ChaliceSource(self.functions), self._uploaded], self.moto.moto_app,
                                             self.region, self.account_id)
-        assert self.front_door is not None
         self.front_door.route("lambda", self.lambda_service)
         self._serve("lambda", self.lambda_service)
         self.batch_service = BatchService(self.aws_url, self.moto.moto_app, self.state_dir, self.container_environment,
@@ -190,28 +223,12 @@ class Stack:
                                           self.batch_stop_timeout, FAKE_CREDENTIALS)
         self.front_door.route("batch", self.batch_service)
         self._serve("batch", self.batch_service)
-        self._serve("api", ApiGateway(self.functions.app, f"{self.functions.app.app_name}-{self.stage}",
-                                      self.lambda_service.invoke, account=self.account_id))
+        self._serve("api", ApiGateway(app, f"{app.app_name}-{self.stage}", self.lambda_service.invoke,
+                                      account=self.account_id))
         github_port = free_port(self.host)
         github_url = f"http://{self.host}:{github_port}"
         self._serve("github", GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root)),
                                         on_comment=self._comment_webhook), port=github_port)
-        self._serve("slack", self.slack)
-        if self.provision:
-            self.provisioned = Provisioner(self.client, self.functions.app.app_name, self.stage, self.region,
-                                           self.account_id).run(self.webhook_secret, self.slack_url)
-        self.env = self._environment()
-        if self.export_env:
-            self._set_env(self.env)
-        self._cold_start()
-        self.event_sources = EventSources(self.functions, self.lambda_service, self.client, self.clock,
-                                          self.region, self.account_id).start()
-        self.function_urls = FunctionUrls(uploaded.function_urls, self.lambda_service.invoke, self.host,
-                                          on_change=self._write_stack_file).start()
-        for repository in self.repositories:
-            self.create_repository(repository)
-        self._write_stack_file()
-        log.info("embedded stack up: %s", self.endpoints)
 
     def _build_front_door(self, moto_app: Any) -> FrontDoor:
         self.front_door = FrontDoor(moto_app)
@@ -222,19 +239,25 @@ class Stack:
         self._servers[name] = server
         return server
 
-    def _environment(self) -> dict[str, str]:
+    def _app_settings(self) -> dict[str, str]:
+        """The TFPIPE_* settings the app's functions get: .chalice/config.json's stage variables, then
+        what provisioning created, then the stack's own."""
         env = dict(chalice_stage_environment(self.stage))
         if self.provisioned is not None:
             env.update(self.provisioned.env)
+        env.update({"TFPIPE_STAGE": self.stage, "TFPIPE_TRACING": "off", "TFPIPE_LOCAL_GIT_ROOT": str(self.git_root)})
+        return env
+
+    def _environment(self) -> dict[str, str]:
+        env = self._app_settings()
         env.update(FAKE_CREDENTIALS)
         env.update({
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
             "AWS_ENDPOINT_URL_BATCH": self.batch_url,
-            "TFPIPE_STAGE": self.stage,
-            "TFPIPE_GITHUB_API_URL": self.github_url, "TFPIPE_LOCAL_GIT_ROOT": str(self.git_root),
-            "TFPIPE_TRACING": "off", "AWS_XRAY_SDK_ENABLED": "false",
+            "TFPIPE_GITHUB_API_URL": self.github_url,
+            "AWS_XRAY_SDK_ENABLED": "false",
         })
         env.update(self.extra_env)
         return env
