@@ -133,3 +133,25 @@ def test_two_applies_on_one_environment_at_once_serialise_on_the_state_lock(aws,
     parameter = next(r for r in state["resources"] if r["type"] == "aws_ssm_parameter")
     assert parameter["instances"][0]["attributes"]["value"] == winners[0]
     assert state["serial"] >= 1 and state["lineage"]
+
+
+def test_a_job_whose_execution_was_stopped_stops_terraform_and_releases_the_lock(aws, infra):
+    infra.write("environments/staging.tfvars", "sleep_seconds = 300\n")
+    sha = infra.commit("slow apply")
+    execution, token = token_execution(aws, "abandoned")
+    proc = start_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), token=token)
+    try:
+        _lines_until(proc, "terraform_data.slow[0]: Creating...", timeout=120)
+        aws.sfn.stop_execution(executionArn=execution, error="Cancelled", cause="operator stopped the run")
+        # The next heartbeat finds nobody waiting; the job interrupts Terraform and ends. (moto 5.2.5
+        # still takes SendTaskFailure for a stopped execution, where AWS answers TaskTimedOut: exit 1
+        # or 2, never success.)
+        assert proc.wait(timeout=60) in (1, 2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert aws.keys(STATE_BUCKET) == [STATE_KEY]  # lock released
+    log = aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
+    assert "heartbeat: sending a task heartbeat: InvalidToken" in log
+    assert "Interrupted: terraform apply for staging: Step Functions no longer waits" in log
