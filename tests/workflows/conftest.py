@@ -73,7 +73,7 @@ class Pipeline:
     def execution_arn(self, run: Run) -> str:
         return self.machine(run.workflow).replace(":stateMachine:", ":execution:") + f":{run.run_id}"
 
-    def wait(self, run: Run, timeout: float = 60) -> dict:
+    def wait(self, run: Run, timeout: float = 120) -> dict:
         """Poll the execution until it ends (bounded), as moto's own Step Functions tests do."""
         deadline = time.monotonic() + timeout
         while True:
@@ -85,7 +85,7 @@ class Pipeline:
                                      f"states: {self.states(run)}")
             time.sleep(0.1)
 
-    def wait_until(self, what: str, check, timeout: float = 60):
+    def wait_until(self, what: str, check, timeout: float = 120):
         deadline = time.monotonic() + timeout
         while True:
             value = check()

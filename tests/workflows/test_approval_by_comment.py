@@ -56,7 +56,7 @@ def start_plan_apply(stack, pull_request, key: str) -> Run:
     return run
 
 
-def wait(what: str, check, timeout: float = 30):
+def wait(what: str, check, timeout: float = 90):
     import time
 
     deadline = time.monotonic() + timeout

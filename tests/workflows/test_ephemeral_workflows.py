@@ -59,7 +59,7 @@ def test_ttl_firing_destroys_the_environment_with_scripted_job_standin(pipeline)
     destroy_run_id = pipeline.deps.runs.get_environment("acme/infra", "pr-23").destroy_input["run_id"]
 
     arn = pipeline.wait_until("the TTL schedule to start DESTROY",
-                              lambda: execution_of(pipeline, Workflow.DESTROY, destroy_run_id), timeout=30)
+                              lambda: execution_of(pipeline, Workflow.DESTROY, destroy_run_id), timeout=90)
     pipeline.wait_until("DESTROY to end", lambda: pipeline.sfn.describe_execution(executionArn=arn)["status"]
                         in ("SUCCEEDED", "FAILED"))
     assert pipeline.sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"

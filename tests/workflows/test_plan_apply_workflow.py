@@ -241,7 +241,7 @@ def test_waiting_for_a_lock_that_is_never_released_gives_up_in_bounded_time(pipe
     pipeline.deps.locker.acquire("acme/infra", "e2e-stuck", "a-run-that-never-ends")
     run = pipeline.start(pipeline.run(Command.APPLY, "e2e-stuck"))
 
-    execution = pipeline.wait(run, timeout=30)
+    execution = pipeline.wait(run, timeout=90)
     monkeypatch.undo()
     wiring.reset()
     assert (execution["status"], execution["error"]) == ("FAILED", "LockHeld")
