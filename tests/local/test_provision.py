@@ -28,3 +28,23 @@ def test_provisioning_with_no_state_machine_files_creates_the_rest(stack, tmp_pa
     assert provisioned.state_machines == {}
     assert "TFPIPE_STATE_MACHINE_PLAN" not in provisioned.env
     assert provisioned.env["TFPIPE_LOCKS_TABLE"] == "tfpipe-bare-locks"
+
+
+def test_job_definition_runs_the_executor_with_the_terraform_job_environment(stack, tmp_path):
+    from tfpipe.local.provision import Provisioner
+
+    (tmp_path / "terraform").mkdir()
+    (tmp_path / "terraform" / "names.json").write_text((REPO_ROOT / "terraform" / "names.json").read_text())
+
+    provisioned = Provisioner(stack.client, "tfpipe", "jobs", stack.region, stack.account_id, tmp_path).run(
+        "secret", stack.slack_url, job_environment={"TFPIPE_EXTRA": "1"}, job_command=["python", "-m", "standin"])
+
+    [definition] = stack.client("batch").describe_job_definitions(
+        jobDefinitions=[provisioned.env["TFPIPE_JOB_DEFINITION_ARN"]])["jobDefinitions"]
+    properties = definition["containerProperties"]
+    environment = {e["name"]: e["value"] for e in properties["environment"]}
+    assert properties["command"] == ["python", "-m", "standin"]
+    assert environment["TFPIPE_ARTIFACTS_BUCKET"] == "tfpipe-jobs-artifacts"
+    assert environment["TFPIPE_STATUS_QUEUE_URL"] == provisioned.env["TFPIPE_STATUS_QUEUE_URL"]
+    assert environment["TFPIPE_EXTRA"] == "1"
+    assert properties["logConfiguration"]["options"]["awslogs-group"] == "/aws/batch/tfpipe-jobs-executor"

@@ -82,7 +82,8 @@ class Provisioner:
         self.doc = load_names(repo_root)
         self.names = {key: expand(r["name"], app, stage) for key, r in self.doc["resources"].items()}
 
-    def run(self, webhook_secret: str, slack_url: str, job_environment: dict[str, str] | None = None) -> Provisioned:
+    def run(self, webhook_secret: str, slack_url: str, job_environment: dict[str, str] | None = None,
+            job_command: list[str] | None = None) -> Provisioned:
         out = Provisioned(resources=dict(self.names))
         roles = self._roles()
         self._tables()
@@ -91,8 +92,8 @@ class Provisioner:
         self._client("scheduler").create_schedule_group(Name=self.names["schedule_group"])
         out.resources["status_queue"] = self._queues()
         self._log_groups()
-        out.resources["job_queue"], out.resources["job_definition"] = self._batch(roles, out.resources["status_queue"],
-                                                                                 job_environment or {})
+        out.resources["job_queue"], out.resources["job_definition"] = self._batch(
+            roles, out.resources["status_queue"], job_environment or {}, job_command or JOB_COMMAND)
         out.state_machines = self._state_machines(roles["states_role"])
         out.resources["scheduler_role"] = roles["scheduler_role"]
         out.env = self._environment(out)
@@ -143,7 +144,8 @@ class Provisioner:
         for key in [k for k in self.names if k.endswith("_log_group")]:
             logs.create_log_group(logGroupName=self.names[key])
 
-    def _batch(self, roles: dict[str, str], status_queue_url: str, extra_env: dict[str, str]) -> tuple[str, str]:
+    def _batch(self, roles: dict[str, str], status_queue_url: str, extra_env: dict[str, str],
+               command: list[str]) -> tuple[str, str]:
         batch = self._client("batch")
         compute = batch.create_compute_environment(
             computeEnvironmentName=self.names["compute_environment"], type="UNMANAGED", state="ENABLED",
@@ -164,7 +166,7 @@ class Provisioner:
             jobDefinitionName=self.names["job_definition"], type="container", platformCapabilities=["FARGATE"],
             retryStrategy={"attempts": 1}, timeout={"attemptDurationSeconds": 3600},
             containerProperties={
-                "image": f"{self.names['executor_repository']}:local", "command": JOB_COMMAND,
+                "image": f"{self.names['executor_repository']}:local", "command": command,
                 "jobRoleArn": roles["job_role"], "executionRoleArn": roles["job_execution_role"],
                 "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}],
                 "logConfiguration": {"logDriver": "awslogs", "options": {

@@ -83,7 +83,8 @@ class Stack:
                  host: str = "127.0.0.1", region: str = "us-east-1", export_env: bool = True,
                  extra_env: Mapping[str, str] | None = None, batch_concurrency: int = 2,
                  batch_stop_timeout: float = 30.0, clock_speed: float = 1.0, webhook_secret: str | None = None,
-                 provision: bool = False, repositories: tuple[str, ...] | list[str] = ()):
+                 provision: bool = False, repositories: tuple[str, ...] | list[str] = (),
+                 job_environment: Mapping[str, str] | None = None, job_command: list[str] | None = None):
         self.app_spec = app
         self.stage = stage
         self.state_dir = Path(state_dir).resolve()
@@ -98,6 +99,8 @@ class Stack:
         self.webhook_secret = webhook_secret or secrets.token_hex(20)
         self.provision = provision
         self.repositories = list(repositories)
+        self.job_environment = dict(job_environment or {})  # added to the provisioned job definition's
+        self.job_command = job_command  # instead of the executor's `python -m executor` (e.g. a test stand-in)
         self.provisioned: Provisioned | None = None
         self.slack: SlackWebhook = SlackWebhook(self.state_dir)
         self.git_root = self.state_dir / "git"
@@ -188,7 +191,8 @@ class Stack:
         self._serve("slack", self.slack)
         if self.provision:
             self.provisioned = Provisioner(self.client, chalice_app_name(), self.stage, self.region,
-                                           self.account_id).run(self.webhook_secret, self.slack_url)
+                                           self.account_id).run(self.webhook_secret, self.slack_url,
+                                                                self.job_environment, self.job_command)
         if self.export_env:
             # Before the app is imported: its decorators may read settings (the status queue's name).
             self._set_env({**self._app_settings(), **self.extra_env})
