@@ -5,15 +5,13 @@ keeps its state across HTTP requests; its health_check_url answers as the execut
 from __future__ import annotations
 
 import json
-import shutil
 
-import boto3
 import pytest
 import requests
 from chalice import Chalice
 
-from tests.examples.test_terraform import ARTIFACTS, STATE, apply, build
-from tests.infra.terraform_cli import REPO, terraform, terraform_env
+from tests.examples.test_terraform import apply, build, checkout_with_s3_state
+from tests.infra.terraform_cli import terraform
 from tfpipe.local.testing import stack_fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform]
@@ -22,15 +20,7 @@ stack = stack_fixture(app=Chalice(app_name="guestbook-e2e"), stage="test", scope
 
 
 def test_sample_app_deployed_by_terraform_answers_on_its_url_with_persistent_state(stack, tmp_path):
-    s3 = boto3.client("s3")
-    for bucket in (ARTIFACTS, STATE):
-        s3.create_bucket(Bucket=bucket)
-    work = tmp_path / "guestbook"
-    shutil.copytree(REPO / "examples", work, ignore=shutil.ignore_patterns(".terraform*", "dist", "__pycache__"))
-    env = terraform_env(TF_DATA_DIR=str(tmp_path / ".terraform"))
-    terraform(["init", "-input=false", "-no-color", f"-backend-config=bucket={STATE}",
-               "-backend-config=key=guestbook/terraform.tfstate", "-backend-config=region=us-east-1",
-               "-backend-config=use_lockfile=true", "-backend-config=use_path_style=true"], work, env)
+    work, env = checkout_with_s3_state(tmp_path)
     terraform(["workspace", "new", "-no-color", "pr-3"], work, env)
     outputs = apply(work, env, {**build(work, "apply-ephemeral-pr-3-1"), "environment": "pr-3"})
 

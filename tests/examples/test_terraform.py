@@ -33,8 +33,8 @@ def build(checkout, run_id: str) -> dict[str, str]:
     return variables
 
 
-@pytest.fixture
-def checkout(moto_endpoint, tmp_path):
+def checkout_with_s3_state(tmp_path):
+    """A copy of examples/ initialised against the state bucket on whatever AWS endpoint is configured."""
     s3 = boto3.client("s3")
     for bucket in (ARTIFACTS, STATE):
         s3.create_bucket(Bucket=bucket)
@@ -46,6 +46,11 @@ def checkout(moto_endpoint, tmp_path):
                "-backend-config=key=guestbook/terraform.tfstate", "-backend-config=region=us-east-1",
                "-backend-config=use_lockfile=true", "-backend-config=use_path_style=true"], work, env)
     return work, env
+
+
+@pytest.fixture
+def checkout(moto_endpoint, tmp_path):
+    return checkout_with_s3_state(tmp_path)
 
 
 def apply(work, env, variables, *extra: str) -> dict:
