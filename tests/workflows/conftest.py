@@ -4,6 +4,7 @@ Batch service. Until the executor is used, a job is the scripted stand-in (`job_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -45,6 +46,19 @@ class Pipeline:
     @property
     def deps(self):
         return wiring.container()
+
+    @contextlib.contextmanager
+    def changed_settings(self, **env: str):
+        """TFPIPE_* settings changed for the task Lambdas while the block runs, restored after it."""
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            wiring.reset()
+            try:
+                yield
+            finally:
+                patch.undo()
+                wiring.reset()
 
     def script(self, environment: str, action: str, sha: str | None = None, **outcome) -> None:
         """What the stand-in job does for (environment, action[, sha]): a result, or `error=` a failure."""

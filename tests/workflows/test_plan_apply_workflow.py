@@ -133,16 +133,11 @@ def test_rejected_approval_applies_nothing_and_releases_the_lock_with_scripted_j
     assert pipeline.lock("e2e-reject") is None
 
 
-def test_unanswered_approval_times_out_cleanly_with_scripted_job_standin(pipeline, monkeypatch):
-    from chalicelib import wiring
-    monkeypatch.setenv("TFPIPE_APPROVAL_TIMEOUT", "2s")
-    wiring.reset()
-    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-timeout"))
-    pipeline.wait_for_approval(run)
-
-    assert pipeline.wait(run)["status"] == "FAILED"
-    monkeypatch.undo()
-    wiring.reset()
+def test_unanswered_approval_times_out_cleanly_with_scripted_job_standin(pipeline):
+    with pipeline.changed_settings(TFPIPE_APPROVAL_TIMEOUT="2s"):
+        run = pipeline.start(pipeline.run(Command.APPLY, "e2e-timeout"))
+        pipeline.wait_for_approval(run)
+        assert pipeline.wait(run)["status"] == "FAILED"
     assert pipeline.events(run)[-1] == ("done", "timed-out")
     assert [j["action"] for j in pipeline.jobs(run)] == ["plan"]
     assert pipeline.lock("e2e-timeout") is None
@@ -233,17 +228,11 @@ def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_stand
     assert pipeline.wait(rejected)["status"] == "SUCCEEDED" and pipeline.events(rejected)[-1] == ("done", "rejected")
 
 
-def test_waiting_for_a_lock_that_is_never_released_gives_up_in_bounded_time(pipeline, monkeypatch):
-    from chalicelib import wiring
-
-    monkeypatch.setenv("TFPIPE_LOCK_MAX_WAIT", "3s")
-    wiring.reset()
-    pipeline.deps.locker.acquire("acme/infra", "e2e-stuck", "a-run-that-never-ends")
-    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-stuck"))
-
-    execution = pipeline.wait(run, timeout=90)
-    monkeypatch.undo()
-    wiring.reset()
+def test_waiting_for_a_lock_that_is_never_released_gives_up_in_bounded_time(pipeline):
+    with pipeline.changed_settings(TFPIPE_LOCK_MAX_WAIT="3s"):
+        pipeline.deps.locker.acquire("acme/infra", "e2e-stuck", "a-run-that-never-ends")
+        run = pipeline.start(pipeline.run(Command.APPLY, "e2e-stuck"))
+        execution = pipeline.wait(run, timeout=90)
     assert (execution["status"], execution["error"]) == ("FAILED", "LockHeld")
     assert pipeline.events(run) == [("queued", "started"), ("lock", "pending"), ("done", "failed")]
     assert "held by run a-run-that-never-ends" in pipeline.event_bodies(run)[-1]["message"]
