@@ -205,3 +205,17 @@ def test_custom_command_outside_the_allow_list_is_refused_even_when_submitted_by
     assert failed.returncode == 1
     assert failed.answer["error"] == "CustomFailed" and "allow-listed" in failed.answer["cause"]
 
+
+
+def test_per_service_endpoints_alone_reach_moto_with_path_style_state_access(aws, infra):
+    """Only AWS_ENDPOINT_URL_<SERVICE> (the global one points nowhere): the job's clients and Terraform's
+    backend and provider follow them; the backend needs TFPIPE_S3_USE_PATH_STYLE for an IP endpoint."""
+    from tfpipe.local.moto_server import free_port
+
+    sha = infra.commit("c")
+    endpoints = {f"AWS_ENDPOINT_URL_{service}": aws.endpoint for service in ("S3", "STS", "SQS", "SSM")}
+    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+                        AWS_MAX_ATTEMPTS="1", TFPIPE_S3_USE_PATH_STYLE="true", **endpoints)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/env/staging/terraform.tfstate"]
+    assert ssm(aws).get_parameter(Name="/tfpipe-test/default/message")["Parameter"]["Value"] == "staging says hello"
