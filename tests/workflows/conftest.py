@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,7 @@ class Pipeline:
 
     def event_bodies(self, run: Run) -> list[dict]:
         self._events += provision.status_events(self.stack.aws_url, self.settings["TFPIPE_STATUS_QUEUE_URL"])
-        return sorted((e for e in self._events if e["run_id"] == run.run_id), key=lambda e: e["timestamp"])
+        return sorted((e for e in self._events if e["run_id"] == run.run_id), key=lambda e: _instant(e["timestamp"]))
 
     def jobs(self, run: Run) -> list[dict]:
         return self.jobs_of(run.run_id)
@@ -136,6 +137,13 @@ class Pipeline:
 
     def lock(self, environment: str):
         return self.deps.locker.get("acme/infra", environment)
+
+
+def _instant(timestamp: object) -> float:
+    """A status event's time as seconds; ISO 8601 is the contract, a number is read as epoch seconds."""
+    if isinstance(timestamp, int | float):
+        return float(timestamp)
+    return datetime.fromisoformat(str(timestamp).replace("Z", "+00:00")).timestamp()
 
 
 def register_standin(stack, workdir: Path) -> str:
