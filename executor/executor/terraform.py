@@ -8,6 +8,7 @@ interrupt (Terraform's "exit now") and then SIGKILL follow.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -116,9 +117,10 @@ class Terraform:
         self._log.event("terraform did not stop in time: interrupting again (it exits at once)", level="error")
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(10)
+            proc.wait(min(10.0, self._grace))
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)  # its session: terraform and the provider plugins it started
+            proc.wait()
 
     def _pump(self, stream, lines: list[str], quiet: bool) -> None:
         for raw in iter(stream.readline, b""):

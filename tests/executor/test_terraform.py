@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from executor.failures import JobFailure
@@ -66,3 +68,27 @@ def test_terraform_gets_the_deploy_credentials_and_none_of_the_jobs_own():
                 "TF_VAR_stray"} & set(env)
     assert (env["TF_WORKSPACE"], env["TF_VAR_api_key"], env["TF_IN_AUTOMATION"]) == ("pr-4", "v", "1")
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
+
+
+def test_terraform_that_ignores_interrupts_is_killed_with_its_children_after_the_grace_with_scripted_terraform_standin(
+        tmp_path):
+    stubborn = tmp_path / "terraform"
+    stubborn.write_text("#!/bin/sh\ntrap '' INT\nsleep 300 &\necho child $!\nwait\n")
+    stubborn.chmod(0o755)
+    tf = Terraform(str(stubborn), tmp_path, {"PATH": "/usr/bin:/bin"}, JobLog("run-1", Masker(), io.StringIO()),
+                   Interrupt(), grace_seconds=0.3)
+    run = tf.run(["apply"], timeout=0.2)
+    assert run.timed_out and run.returncode == -9
+    child = int(run.output.split("child ", 1)[1].split()[0])
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)  # the plugin-like child went with it
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie waiting for whoever reaps orphans."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
