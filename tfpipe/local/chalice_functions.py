@@ -10,6 +10,7 @@ appgraph naming). Any Chalice app object works, so tests can bring their own.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import threading
 from collections.abc import Callable
@@ -88,3 +89,20 @@ class ChaliceFunctions:
 def schedule_expression(config: ScheduledEventConfig) -> str:
     expression = config.schedule_expression
     return expression.to_string() if isinstance(expression, ScheduleExpression) else str(expression)
+
+
+def chalice_app_name(config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> str:
+    """The app name resources are named with ({app} in terraform/names.json), as Chalice deploys it."""
+    if not config_path.exists():
+        return "tfpipe"
+    return json.loads(config_path.read_text()).get("app_name", "tfpipe")
+
+
+def chalice_stage_environment(stage: str, config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> dict[str, str]:
+    """The environment Chalice would deploy the app's functions with (top level, then the stage's)."""
+    if not config_path.exists():
+        return {}
+    config = json.loads(config_path.read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    return env

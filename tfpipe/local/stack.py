@@ -16,7 +16,6 @@ restores what was there.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -33,7 +32,13 @@ from chalice.app import Chalice
 from tfpipe.local import stack_file
 from tfpipe.local.api_gateway import ApiGateway
 from tfpipe.local.batch_service import BatchService
-from tfpipe.local.chalice_functions import REPO_ROOT, ChaliceFunctions, load_app
+from tfpipe.local.chalice_functions import (
+    REPO_ROOT,
+    ChaliceFunctions,
+    chalice_app_name,
+    chalice_stage_environment,
+    load_app,
+)
 from tfpipe.local.clock import Clock
 from tfpipe.local.cloudwatch_log import LogSink
 from tfpipe.local.event_sources import EventSources
@@ -59,23 +64,6 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 _HOST_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR",
                      "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE")
 _ACTIVE = threading.Lock()  # one stack per process
-
-
-def chalice_app_name(config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> str:
-    """The app name resources are named with ({app} in terraform/names.json), as Chalice deploys it."""
-    if not config_path.exists():
-        return "tfpipe"
-    return json.loads(config_path.read_text()).get("app_name", "tfpipe")
-
-
-def chalice_stage_environment(stage: str, config_path: Path = REPO_ROOT / ".chalice" / "config.json") -> dict[str, str]:
-    """The environment Chalice would deploy the app's functions with (top level, then the stage's)."""
-    if not config_path.exists():
-        return {}
-    config = json.loads(config_path.read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
-    return env
 
 
 class Stack:
