@@ -33,6 +33,13 @@ def test_stop_closes_every_port_and_restores_the_environment(tmp_path, monkeypat
     assert "AWS_ENDPOINT_URL" not in os.environ
     leftover = [t.name for t in set(threading.enumerate()) - threads_before if t.name.startswith("tfpipe-")]
     assert leftover == []
+    # moto is itself again: no function URL rewriting, rules' Lambda targets back to moto's handling
+    from moto.awslambda.models import FunctionUrlConfig
+    from moto.events.models import Rule
+
+    from tfpipe.local import event_rules, function_urls
+    assert FunctionUrlConfig.__init__ is function_urls._ORIGINAL_INIT
+    assert Rule.send_to_targets is event_rules._ORIGINAL
 
 
 def test_a_second_stack_in_the_same_process_is_refused(stack, tmp_path):

@@ -89,7 +89,7 @@ def test_sample_app_function_url_is_served_on_loopback(stack, guestbook):
     assert first.headers["content-type"] == "application/json"
     assert first.json() == {"visits": 1, "environment": "pr-1"}
     assert second.json()["visits"] == 2
-    assert stack.function_urls.local_urls()["guestbook-pr-1"]["function_url"] == guestbook
+    assert guestbook == url  # what moto (so Terraform's output) answers is the loopback address
     stack_json = json.loads((stack.state_dir / "stack.json").read_text())
     assert stack_json["function_urls"]["guestbook-pr-1"] == {"function_url": guestbook, "local_url": url}
 

@@ -1,5 +1,8 @@
 """Lambda function URLs served over HTTP on loopback, one port per function URL found in moto.
 
+While a stack runs, a function URL created in moto is given that loopback address as its URL
+(moto would invent https://<id>.lambda-url.<region>.on.aws, which nothing here can reach), so what
+Terraform outputs, what the executor's health check polls and what a PR comment links all work.
 A request becomes a payload format 2.0 event (what function URLs send); the answer is read the way
 function URLs read it: a dict with `statusCode` is a full response, anything else is JSON with 200;
 a function error answers 502.
@@ -16,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlparse
 
+from moto.awslambda.models import FunctionUrlConfig
 from werkzeug.wrappers import Request, Response
 
 from tfpipe.local.wsgi_server import BackgroundServer
@@ -109,6 +113,7 @@ class FunctionUrls:
         self._thread = threading.Thread(target=self._loop, name="tfpipe-function-urls", daemon=True)
 
     def start(self) -> FunctionUrls:
+        _install(self.allocate)
         self._thread.start()
         return self
 
@@ -119,6 +124,20 @@ class FunctionUrls:
         with self._lock:
             return {name: {"function_url": url, "local_url": server.url + "/"}
                     for name, (url, server) in self._servers.items()}
+
+    def allocate(self, name: str) -> str:
+        """Serve `name`'s function URL now and answer its address (moto records it as the URL)."""
+        with self._lock:
+            new = name not in self._servers
+            if new:
+                server = BackgroundServer(FunctionUrlApp(name, "", self._invoke), self.host, name=f"url-{name}").start()
+                server.app.function_url = server.url + "/"
+                self._servers[name] = (server.url + "/", server)
+                log.info("function URL of %s served at %s", name, server.url)
+            url = self._servers[name][0]
+        if new:
+            self._on_change()
+        return url
 
     def sync(self) -> None:
         wanted = self._find_urls()
@@ -143,6 +162,7 @@ class FunctionUrls:
                 log.exception("syncing function URLs")
 
     def stop(self) -> None:
+        _uninstall()
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
@@ -150,3 +170,18 @@ class FunctionUrls:
             for _, server in self._servers.values():
                 server.stop()
             self._servers.clear()
+
+
+_ORIGINAL_INIT = FunctionUrlConfig.__init__
+
+
+def _install(allocate: Callable[[str], str]) -> None:
+    def init(self, function, config) -> None:  # moto's signature
+        _ORIGINAL_INIT(self, function=function, config=config)
+        self.url = allocate(function.function_name)
+
+    FunctionUrlConfig.__init__ = init
+
+
+def _uninstall() -> None:
+    FunctionUrlConfig.__init__ = _ORIGINAL_INIT
