@@ -194,7 +194,8 @@ class Stack:
                                           self.region, self.account_id).start()
         self.function_urls = FunctionUrls(self._uploaded.function_urls, self.lambda_service.invoke, self.host,
                                           on_change=self._write_stack_file).start()
-        for repository in self.repositories:
+        # Repositories kept in the state dir get this stack's hook (its Python) again; new ones are made.
+        for repository in {*git_repos.repositories(self.git_root), *self.repositories}:
             self.create_repository(repository)
         self._write_stack_file()
         log.info("embedded stack up: %s", self.endpoints)
