@@ -8,6 +8,7 @@ interrupt (Terraform's "exit now") and then SIGKILL follow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -100,6 +101,8 @@ class Terraform:
                                     "for it to save state and release the lock", level="warning")
                     self._stop(proc)
             time.sleep(0.05)
+        if interrupted or timed_out:
+            _kill_session(proc.pid)
         reader.join(timeout=5)
         if out_handle:
             out_handle.close()
@@ -137,6 +140,13 @@ class Terraform:
         if not match:
             raise ValueError(f"reading the terraform version: unexpected output {result.stdout[:200]!r}")
         return tuple(int(p) for p in match.groups())  # type: ignore[return-value]
+
+
+def _kill_session(session_id: int) -> None:
+    """What a stopped Terraform leaves behind in its session (a provisioner's `sleep` whose shell it
+    killed) must not outlive the job."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session_id, signal.SIGKILL)
 
 
 def base_env(environ: dict[str, str], credentials: dict[str, str], workspace: str,

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,18 @@ def test_canary_secret_is_masked_in_logs_artifacts_status_events_and_the_callbac
     assert "***" in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.txt")
 
 
+def _sleeping(seconds: int) -> list[int]:
+    """Live processes running the slow provisioner's `sleep <seconds>`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if stat.read_bytes().split(b"\0")[:2] == [b"sleep", str(seconds).encode()]:
+                found.append(int(stat.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 def _lines_until(proc, pattern: str, timeout: float) -> list[str]:
     """Read the job's stdout (in a thread) until a line contains `pattern`."""
     lines: queue.Queue = queue.Queue()
@@ -73,7 +86,7 @@ def _lines_until(proc, pattern: str, timeout: float) -> list[str]:
 
 
 def test_sigterm_during_apply_stops_terraform_releases_the_lock_and_reports_interrupted(aws, infra):
-    infra.write("environments/staging.tfvars", "sleep_seconds = 300\n")
+    infra.write("environments/staging.tfvars", "sleep_seconds = 301\n")
     sha = infra.commit("slow apply")
     execution, token = token_execution(aws, "interrupted")
     proc = start_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), token=token)
@@ -89,7 +102,8 @@ def test_sigterm_during_apply_stops_terraform_releases_the_lock_and_reports_inte
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert stopped_after < 30  # the 300 s sleep was cut short, not waited out
+    assert stopped_after < 30  # the 301 s sleep was cut short, not waited out
+    assert not _sleeping(301)  # nothing Terraform started outlives the job
 
     described = finished_execution(aws, execution)
     assert described["status"] == "FAILED"
@@ -136,7 +150,7 @@ def test_two_applies_on_one_environment_at_once_serialise_on_the_state_lock(aws,
 
 
 def test_a_job_whose_execution_was_stopped_stops_terraform_and_releases_the_lock(aws, infra):
-    infra.write("environments/staging.tfvars", "sleep_seconds = 300\n")
+    infra.write("environments/staging.tfvars", "sleep_seconds = 302\n")
     sha = infra.commit("slow apply")
     execution, token = token_execution(aws, "abandoned")
     proc = start_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), token=token)
@@ -152,6 +166,7 @@ def test_a_job_whose_execution_was_stopped_stops_terraform_and_releases_the_lock
             proc.kill()
             proc.wait()
     assert aws.keys(STATE_BUCKET) == [STATE_KEY]  # lock released
+    assert not _sleeping(302)
     log = aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
     assert "heartbeat: sending a task heartbeat: InvalidToken" in log
     assert "Interrupted: terraform apply for staging: Step Functions no longer waits" in log
