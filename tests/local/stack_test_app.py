@@ -67,6 +67,12 @@ def refuse(event, context):
     raise DeployRefused(f"refusing to deploy {event.get('environment', '?')}")
 
 
+@app.lambda_function(name="flaky")
+def flaky(event, context):
+    recorder.record("flaky", event)
+    raise RuntimeError("not today")
+
+
 @app.on_sqs_message(queue=WORK_QUEUE, batch_size=1)
 def work(event):
     for record in event:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -56,3 +57,14 @@ def test_unknown_function_is_resource_not_found(stack):
 
 def test_other_lambda_calls_are_answered_by_moto(stack):
     assert stack.client("lambda").list_functions()["Functions"] == []
+
+
+def test_failed_event_invocation_is_retried_twice_like_lambda(stack):
+    stack_test_app.recorder.clear()
+    stack.lambda_service.retry_delays = (0.1, 0.2)  # Lambda waits about 1 and 2 minutes
+
+    stack.client("lambda").invoke(FunctionName="tfpipe-test-flaky", InvocationType="Event", Payload=b'{"n": 1}')
+
+    assert stack_test_app.recorder.wait_for("flaky", count=3) == [{"n": 1}] * 3
+    time.sleep(0.5)
+    assert len(stack_test_app.recorder.seen("flaky")) == 3

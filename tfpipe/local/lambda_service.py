@@ -3,7 +3,8 @@
 `POST /2015-03-31/functions/{name}/invocations` with `X-Amz-Invocation-Type` RequestResponse (the
 default), Event (202, run in the background) or DryRun (204). A function that raises answers 200
 with `X-Amz-Function-Error: Unhandled` and the Python runtime's error payload
-`{errorMessage, errorType, requestId, stackTrace}`, which is what Step Functions' Catch reads.
+`{errorMessage, errorType, requestId, stackTrace}`, which is what Step Functions' Catch reads; a
+failed Event invocation is retried twice, as Lambda does.
 Functions are looked up, in order, among the Chalice app's functions (run in-process) and any
 other function sources (e.g. code uploaded to moto). Every other Lambda API call goes to moto.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import traceback
 import uuid
@@ -29,6 +31,7 @@ log = logging.getLogger("tfpipe.local.lambda")
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _ARN = re.compile(r"^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?(?:function:)?(?P<name>[\w-]+)(?::[\w$-]+)?$")
 DEFAULT_TIMEOUT_SECONDS = 900
+ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda's default: two retries of a failed asynchronous invocation
 
 
 @dataclass
@@ -122,6 +125,10 @@ class LambdaService:
         self.region = region
         self.account = account
         self._async = ThreadPoolExecutor(max_workers=async_workers, thread_name_prefix="tfpipe-lambda-event")
+        self.retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS
+        self._timers: list[threading.Timer] = []
+        self._timers_lock = threading.Lock()
+        self._closed = threading.Event()
 
     def find(self, name: str) -> Function | None:
         for source in self.sources:
@@ -138,17 +145,37 @@ class LambdaService:
         return function.invoke(payload, LambdaContext(name, self.region, self.account))
 
     def invoke_async(self, name: str, payload: bytes) -> None:
-        self._async.submit(self._run_event, name, payload)
+        self._async.submit(self._run_event, name, payload, 0)
 
-    def _run_event(self, name: str, payload: bytes) -> None:
+    def _run_event(self, name: str, payload: bytes, attempt: int) -> None:
         try:
             outcome = self.invoke(name, payload)
-            if outcome.error:
-                log.warning("asynchronous invocation of %s failed: %s", name, outcome.payload[:500])
         except Exception:
             log.exception("asynchronous invocation of %s", name)
+            return
+        if not outcome.error:
+            return
+        if attempt >= len(self.retry_delays) or self._closed.is_set():
+            log.warning("asynchronous invocation of %s failed for good: %s", name, outcome.payload[:500])
+            return
+        # Lambda retries a failed asynchronous invocation twice, after about 1 and 2 minutes.
+        delay = self.retry_delays[attempt]
+        log.warning("asynchronous invocation of %s failed; retrying in %.0f s: %s", name, delay, outcome.payload[:500])
+        timer = threading.Timer(delay, self._retry, args=(name, payload, attempt + 1))
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers.append(timer)
+        timer.start()
+
+    def _retry(self, name: str, payload: bytes, attempt: int) -> None:
+        if not self._closed.is_set():
+            self._async.submit(self._run_event, name, payload, attempt)
 
     def close(self) -> None:
+        self._closed.set()
+        with self._timers_lock:
+            for timer in self._timers:
+                timer.cancel()
         self._async.shutdown(wait=False, cancel_futures=True)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
