@@ -89,10 +89,15 @@ class Container:
 
     @cached_property
     def audit_log(self):
-        # Interim: the Git-backed audit trail (issue 6) replaces this one here.
-        from chalicelib.adapters.dynamodb_audit import DynamoDbAuditLog
+        """The audit trail in Git: the local bare repositories on the embedded stack, GitHub's Git
+        Data API in AWS. Rollback reads the last good commit from it."""
+        if self.settings.local_git_root:
+            from chalicelib.adapters.audit_git import GitAuditLog
 
-        return DynamoDbAuditLog(self.clients.dynamodb, self.settings.runs_table)
+            return GitAuditLog(self.settings.local_git_root)
+        from chalicelib.adapters.audit_github import GitHubAuditLog
+
+        return GitHubAuditLog(self.vcs.client)
 
     # -- status fan-out and job callbacks (issue 6) ------------------------------------------------
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from chalicelib.core.request import Environment, PipelineRequest
@@ -16,7 +18,13 @@ OLD_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 def deps(moto_endpoint, tmp_path):
     """The real adapters, built by the wiring, on a fresh moto account with the workflows' resources."""
     settings = provision.create_resources(moto_endpoint, local_git_root=str(tmp_path / "git"))
+    bare_repository(tmp_path / "git", "acme/infra")
     return Container(settings)
+
+
+def bare_repository(git_root, full_name: str) -> None:
+    """The infrastructure repository the audit trail is written into, as the stack keeps it."""
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(git_root / f"{full_name}.git")], check=True)
 
 
 def make_run(workflow: Workflow = Workflow.PLAN_APPLY, environment: str = "prod", sha: str = SHA, key: str = "d1",

@@ -1,4 +1,4 @@
-"""Run history (interim DynamoDB audit log on moto) and the last commit that applied cleanly."""
+"""Run history (the audit trail in a real bare Git repository) and the last commit that applied cleanly."""
 
 from __future__ import annotations
 

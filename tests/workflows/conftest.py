@@ -17,6 +17,7 @@ from chalicelib import wiring
 from chalicelib.core.request import CustomCommand, Environment, PipelineRequest
 from chalicelib.core.runs import Run
 from chalicelib.core.workflows import WORKFLOW_BY_COMMAND, Command, Workflow
+from tests.tasks.conftest import bare_repository
 from tests.workflows import definitions, provision
 from tfpipe.local.testing import stack_fixture
 
@@ -185,6 +186,7 @@ def pipeline(stack, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflows")
     settings = provision.create_resources(stack.aws_url, STAGE, status_queue=f"tfpipe-{STAGE}-status-observed")
     definition, queue = _batch(stack, workdir)
+    bare_repository(workdir / "git", "acme/infra")
     stack.client("secretsmanager").create_secret(Name=settings.webhook_secret_name, SecretString=SECRET)
     env = {
         "TFPIPE_STAGE": STAGE, "TFPIPE_LOCKS_TABLE": settings.locks_table, "TFPIPE_RUNS_TABLE": settings.runs_table,
