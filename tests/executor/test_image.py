@@ -137,3 +137,12 @@ def test_buildspec_builds_tags_with_the_commit_sha_and_pushes_to_ecr():
     assert "--file executor/Dockerfile" in build and '--tag "${IMAGE_URI}"' in build and build.endswith(" .")
     assert any(c == 'docker push "${IMAGE_URI}"' for c in phases["post_build"]["commands"])
     assert spec["env"]["exported-variables"] == ["IMAGE_URI"]
+
+
+def test_the_build_context_admits_exactly_what_the_dockerfile_copies():
+    lines = [line.strip() for line in (EXECUTOR_ROOT / "Dockerfile.dockerignore").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines[0] == "*"
+    admitted = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    copied = {s.rstrip("/") for value in instructions("COPY") for s in shlex.split(value)[:-1]}
+    assert admitted == copied
