@@ -26,6 +26,11 @@ from tfpipe.commands import local_stack, pull_requests  # noqa: E402
 main.add_command(local_stack.local)
 main.add_command(pull_requests.pr)
 
+# The end-to-end demo (`make demo`).
+from tfpipe.demo.command import demo  # noqa: E402
+
+main.add_command(demo)
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""`make demo`: the whole GitOps story on the embedded stack, every step verified."""
