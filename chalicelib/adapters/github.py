@@ -44,14 +44,14 @@ class GitHubVcs:
     def _repo(self, repository: str):
         return self._github().get_repo(repository)
 
-    def _call(self, doing: str, fn):
-        from github import GithubException, UnknownObjectException
+    def _call(self, doing: str, fn, missing: frozenset[int] = frozenset({404})):
+        from github import GithubException
 
         try:
             return fn()
-        except UnknownObjectException as exc:
-            raise NotFound(f"{doing}: not found on GitHub") from exc
         except GithubException as exc:
+            if exc.status in missing:
+                raise NotFound(f"{doing}: not found on GitHub") from exc
             raise DependencyFailed(f"{doing}: GitHub answered {exc.status}") from exc
 
     # -- Vcs ------------------------------------------------------------------------------------------
@@ -68,7 +68,10 @@ class GitHubVcs:
             return self._call(f"resolving the head of pull request #{pull.group(1)} of {repository}",
                               lambda: self._repo(repository).get_pull(int(pull.group(1))).head.sha)
         name = ref.removeprefix("refs/")
-        return self._call(f"resolving {ref} of {repository}", lambda: self._repo(repository).get_commit(name).sha)
+        # raw_data, not .sha: a lazy Commit answers .sha from its URL (the branch name) without asking.
+        # GitHub answers 422 "No commit found for SHA" for a ref that does not exist.
+        return self._call(f"resolving {ref} of {repository}",
+                          lambda: self._repo(repository).get_commit(name).raw_data["sha"], missing=frozenset({404, 422}))
 
     def clone_url(self, repository: str) -> str:
         if self._local_git_root:

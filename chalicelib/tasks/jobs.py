@@ -27,9 +27,10 @@ def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSp
         sha, prefix = event.step("last_good").get("sha"), prefix + "rollback/"
     if not sha:
         raise InvalidRequest(doing, [FieldError("sha", sha, "a resolved commit sha")])
-    plan_key = None
+    plan_key = plan_checksum = None
     if action is JobAction.APPLY:
         plan_key = (event.step("plan").get("artifacts") or {}).get("plan")
+        plan_checksum = event.step("plan").get("plan_checksum")  # the executor refuses a plan that differs
         if not plan_key:
             raise InvalidRequest(doing, [FieldError("plan.artifacts.plan", None, "the S3 key of the approved plan")])
     environment = request.environment
@@ -37,7 +38,7 @@ def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSp
         run_id=run.run_id, workflow=run.workflow.value, action=action, repository=request.repository,
         clone_url=deps.vcs.clone_url(request.repository), sha=sha, environment=environment.name,
         account_id=environment.account_id, workspace=environment.name if environment.is_ephemeral else "default",
-        actor=request.user_email, pull_request=request.pull_request, plan_key=plan_key,
+        actor=request.user_email, pull_request=request.pull_request, plan_key=plan_key, plan_checksum=plan_checksum,
         custom_args=_custom_args(event, doing) if action is JobAction.CUSTOM else [],
         artifacts_prefix=prefix, trace_header=run.trace_header)
 

@@ -39,15 +39,14 @@ def test_permission_comes_from_the_permissions_file(stack, setup):
 
 
 def test_commits_resolve_from_the_bare_repository(stack, setup):
-    from github import Auth, Github
-
-    repo = Github(auth=Auth.Token("local-token"), base_url=stack.github_url).get_repo(REPO)
-
-    assert repo.get_commit("main").raw_data["sha"] == setup["base"]
-    assert repo.get_commit("heads/feature").raw_data["sha"] == setup["head"]
+    assert setup["vcs"].resolve_commit(REPO, "main") == setup["base"]
+    assert setup["vcs"].resolve_commit(REPO, "refs/heads/feature") == setup["head"]
+    assert setup["vcs"].resolve_commit(REPO, setup["head"]) == setup["head"]
     assert setup["vcs"].resolve_commit(REPO, f"refs/pull/{setup['pr']}/head") == setup["head"]
     with pytest.raises(NotFound):
         setup["vcs"].resolve_commit(REPO, "refs/pull/99/head")
+    with pytest.raises(NotFound):
+        setup["vcs"].resolve_commit(REPO, "no-such-branch")
 
 
 def test_comments_are_posted_and_updated_in_place(stack, setup):

@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,15 @@ def target_payload(target: dict, event: dict) -> str:
     return json.dumps(event)
 
 
+def as_delivered(event: Any) -> dict:
+    """The event as EventBridge delivers it: moto keeps `time` as epoch seconds internally, AWS
+    sends an ISO 8601 string (`2026-11-25T04:44:55Z`)."""
+    delivered = dict(event)
+    if isinstance(delivered.get("time"), int | float):
+        delivered["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(delivered["time"]))
+    return delivered
+
+
 def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
     deliver = _deliver
     lambda_targets = [t for t in self.targets if _is_lambda(t)]
@@ -58,7 +68,7 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
         _ORIGINAL(others, original_event, transform_input)
     for target in lambda_targets:
         try:
-            deliver(target["Arn"], target_payload(target, dict(original_event)))
+            deliver(target["Arn"], target_payload(target, as_delivered(original_event)))
         except Exception:
             log.exception("delivering an event of rule %s to %s", self.name, target["Arn"])
     return None
