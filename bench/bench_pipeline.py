@@ -100,6 +100,13 @@ def many_pull_requests(story: Story, count: int) -> dict:
         return runs if len(runs) == 2 * len(numbers) and len(done) == len(runs) else None
 
     runs = wait(f"{2 * len(numbers)} runs of {len(numbers)} pull requests to end", settled, 1800, interval=2)
+    for run in runs:
+        if run["status"] != "succeeded":
+            execution = story.ops.execution(run["run_id"])
+            print(f"    {run['run_id']} {run['status']}: {execution.get('error')} {execution.get('cause') or ''} "
+                  f"({' > '.join(s['state'] for s in execution['steps'][-4:])})", flush=True)
+            for line in story.ops.log_tail(run["run_id"], 6):
+                print(f"      | {line[:300]}", flush=True)
     return {"opened": len(numbers), "runs": len(runs), "seconds": time.monotonic() - began,
             "succeeded": sum(1 for r in runs if r["status"] == "succeeded"),
             "by_status": {s: sum(1 for r in runs if r["status"] == s) for s in {r["status"] for r in runs}}}

@@ -224,7 +224,19 @@ class Job:
         self.log.event(f"state s3://{location.bucket}/{location.state_key} (lock {location.lock_key})")
         args = ["init", "-input=false", "-no-color",
                 *backend_args(location, self.settings.region, self.config.s3_use_path_style)]
-        self.tf.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED, f"terraform init for {self.spec.environment}")
+        # Init in the default workspace, then select (or create) the environment's: with TF_WORKSPACE
+        # naming a workspace the backend does not have yet, init refuses once any other exists.
+        unselected = self._without_workspace()
+        unselected.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED,
+                                                    f"terraform init for {self.spec.environment}")
+        if self.spec.workspace != "default":
+            unselected.run(["workspace", "select", "-or-create=true", "-no-color", self.spec.workspace],
+                           self._timeout()).check(JobErrorClass.INIT_FAILED,
+                                                  f"selecting workspace {self.spec.workspace}")
+
+    def _without_workspace(self) -> Terraform:
+        env = {k: v for k, v in self.tf.env.items() if k != "TF_WORKSPACE"}
+        return Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds)
 
     def _plan(self) -> None:
         plan_path = self.src / PLAN_FILE
@@ -321,9 +333,9 @@ class Job:
         self.has_changes = destroyed > 0
         if self.spec.workspace != "default":
             # The workspace's (now empty) state goes too, so the environment no longer lists.
-            env = {k: v for k, v in self.tf.env.items() if k != "TF_WORKSPACE"}
-            tf = Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds)
-            run = tf.run(["workspace", "delete", "-no-color", f"-lock-timeout={self._lock_timeout()}",
+            unselected = self._without_workspace()
+            unselected.run(["workspace", "select", "-no-color", "default"], self._timeout())  # not the active one
+            run = unselected.run(["workspace", "delete", "-no-color", f"-lock-timeout={self._lock_timeout()}",
                           self.spec.workspace], self._timeout())
             if not run.ok:
                 self.log.event(f"deleting workspace {self.spec.workspace} failed; its empty state stays", level="warning")

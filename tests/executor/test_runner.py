@@ -183,6 +183,16 @@ def test_ephemeral_environment_lives_in_its_workspace_in_its_account_and_destroy
     assert aws.keys(STATE_BUCKET) == []  # the workspace is deleted with its state
 
 
+def test_a_second_ephemeral_environment_is_created_beside_one_that_exists(aws, infra):
+    # Terraform's init refuses a TF_WORKSPACE the backend lacks once any other workspace exists.
+    sha = infra.commit("c")
+    for run_id, environment in (("run-7", "pr-7"), ("run-8", "pr-8")):
+        applied = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, run_id=run_id, environment=environment))
+        assert applied.returncode == 0, applied.stdout[-3000:]
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/ephemeral/pr-7/terraform.tfstate",
+                                      "acme/infra/ephemeral/pr-8/terraform.tfstate"]
+
+
 def test_failing_build_fails_the_run_before_anything_is_planned(aws, infra):
     infra.write("tfpipe.yml", 'build:\n  - name: app\n    command: ["python3", "-c", "raise SystemExit(4)"]\n')
     sha = infra.commit("broken build")
