@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.core import signature
-from chalicelib.core.errors import FieldError, InvalidRequest, NotFound, PayloadTooLarge, Unauthenticated
+from chalicelib.core.errors import FieldError, InvalidRequest, NotFound, PayloadTooLarge
 from chalicelib.core.github_events import PingEvent, parse_event
 from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, route
 from chalicelib.core.request import PipelineRequest, parse_pipeline_request
@@ -37,6 +37,7 @@ class Headers:
     """Case-insensitive view of request headers."""
 
     def __init__(self, headers: Mapping[str, str]):
+        self.headers = headers
         self._headers = {k.lower(): v for k, v in headers.items()}
 
     def get(self, name: str) -> str | None:
@@ -95,10 +96,8 @@ class Intake:
         if len(body) > self._settings.max_body_bytes:
             raise PayloadTooLarge(f"reading the {what}: body of {len(body)} bytes is over the limit of "
                                   f"{self._settings.max_body_bytes} bytes")
-        secret = self._secrets.get(self._settings.webhook_secret_name)
-        if not signature.verify(secret, body, head.get(signature.HEADER)):
-            raise Unauthenticated(f"verifying the {what}: missing or wrong {signature.HEADER}; sign the raw "
-                                  "body with HMAC-SHA256 and the webhook secret, as `sha256=<hex>`")
+        signature.require(self._secrets.get(self._settings.webhook_secret_name), head.headers, body,
+                          f"verifying the {what}")
 
     def _ignored(self, reason: str, delivery: str | None) -> Answer:
         log.info("ignored %s: %s", delivery or "dispatch", reason)

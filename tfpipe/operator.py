@@ -118,6 +118,16 @@ class Operator:
                 item["state"] = "applied" if item["commit"] else "none applied"
         return sorted(found.values(), key=lambda i: (i["repository"], i["environment"]))
 
+    def repository_of(self, environment: str, repository: str | None = None) -> str:
+        """The one repository that has `environment` (or the one named), else a clear error."""
+        if repository:
+            return repository
+        known = {e["repository"] for e in self.environments() if e["environment"] == environment}
+        if len(known) != 1:
+            where = "; name one with --repository" if known else "; `tfpipe envs` lists them"
+            raise OperatorError(f"finding environment {environment}: {len(known)} match{where}")
+        return known.pop()
+
     def wait_for_run(self, run_id: str, timeout: float = 300, until=TERMINAL) -> dict:
         deadline = time.monotonic() + timeout
         while True:

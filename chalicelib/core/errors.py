@@ -80,13 +80,6 @@ class LockHeld(PipelineError):
     http_status = 409
 
 
-class Superseded(PipelineError):
-    """A newer commit queued for the same environment; the older run ends without applying."""
-
-    code = "Superseded"
-    http_status = 409
-
-
 class DependencyFailed(PipelineError):
     """A service the pipeline depends on (AWS, GitHub, Slack) failed; usually worth retrying."""
 
@@ -96,4 +89,4 @@ class DependencyFailed(PipelineError):
 
 HTTP_STATUS_BY_CODE = {cls.code: cls.http_status for cls in
                        (PipelineError, InvalidRequest, Unauthenticated, Forbidden, NotFound,
-                        PayloadTooLarge, LockHeld, Superseded, DependencyFailed)}
+                        PayloadTooLarge, LockHeld, DependencyFailed)}

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+
+from chalicelib.core.errors import Unauthenticated
 
 HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
@@ -21,3 +24,11 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith(PREFIX) or len(header) != len(PREFIX) + 64:
         return False
     return hmac.compare_digest(sign(secret, body).encode(), header.encode("utf-8", "replace"))
+
+
+def require(secret: str, headers: Mapping[str, str], body: bytes, doing: str) -> None:
+    """Unauthenticated, saying how to sign, unless the headers (any case) carry the body's signature."""
+    header = next((v for k, v in headers.items() if k.lower() == HEADER.lower()), None)
+    if not verify(secret, body, header):
+        raise Unauthenticated(f"{doing}: missing or bad {HEADER}; sign the raw body with HMAC-SHA256 and the "
+                              "webhook secret, as `sha256=<hex>`")

@@ -8,7 +8,7 @@ import json
 from botocore.exceptions import ClientError
 
 from chalicelib.core import signature
-from chalicelib.core.errors import DependencyFailed, FieldError, InvalidRequest, NotFound, Unauthenticated
+from chalicelib.core.errors import DependencyFailed, FieldError, InvalidRequest, NotFound
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
 
@@ -61,10 +61,7 @@ def decide(deps, run_id: str, approved: bool, actor: str) -> dict:
 def decide_signed(deps, run_id: str, approved: bool, headers, body: bytes) -> dict:
     """`POST /runs/{id}/approve|reject`: the body `{"actor": ...}` signed like a webhook."""
     verb = "approving" if approved else "rejecting"
-    secret = deps.secrets.get(deps.settings.webhook_secret_name)
-    header = {k.lower(): v for k, v in headers.items()}.get(signature.HEADER.lower())
-    if not signature.verify(secret, body, header):
-        raise Unauthenticated(f"{verb} run {run_id}: missing or bad {signature.HEADER} signature")
+    signature.require(deps.secrets.get(deps.settings.webhook_secret_name), headers, body, f"{verb} run {run_id}")
     try:
         payload = json.loads(body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):

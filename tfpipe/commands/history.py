@@ -6,7 +6,6 @@ import click
 
 from chalicelib.core.audit import AuditRecord, in_time_order, last_good_commit
 from tfpipe.commands.common import failing_clearly, json_option, operator, print_rows, state_dir_option
-from tfpipe.operator import OperatorError
 
 COLUMNS = ["finished_at", "action", "commit", "result", "run_id", "actor", "approver", "error_class"]
 
@@ -28,16 +27,6 @@ def history_rows(records: list[AuditRecord], full: bool) -> list[dict]:
     return rows
 
 
-def _repository(ops, environment: str, repository: str | None) -> str:
-    if repository:
-        return repository
-    known = {e["repository"] for e in ops.environments() if e["environment"] == environment}
-    if len(known) != 1:
-        where = "; name one with --repository" if known else "; name its repository with --repository"
-        raise OperatorError(f"finding the repository of environment {environment}: {len(known)} match{where}")
-    return known.pop()
-
-
 @click.command("history")
 @click.argument("environment")
 @click.option("--repository", default=None, help="owner/name (default: the one repository with that environment).")
@@ -47,7 +36,7 @@ def _repository(ops, environment: str, repository: str | None) -> str:
 def history(environment, repository, as_json, state_dir):
     """An environment's audit trail: every apply, rollback, ephemeral apply and destroy, from Git."""
     ops = operator(state_dir)
-    repository = _repository(ops, environment, repository)
+    repository = ops.repository_of(environment, repository)
     records = ops.deps.audit_log.history(repository, environment)
     if not records and not as_json:
         click.echo(f"no audit records for {environment} of {repository}")

@@ -112,17 +112,18 @@ def envs(as_json, state_dir):
 
 def _environment_request(ops, environment: str, repository: str | None, command: str, **extra) -> dict:
     """A request acting on an existing environment: its repository and commit come from the pipeline."""
-    known = [e for e in ops.environments() if e["environment"] == environment
-             and (repository is None or e["repository"] == repository)]
-    if len(known) != 1:
-        where = "; name one with --repository" if len(known) > 1 else "; `tfpipe envs` lists them"
-        raise OperatorError(f"finding environment {environment}: {len(known)} match{where}")
-    record = ops.deps.runs.get_environment(known[0]["repository"], environment)
-    sha = known[0]["commit"] or (record.destroy_input["request"]["sha"] if record else None)
+    repository = ops.repository_of(environment, repository)
+    known = next((e for e in ops.environments() if e["environment"] == environment
+                  and e["repository"] == repository), None)
+    if known is None:
+        raise OperatorError(f"finding environment {environment} of {repository}: no such environment; "
+                            "`tfpipe envs` lists them")
+    record = ops.deps.runs.get_environment(repository, environment)
+    sha = known["commit"] or (record.destroy_input["request"]["sha"] if record else None)
     if not sha:
         raise OperatorError(f"finding environment {environment}: no commit is known to have been applied to it")
     pull_request = int(environment[3:]) if environment.startswith("pr-") and environment[3:].isdigit() else None
-    return {"repository": known[0]["repository"], "commit": sha, "environment": {"name": environment},
+    return {"repository": repository, "commit": sha, "environment": {"name": environment},
             "command": command, "user_email": actor_email(), "pull_request": pull_request, **extra}
 
 

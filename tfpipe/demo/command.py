@@ -11,10 +11,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
+from tfpipe.commands.common import print_rows
+from tfpipe.commands.history import COLUMNS, history_rows
 from tfpipe.demo.steps import StepRunner
-from tfpipe.demo.story import REPO_ROOT, Story, history_table
+from tfpipe.demo.story import REPO_ROOT, Story
 
 # The demo moves a TTL to seconds and must see the schedule fire: bounds that allow it on this stack.
 DEMO_SETTINGS = {"TFPIPE_TTL_MIN": "10s", "TFPIPE_LOCK_WAIT": "2s", "TFPIPE_GITHUB_SECONDS_BETWEEN_WRITES": "0"}
@@ -57,13 +58,8 @@ def run_demo(state_dir: Path, console: Console, timeout: float = 240) -> bool:
         (state_dir / "work").mkdir()
         runner.run(story.steps())
         if story.notes.get("history"):
-            table = Table(title="audit trail of prod (branch tfpipe-audit)")
-            rows = history_table(story.notes["history"])
-            for column in rows[0]:
-                table.add_column(column)
-            for row in rows:
-                table.add_row(*(str(v or "") for v in row.values()))
-            console.print(table)
+            print_rows(history_rows(story.notes["history"], full=False), COLUMNS, False,
+                       "audit trail of prod (branch tfpipe-audit)")
     console.print(runner.summary())
     return runner.ok
 

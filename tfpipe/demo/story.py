@@ -249,9 +249,3 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=3).status_code < 500
     except requests.RequestException:
         return False
-
-
-def history_table(history) -> list[dict]:
-    return [{"finished": r.finished_at, "action": r.action, "sha": r.sha[:7], "result": r.result,
-             "actor": r.actor, "approver": r.approver, "run": r.run_id} for r in history]
-
