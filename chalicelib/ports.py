@@ -25,6 +25,7 @@ class StartedRun:
 
 class ExecutionStarter(Protocol):
     def start(self, state_machine_arn: str, run: Run) -> StartedRun: ...
+    def is_running(self, execution_arn: str) -> bool | None: ...  # None: cannot be told
 
 
 @dataclass(frozen=True)

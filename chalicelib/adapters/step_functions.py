@@ -29,3 +29,10 @@ class StepFunctionsStarter:
             raise DependencyFailed(f"starting {run.workflow.title} run {run.run_id} for "
                                    f"{run.request.environment.name}: {exc}") from exc
         return StartedRun(run.run_id, response["executionArn"], already_started=False)
+
+    def is_running(self, execution_arn: str) -> bool | None:
+        """Whether the execution still runs; None when it cannot be told (unknown, or no answer)."""
+        try:
+            return self._client.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        except ClientError:
+            return None

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from botocore.exceptions import ClientError
-
+from chalicelib.adapters.task_callbacks import TokenClosed
 from chalicelib.core import signature
 from chalicelib.core.errors import DependencyFailed, FieldError, InvalidRequest, NotFound
 from chalicelib.tasks import status
@@ -41,21 +40,16 @@ def decide(deps, run_id: str, approved: bool, actor: str) -> dict:
     verb = "approving" if approved else "rejecting"
     token = deps.runs.claim_approval(run_id, approved, actor)
     try:
-        deps.clients.stepfunctions.send_task_success(
-            taskToken=token, output=json.dumps({"approved": approved, "actor": actor}))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
-            deps.runs.expire_approval(run_id)
-            raise NotFound(f"{verb} run {run_id}: its approval is no longer open ({code})") from None
-        failure: Exception = exc
-    except Exception as exc:  # botocore's connection errors are not ClientErrors
-        failure = exc
-    else:
-        return {"run_id": run_id, "approved": approved, "actor": actor,
-                "message": f"run {run_id} {'approved' if approved else 'rejected'} by {actor}"}
-    deps.runs.save_approval(run_id, token)  # not delivered: keep it open for another try
-    raise DependencyFailed(f"{verb} run {run_id}: {type(failure).__name__}: {failure}") from failure
+        deps.task_callbacks.succeed(token, {"approved": approved, "actor": actor})
+    except TokenClosed as exc:
+        deps.runs.expire_approval(run_id)
+        raise NotFound(f"{verb} run {run_id}: its approval is no longer open ({exc})") from None
+    except DependencyFailed as exc:
+        deps.runs.save_approval(run_id, token)  # not delivered: keep it open for another try
+        cause = exc.__cause__ or exc
+        raise DependencyFailed(f"{verb} run {run_id}: {type(cause).__name__}: {cause}") from cause
+    return {"run_id": run_id, "approved": approved, "actor": actor,
+            "message": f"run {run_id} {'approved' if approved else 'rejected'} by {actor}"}
 
 
 def decide_signed(deps, run_id: str, approved: bool, headers, body: bytes) -> dict:

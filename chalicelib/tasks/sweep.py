@@ -8,8 +8,6 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from botocore.exceptions import ClientError
-
 from chalicelib.core.run_records import EnvironmentState
 from chalicelib.core.runs import Run
 from chalicelib.core.workflows import Workflow
@@ -28,11 +26,7 @@ def _age_seconds(iso: str, now: float) -> float:
 def _execution_running(deps, execution_arn: str) -> bool | None:
     if not execution_arn:
         return None
-    try:
-        answer = deps.clients.stepfunctions.describe_execution(executionArn=execution_arn)
-    except ClientError:
-        return None
-    return answer["status"] == "RUNNING"
+    return deps.starter.is_running(execution_arn)
 
 
 def sweep(deps, now: float | None = None, grace_seconds: int = GRACE_SECONDS) -> dict:
