@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "github-webhooks"
+FIXTURES = ROOT / "tests" / "fixtures" / "github-webhooks"
 
 
 def interpreter_ms(code: str) -> float:

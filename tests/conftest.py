@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "github-webhooks"
+# Real GitHub webhook payloads (octokit/webhooks, MIT: see its LICENSE), copied from ../shared/fixtures
+# so a clone alone runs every test.
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "github-webhooks"
 
 # Set before anything creates a boto3 client; never real credentials.
 os.environ.update({

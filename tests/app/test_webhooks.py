@@ -35,6 +35,13 @@ def expected_runs(event: str, payload: dict) -> list[tuple[str, str, str, int | 
 FIXTURE_FILES = sorted(p.relative_to(FIXTURES) for p in FIXTURES.glob("*/*.json"))
 
 
+def test_the_recorded_payloads_are_in_the_repository():
+    # A missing folder would silently parametrize the test below over nothing.
+    assert len(FIXTURE_FILES) >= 60, f"expected the recorded GitHub payloads under {FIXTURES}"
+    assert {p.parts[0] for p in FIXTURE_FILES} >= {"ping", "pull_request", "push", "issue_comment",
+                                                    "repository_dispatch", "workflow_dispatch"}
+
+
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=str)
 def test_every_fixture_payload_starts_exactly_the_runs_its_event_calls_for(pipeline, path):
     event = path.parts[0]

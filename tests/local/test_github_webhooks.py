@@ -1,5 +1,5 @@
 """Pushes to the local bare repository and `tfpipe pr` actions reach the intake as signed webhooks
-shaped like GitHub's (compared with the recorded payloads in ../shared/fixtures/github-webhooks)."""
+shaped like GitHub's (compared with the recorded payloads in tests/fixtures/github-webhooks)."""
 
 from __future__ import annotations
 

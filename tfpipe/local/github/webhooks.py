@@ -2,7 +2,7 @@
 
 Headers as GitHub sends them: X-GitHub-Event, X-GitHub-Delivery (a uuid), X-Hub-Signature-256
 (`sha256=` + HMAC-SHA256 of the body with the webhook secret). Payloads are built from the local
-repository and store in the shapes of ../shared/fixtures/github-webhooks (tests compare the keys).
+repository and store in the shapes of tests/fixtures/github-webhooks (tests compare the keys).
 Each delivery is appended to `<state-dir>/github/deliveries.jsonl` (event, id, status; no secret).
 """
 
