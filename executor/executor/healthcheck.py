@@ -33,5 +33,8 @@ def wait_healthy(url: str, timeout: float, interval: float, interrupt: Interrupt
         if time.monotonic() + interval > deadline:
             raise JobFailure(JobErrorClass.HEALTH_CHECK_FAILED,
                              f"health check {url}: no 2xx answer within {timeout:.0f}s ({attempts} attempts, last: {last})")
+        # Said on every miss, so a job watched while it waits shows what the app answers.
+        log.event(f"health check {url}: {last} (attempt {attempts}; trying until "
+                  f"{max(0.0, deadline - time.monotonic()):.0f}s from now)")
         if interrupt.wait(interval):
             raise JobFailure(JobErrorClass.INTERRUPTED, f"health check {url}: {interrupt.reason}")

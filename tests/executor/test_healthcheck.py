@@ -21,7 +21,10 @@ class _Log:
 def test_polls_until_the_url_answers_2xx(http_server):
     url, answers = http_server
     answers.extend([503, 502])
-    assert wait_healthy(url, timeout=10, interval=0.05, interrupt=Interrupt(), log=_Log()) == 3
+    log = _Log()
+    assert wait_healthy(url, timeout=10, interval=0.05, interrupt=Interrupt(), log=log) == 3
+    # Each miss is in the job's log as it happens, not only when the deadline passes.
+    assert [m.split(" (")[0] for m in log.messages[:2]] == [f"health check {url}: HTTP 503", f"health check {url}: HTTP 502"]
 
 
 def test_no_2xx_before_the_deadline_is_health_check_failed_with_the_last_answer(http_server):

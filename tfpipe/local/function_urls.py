@@ -101,12 +101,17 @@ class FunctionUrls:
     """Keeps one loopback server per function URL that moto knows, in step with moto."""
 
     def __init__(self, find_urls: Callable[[], dict[str, str]], invoke: Callable[[str, bytes], object],
-                 host: str = "127.0.0.1", sync_seconds: float = 0.5, on_change: Callable[[], None] | None = None):
+                 host: str = "127.0.0.1", sync_seconds: float = 0.5, on_change: Callable[[], None] | None = None,
+                 allocation_grace_seconds: float = 30.0):
         self._find_urls = find_urls
         self._on_change = on_change or (lambda: None)
         self._invoke = invoke
         self.host = host
         self._servers: dict[str, tuple[str, BackgroundServer]] = {}
+        # Allocated URLs moto may not list yet (it stores the config after allocate() answers): a sync
+        # in that window must not take the server away, or the URL moto then records answers nothing.
+        self._allocated: dict[str, float] = {}
+        self._allocation_grace = allocation_grace_seconds
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sync_seconds = sync_seconds
@@ -133,6 +138,7 @@ class FunctionUrls:
                 server = BackgroundServer(FunctionUrlApp(name, "", self._invoke), self.host, name=f"url-{name}").start()
                 server.app.function_url = server.url + "/"
                 self._servers[name] = (server.url + "/", server)
+                self._allocated[name] = time.monotonic()
                 log.info("function URL of %s served at %s", name, server.url)
             url = self._servers[name][0]
         if new:
@@ -142,6 +148,10 @@ class FunctionUrls:
     def sync(self) -> None:
         wanted = self._find_urls()
         with self._lock:
+            now = time.monotonic()
+            for name in [n for n in self._allocated if n in wanted or now - self._allocated[n] > self._allocation_grace]:
+                del self._allocated[name]
+            wanted = {**{n: self._servers[n][0] for n in self._allocated if n in self._servers}, **wanted}
             changed = {n: u for n, (u, _) in self._servers.items()} != wanted
             for name in [n for n, (url, _) in self._servers.items() if wanted.get(n) != url]:
                 self._servers.pop(name)[1].stop()
