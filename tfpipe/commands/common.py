@@ -53,7 +53,7 @@ def print_rows(rows: list[dict], columns: list[str], as_json: bool, title: str) 
         return
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps a run id or sha, never cuts it
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)
