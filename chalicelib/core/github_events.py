@@ -6,6 +6,7 @@ names the field, never a KeyError.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from chalicelib.core.errors import FieldError, InvalidRequest
@@ -171,6 +172,11 @@ def _repository_dispatch(read: _Reader) -> DispatchEvent:
 def _workflow_dispatch(read: _Reader) -> DispatchEvent:
     inputs = read.get("inputs", dict, optional=True) or {}
     request = inputs.get(DISPATCH_ACTION)
+    if isinstance(request, str):  # GitHub sends every workflow input as a string: here, the request as JSON text
+        try:
+            request = json.loads(request)
+        except ValueError:
+            read.errors.append(FieldError(f"inputs.{DISPATCH_ACTION}", request, "a PipelineRequest as JSON text"))
     return DispatchEvent("workflow_dispatch", read.get("repository.full_name", str),
                          DISPATCH_ACTION if request is not None else None, request, read.actor())
 

@@ -101,9 +101,19 @@ def test_a_repository_dispatch_cannot_act_on_another_repository(pipeline):
 
 def test_a_workflow_dispatch_carrying_a_request_starts_it(pipeline):
     payload = copy.deepcopy(load_fixture("workflow_dispatch", "payload.json"))
-    payload["inputs"] = {"tfpipe": request(repository="octo-org/octo-repo", command="plan")}
-    pipeline.webhook("workflow_dispatch", payload)
+    # GitHub sends workflow inputs as strings: the request arrives as JSON text.
+    payload["inputs"] = {"tfpipe": json.dumps(request(repository="octo-org/octo-repo", command="plan"))}
+    assert pipeline.webhook("workflow_dispatch", payload).status_code == 202
     assert [e["workflow"] for e in pipeline.executions()] == ["plan"]
+
+
+def test_a_workflow_dispatch_whose_input_is_not_json_names_the_input_and_starts_nothing(pipeline):
+    payload = copy.deepcopy(load_fixture("workflow_dispatch", "payload.json"))
+    payload["inputs"] = {"tfpipe": "plan prod please"}
+    response = pipeline.webhook("workflow_dispatch", payload)
+    assert response.status_code == 400
+    assert json.loads(response.body)["fields"][0]["field"] == "inputs.tfpipe"
+    assert pipeline.executions() == []
 
 
 def test_the_lambdas_xray_trace_id_travels_with_the_run(pipeline, monkeypatch):
