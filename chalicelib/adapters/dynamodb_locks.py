@@ -115,10 +115,10 @@ class DynamoDbLocker:
         except ClientError as exc:
             raise DependencyFailed(f"listing locks in {self._table}: {exc}") from exc
 
-    # The waiting line: only the newest waiter is kept, which is what superseding needs.
+    # The line for the lock: only the newest run in it (waiting or holding) is kept; superseding needs no more.
 
     def enqueue(self, repository: str, environment: str, run_id: str, queued_at: float) -> QueuedRun:
-        """Become the newest waiter unless a newer one is there; answers whoever is newest now."""
+        """Become the newest in line unless a newer run is there; answers whoever is newest now."""
         key = {"S": QUEUE_PREFIX + lock_key(repository, environment)}
         try:
             self._client.put_item(
@@ -129,22 +129,12 @@ class DynamoDbLocker:
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise DependencyFailed(f"queueing run {run_id} for the lock of {environment}: {exc}") from exc
-        return self.newest_waiter(repository, environment) or QueuedRun(run_id, queued_at)
+        return self.newest_in_line(repository, environment) or QueuedRun(run_id, queued_at)
 
-    def newest_waiter(self, repository: str, environment: str) -> QueuedRun | None:
+    def newest_in_line(self, repository: str, environment: str) -> QueuedRun | None:
         key = {"pk": {"S": QUEUE_PREFIX + lock_key(repository, environment)}}
         try:
             item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as exc:
-            raise DependencyFailed(f"reading the waiters for the lock of {environment}: {exc}") from exc
+            raise DependencyFailed(f"reading who is in line for the lock of {environment}: {exc}") from exc
         return QueuedRun(item["run_id"]["S"], float(item["queued_at"]["N"])) if item else None
-
-    def dequeue(self, repository: str, environment: str, run_id: str) -> None:
-        try:
-            self._client.delete_item(TableName=self._table,
-                                     Key={"pk": {"S": QUEUE_PREFIX + lock_key(repository, environment)}},
-                                     ConditionExpression="run_id = :me",
-                                     ExpressionAttributeValues={":me": {"S": run_id}})
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise DependencyFailed(f"leaving the waiters for the lock of {environment}: {exc}") from exc

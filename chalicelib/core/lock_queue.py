@@ -1,7 +1,9 @@
 """Waiting for an environment lock: whose turn it is, and when an older PLAN-APPLY is superseded.
 
-Only the newest waiter is remembered per environment: when several commits queue up behind a held
-lock, the newest one is what should reach the environment, so every older waiter ends as superseded.
+Only the newest PLAN-APPLY that asked for the lock is remembered per environment, whether it waits or
+already holds the lock: the newest commit is what should reach the environment, so a run older than
+it ends as superseded instead of applying an older commit after (or over) a newer one. A newer run
+that finds the lock free takes it and is remembered too, so a run queued before it cannot apply later.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ class QueuedRun:
 
 class LockQueue(Protocol):
     def enqueue(self, repository: str, environment: str, run_id: str, queued_at: float) -> QueuedRun: ...
-    def newest_waiter(self, repository: str, environment: str) -> QueuedRun | None: ...
-    def dequeue(self, repository: str, environment: str, run_id: str) -> None: ...
+    def newest_in_line(self, repository: str, environment: str) -> QueuedRun | None: ...
 
 
 class LockState(StrEnum):

@@ -24,15 +24,15 @@ def acquire(deps, event: TaskEvent) -> dict:
     supersede = bool(event.params.get("supersede"))
     me = QueuedRun(run.run_id, event.started_at)
     if supersede:
-        newer = superseded_by(me, deps.locker.newest_waiter(repository, environment))
+        newer = superseded_by(me, deps.locker.newest_in_line(repository, environment))
         if newer:
             return _superseded(deps, event, newer)
     try:
         deps.locker.acquire(repository, environment, run.run_id)
     except LockHeld as held:
         return _wait_or_give_up(deps, event, me, held, supersede)
-    if supersede:
-        deps.locker.dequeue(repository, environment, run.run_id)
+    if supersede:  # a run that queued before this one must not apply its older commit after it
+        deps.locker.enqueue(repository, environment, run.run_id, me.queued_at)
     return _answer(LockState.ACQUIRED)
 
 

@@ -74,7 +74,7 @@ def test_newest_queued_commit_supersedes_older_waiters_and_then_gets_the_lock(de
 
     lock.handle(deps, task_event(holder, now - 30, operation="release"))
     assert lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))["state"] == "acquired"
-    assert deps.locker.newest_waiter("acme/infra", "prod") is None
+    assert deps.locker.newest_in_line("acme/infra", "prod").run_id == newer.run_id
     superseded = [e for e in published(deps) if e["status"] == "superseded"]
     assert [e["run_id"] for e in superseded] == [older.run_id]
     assert newer.run_id in superseded[0]["message"]
@@ -86,6 +86,22 @@ def test_an_older_run_arriving_after_a_newer_waiter_is_superseded_at_once(deps):
     lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
     lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))
     assert lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))["state"] == "superseded"
+
+
+def test_a_waiter_older_than_a_run_that_found_the_lock_free_is_superseded_not_applied_after_it(deps):
+    # The holder releases; a newer push takes the free lock before the older waiter polls again.
+    now = time.time()
+    holder, older, newer = make_run(key="a"), make_run(key="b", sha=OLD_SHA), make_run(key="c")
+    lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
+    assert lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))["state"] == "wait"
+    lock.handle(deps, task_event(holder, now - 30, operation="release"))
+    assert lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))["state"] == "acquired"
+
+    answer = lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))
+    assert answer["state"] == "superseded" and answer["superseded_by"] == newer.run_id
+    lock.handle(deps, task_event(newer, now - 10, operation="release"))
+    assert lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))["state"] == "superseded"
+    assert deps.locker.get("acme/infra", "prod") is None
 
 
 def test_without_supersede_waiters_never_supersede_each_other(deps):
