@@ -31,12 +31,18 @@ def _execution_running(deps, execution_arn: str) -> bool | None:
 
 def sweep(deps, now: float | None = None, grace_seconds: int = GRACE_SECONDS) -> dict:
     now = time.time() if now is None else now
-    started, failed = [], []
+    started, failed, running = [], [], []
     destroy_arn = deps.settings.state_machine_arn(Workflow.DESTROY)
     for env in deps.runs.list_environments():
         if env.state != EnvironmentState.ACTIVE or env.destroy_at + grace_seconds > now:
             continue
         run = Run.from_dict(env.destroy_input)
+        # The schedule did fire when its DESTROY run is on record (Scheduler names the execution, so
+        # Step Functions would not refuse a second one): leave it alone while it still runs.
+        record = deps.runs.get(run.run_id)
+        if record and _execution_running(deps, record.execution_arn) is not False:
+            running.append({"environment": env.environment, "repository": env.repository, "run_id": run.run_id})
+            continue
         try:
             result = deps.starter.start(destroy_arn, run)
         except Exception as exc:  # one environment failing to start must not stop the others
@@ -56,7 +62,8 @@ def sweep(deps, now: float | None = None, grace_seconds: int = GRACE_SECONDS) ->
         stale.append({"environment": lock.environment, "repository": lock.repository, "run_id": lock.run_id,
                       "acquired_at": lock.acquired_at, "reason": lock.reason,
                       "clear_with": f"tfpipe unlock {lock.environment} --repository {lock.repository}"})
-    report = {"destroys_started": started, "destroys_not_started": failed, "stale_locks": stale}
+    report = {"destroys_started": started, "destroys_not_started": failed, "destroys_running": running,
+              "stale_locks": stale}
     if started or failed or stale:
         log.warning("tfpipe sweep: %s", json.dumps(report, sort_keys=True))
     return report

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.core.workflows import Workflow
-from chalicelib.tasks import sweep, ttl
+from chalicelib.tasks import runs, sweep, ttl
 from tests.tasks.conftest import make_run, task_event
 
 ROLE = "arn:aws:iam::123456789012:role/tfpipe-test-states"
@@ -45,6 +45,27 @@ def test_sweeping_twice_starts_nothing_twice(deps):
     sweep.sweep(deps, now=time.time() + 2 * 3600)
     again = sweep.sweep(deps, now=time.time() + 2 * 3600)
     assert [d["already_started"] for d in again["destroys_started"]] == [True]
+
+
+def test_an_expired_environment_whose_scheduled_destroy_still_runs_gets_no_second_destroy(deps):
+    answer = schedule_for(deps, "pr-7", ttl_seconds=3600)
+    destroy = deps.runs.get_environment("acme/infra", "pr-7").destroy_input
+    # The schedule fired: Scheduler started DESTROY under a name of its own, and it is still waiting (the lock).
+    waiting = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    arn = deps.clients.stepfunctions.create_state_machine(
+        name="tfpipe-test-destroy-waiting", definition=json.dumps(waiting), roleArn=ROLE)["stateMachineArn"]
+    execution = deps.clients.stepfunctions.start_execution(stateMachineArn=arn, name="scheduler-chosen-name",
+                                                           input=json.dumps(destroy))["executionArn"]
+    event = task_event(make_run(Workflow.DESTROY, "pr-7", pull_request=7), time.time())
+    event["state"], event["execution"]["Id"] = destroy, execution
+    runs.start(deps, event)
+
+    report = sweep.sweep(deps, now=time.time() + 2 * 3600)
+    assert report["destroys_started"] == []
+    assert [d["run_id"] for d in report["destroys_running"]] == [answer["destroy_run_id"]]
+    deps.clients.stepfunctions.stop_execution(executionArn=execution)
+    assert [d["run_id"] for d in sweep.sweep(deps, now=time.time() + 2 * 3600)["destroys_started"]] == \
+        [answer["destroy_run_id"]]  # it died without destroying: the sweep starts it again
 
 
 def test_an_environment_inside_its_grace_period_is_left_to_its_schedule(deps):
