@@ -68,9 +68,11 @@ def release(deps, event: TaskEvent) -> dict:
 
 
 def hold(deps, event: TaskEvent) -> dict:
-    """Keep the lock after a failed rollback, with the reason an operator reads in `tfpipe unlock`."""
+    """Keep the lock after a failed apply that could not be rolled back (the rollback failed, or the
+    last good commit could not be read), with the reason an operator reads in `tfpipe unlock`."""
     request = event.run.request
-    reason = (f"needs attention: rollback after the failed apply of {(request.sha or '')[:7]} failed "
+    what = status.attention_cause(event.state)
+    reason = (f"needs attention: after the failed apply of {(request.sha or '')[:7]}, {what} "
               f"(run {event.run.run_id}); clear with `tfpipe unlock {request.environment.name}`")
     deps.locker.hold(request.repository, request.environment.name, event.run.run_id, reason)
     return {"held": True, "reason": reason}

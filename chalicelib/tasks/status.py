@@ -56,7 +56,7 @@ MESSAGES: dict[str, Message] = {
                            "apply of {sha7} to {environment} failed ({error}); no rollback: no commit has applied "
                            "cleanly to {environment} yet"),
     "needs-attention": Message(Phase.ROLLBACK, Status.NEEDS_ATTENTION,
-                               "rollback failed, environment needs attention: {environment} is locked until an "
+                               "{attention}, environment needs attention: {environment} is locked until an "
                                "operator runs `tfpipe unlock {environment}` ({error})"),
     "ephemeral-ready": Message(Phase.SCHEDULE, Status.SUCCEEDED,
                                "{environment} is up{url}; it is destroyed at {expires_at} (in {ttl})"),
@@ -124,6 +124,15 @@ def _url(state: dict) -> str | None:
     return None
 
 
+def attention_cause(state: dict) -> str:
+    """Why a failed apply left its environment for an operator: the rollback failed, or it could not
+    even start because the audit trail (where the last good commit is read) did not answer."""
+    unread = state.get("last_good_error")
+    if unread:
+        return f"no rollback: the last good commit could not be read from the audit trail ({describe_error(unread)})"
+    return "rollback failed"
+
+
 def _facts(run: Run, state: dict, extra: dict) -> dict:
     request = run.request
     schedule = state.get("schedule") or {}
@@ -138,6 +147,7 @@ def _facts(run: Run, state: dict, extra: dict) -> dict:
         "expires_at": schedule.get("expires_at", ""), "ttl": format_duration(int(schedule.get("ttl_seconds", 0))),
         "url": f" at {url}" if url else "",
         "custom": " ".join(request.custom.argv) if request.custom else "",
+        "attention": attention_cause(state),
         **extra,
     }
 

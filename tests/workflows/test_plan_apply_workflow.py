@@ -106,6 +106,26 @@ def test_failed_rollback_leaves_the_lock_held_for_an_operator_with_scripted_job_
     assert pipeline.wait(blocked)["status"] == "SUCCEEDED"
 
 
+def test_an_audit_trail_that_cannot_be_read_after_a_failed_apply_keeps_the_lock_for_an_operator_with_scripted_job_standin(
+        pipeline, tmp_path):
+    pipeline.script("e2e-noaudit", "apply", error="ApplyFailed")
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-noaudit"))
+    pipeline.wait_for_approval(run)
+    # The audit trail stops answering (GitHub down, say): rollback cannot know what to apply.
+    with pipeline.changed_settings(TFPIPE_LOCAL_GIT_ROOT=str(tmp_path / "no-repositories-here")):
+        approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+        execution = pipeline.wait(run)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "RollbackFailed")
+    assert pipeline.events(run)[-1] == ("rollback", "needs-attention")
+    message = pipeline.event_bodies(run)[-1]["message"]
+    assert message.startswith("no rollback: the last good commit could not be read from the audit trail (NotFound: ")
+    assert "environment needs attention: e2e-noaudit is locked until an operator runs `tfpipe unlock e2e-noaudit`" in message
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan", "apply"]
+    held = pipeline.lock("e2e-noaudit")
+    assert held.run_id == run.run_id and "last good commit could not be read" in held.reason
+
+
 def test_without_a_last_good_commit_a_failed_apply_says_so_and_rolls_nothing_back_with_scripted_job_standin(pipeline):
     pipeline.script("e2e-nogood", "apply", error="ApplyFailed")
     run = pipeline.start(pipeline.run(Command.APPLY, "e2e-nogood"))
