@@ -96,6 +96,10 @@ class DynamoDbRunsTable:
         with contextlib.suppress(NotFound):  # a run never recorded (its first step failed) stays unrecorded
             self._update(run_id, "SET #s = :s, updated_at = :now", {":s": status}, f"finishing run {run_id}",
                          condition="attribute_exists(pk)", names={"#s": "status"})
+        with contextlib.suppress(NotFound):  # an approval still open when its run ended (it timed out) is not
+            self._update(run_id, "SET approval_state = :e, updated_at = :now REMOVE approval_token",
+                         {":e": "expired", ":p": "pending"}, f"closing the approval of finished run {run_id}",
+                         condition="approval_state = :p")
 
     def _update(self, key: str, expression: str, values: dict, doing: str, condition: str | None = None,
                 names: dict | None = None, returns: str = "ALL_NEW") -> dict:
@@ -124,11 +128,17 @@ class DynamoDbRunsTable:
 
     def claim_approval(self, run_id: str, approved: bool, actor: str) -> str:
         """The pending approval's task token, marked decided so it is answered once; NotFound otherwise."""
-        answer = self._update(
-            run_id, "SET approval_state = :d, approver = :a, updated_at = :now REMOVE approval_token",
-            {":d": "approved" if approved else "rejected", ":a": actor, ":p": "pending"},
-            f"{'approving' if approved else 'rejecting'} run {run_id}",
-            condition="approval_state = :p AND attribute_exists(approval_token)", returns="UPDATED_OLD")
+        doing = f"{'approving' if approved else 'rejecting'} run {run_id}"
+        try:
+            answer = self._update(
+                run_id, "SET approval_state = :d, approver = :a, updated_at = :now REMOVE approval_token",
+                {":d": "approved" if approved else "rejected", ":a": actor, ":p": "pending"}, doing,
+                condition="approval_state = :p AND attribute_exists(approval_token)", returns="UPDATED_OLD")
+        except NotFound:
+            record = self.get(run_id)
+            if record and record.approval_state:
+                raise NotFound(f"{doing}: its approval is no longer open ({record.approval_state})") from None
+            raise
         return _from_item(answer["Attributes"]["approval_token"])
 
     def expire_approval(self, run_id: str) -> None:

@@ -163,7 +163,7 @@ def _approval_lines(event: StatusEvent) -> list[str]:
              f"- reject: comment `/reject {run}`",
              f"- from a terminal: `tfpipe approve {run}` or `tfpipe reject {run}`"]
     if expires:
-        lines.append(f"- unanswered, it is rejected at {_inline(str(expires))}")
+        lines.append(f"- unanswered, the approval times out at {_inline(str(expires))} and nothing is applied")
     return [*lines, ""]
 
 

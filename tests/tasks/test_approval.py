@@ -41,10 +41,18 @@ def test_a_decision_on_an_approval_that_timed_out_says_it_is_no_longer_open(deps
 def test_an_approval_is_answered_once(deps, waiting):
     with pytest.raises(NotFound):
         approval.decide(deps, waiting.run_id, False, "lead@example.com")
-    with pytest.raises(NotFound, match=f"rejecting run {waiting.run_id}: no such run, or not in the expected state"):
+    with pytest.raises(NotFound, match=f"rejecting run {waiting.run_id}: its approval is no longer open \\(expired\\)"):
         approval.decide(deps, waiting.run_id, False, "lead@example.com")
     record = deps.runs.get(waiting.run_id)
     assert (record.approval_state, record.approver) == ("expired", None)
+
+
+def test_an_approval_still_open_when_its_run_ends_is_closed_and_no_longer_listed(deps, waiting):
+    deps.runs.finish(waiting.run_id, "timed-out")
+    assert deps.runs.get(waiting.run_id).approval_state == "expired"
+    assert deps.runs.pending_approvals("acme/infra") == []
+    with pytest.raises(NotFound, match=f"approving run {waiting.run_id}: its approval is no longer open \\(expired\\)"):
+        approval.decide(deps, waiting.run_id, True, "late@example.com")
 
 
 def test_deciding_a_run_that_never_asked_is_not_found(deps):
