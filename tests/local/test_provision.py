@@ -48,3 +48,31 @@ def test_job_definition_runs_the_executor_with_the_terraform_job_environment(sta
     assert environment["TFPIPE_STATUS_QUEUE_URL"] == provisioned.env["TFPIPE_STATUS_QUEUE_URL"]
     assert environment["TFPIPE_EXTRA"] == "1"
     assert properties["logConfiguration"]["options"]["awslogs-group"] == "/aws/batch/tfpipe-jobs-executor"
+
+
+def _lambda_environment_names_in_terraform() -> set[str]:
+    """The TFPIPE_* names terraform/locals.tf gives every Chalice function (its lambda_environment)."""
+    import json
+    import re
+
+    text = (REPO_ROOT / "terraform" / "locals.tf").read_text()
+    block = text[text.index("lambda_environment = merge("):]
+    block = block[:block.index("\n  )\n")]
+    names = set(re.findall(r"^\s+(TFPIPE_\w+)\s+=", block, re.MULTILINE))
+    doc = json.loads((REPO_ROOT / "terraform" / "names.json").read_text())
+    excluded = set(re.search(r"contains\(\[([^]]*)\]", block).group(1).replace('"', "").replace(" ", "").split(","))
+    names |= {r["env"] for key, r in doc["resources"].items() if "env" in r and key not in excluded}
+    names |= {sm["env"] for sm in doc["state_machines"].values()}
+    return names
+
+
+def test_the_stack_gives_the_app_every_setting_terraform_gives_the_lambdas(stack):
+    from tfpipe.local.provision import Provisioner
+
+    # Only endpoints and adapters may differ from AWS: a setting Terraform sets and the stack does not
+    # would switch a behaviour off locally (it once did: the fan-out's own dead-lettering).
+    provisioned = Provisioner(stack.client, "tfpipe", "envs", stack.region, stack.account_id).run(
+        "secret", stack.slack_url)
+    set_outside_provisioning = {"TFPIPE_GITHUB_API_URL"}  # the stack points it at its GitHub stand-in
+    assert _lambda_environment_names_in_terraform() - set(provisioned.env) - set_outside_provisioning == set()
+    assert provisioned.env["TFPIPE_STATUS_DLQ_URL"].endswith("/tfpipe-envs-status-dlq")

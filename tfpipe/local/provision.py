@@ -90,7 +90,7 @@ class Provisioner:
         self._buckets()
         self._secrets(webhook_secret, slack_url)
         self._client("scheduler").create_schedule_group(Name=self.names["schedule_group"])
-        out.resources["status_queue"] = self._queues()
+        out.resources["status_queue"], out.resources["status_dlq"] = self._queues()
         self._log_groups()
         out.resources["job_queue"], out.resources["job_definition"] = self._batch(
             roles, out.resources["status_queue"], job_environment or {}, job_command or JOB_COMMAND)
@@ -131,13 +131,15 @@ class Provisioner:
                            ("slack_webhook_secret", slack_url)):
             secrets.create_secret(Name=self.names[key], SecretString=value)
 
-    def _queues(self) -> str:
+    def _queues(self) -> tuple[str, str]:
+        """The status queue and its DLQ (their URLs)."""
         sqs = self._client("sqs")
         dlq = sqs.create_queue(QueueName=self.names["status_dlq"])["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return sqs.create_queue(QueueName=self.names["status_queue"], Attributes={
+        queue = sqs.create_queue(QueueName=self.names["status_queue"], Attributes={
             **STATUS_QUEUE_ATTRIBUTES,
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": STATUS_MAX_RECEIVES})})["QueueUrl"]
+        return queue, dlq
 
     def _log_groups(self) -> None:
         logs = self._client("logs")
@@ -191,12 +193,13 @@ class Provisioner:
         return machines
 
     def _environment(self, out: Provisioned) -> dict[str, str]:
-        skip = {"status_queue", "job_queue", "job_definition", "scheduler_role"}
+        skip = {"status_queue", "status_dlq", "job_queue", "job_definition", "scheduler_role"}
         env = {r["env"]: self.names[key] for key, r in self.doc["resources"].items() if "env" in r and key not in skip}
         env.update({self.doc["state_machines"][w]["env"]: arn for w, arn in out.state_machines.items()})
         env.update({
             "TFPIPE_STAGE": self.stage, "TFPIPE_APP_NAME": self.app,
-            "TFPIPE_STATUS_QUEUE_URL": out.resources["status_queue"], "TFPIPE_JOB_QUEUE_ARN": out.resources["job_queue"],
+            "TFPIPE_STATUS_QUEUE_URL": out.resources["status_queue"], "TFPIPE_STATUS_DLQ_URL": out.resources["status_dlq"],
+            "TFPIPE_STATUS_MAX_RECEIVES": str(STATUS_MAX_RECEIVES), "TFPIPE_JOB_QUEUE_ARN": out.resources["job_queue"],
             "TFPIPE_JOB_DEFINITION_ARN": out.resources["job_definition"],
             "TFPIPE_SCHEDULER_ROLE_ARN": out.resources["scheduler_role"],
             "TFPIPE_ALLOWED_REPOSITORIES": "*/*", "TFPIPE_ENVIRONMENTS": json.dumps({"prod": self.account}),
