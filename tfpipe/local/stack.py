@@ -352,6 +352,8 @@ class Stack:
             self._servers.clear()
             if self.lambda_service is not None:
                 self.lambda_service.close()
+            if self._uploaded is not None:
+                self._uploaded.close()
             if self.moto is not None:
                 self.moto.stop()
         finally:

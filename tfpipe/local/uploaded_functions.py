@@ -7,12 +7,17 @@ backend is read directly for the code bytes and configuration.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,9 +34,50 @@ def _error(message: str, kind: str) -> Outcome:
     return Outcome(json.dumps({"errorMessage": message, "errorType": kind}).encode(), error="Unhandled")
 
 
+class Invocations:
+    """The invocations running now, each a process group, so a stopping stack leaves none behind."""
+
+    def __init__(self):
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def run(self, argv: list[str], payload: bytes, cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, bytes]:
+        """(exit code, output); raises subprocess.TimeoutExpired (the group killed) after `timeout`."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local Lambda service is stopping")
+            process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+            self._running.add(process)
+        try:
+            output, _ = process.communicate(payload, timeout=timeout)
+            return process.returncode, output
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            output, _ = process.communicate()
+            raise subprocess.TimeoutExpired(argv, timeout, output=output) from None
+        finally:
+            with self._lock:
+                self._running.discard(process)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            running = list(self._running)
+        for process in running:
+            _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 class SubprocessFunction:
     def __init__(self, name: str, handler: str, runtime: str, code_dir: Path, environment: Mapping[str, str],
-                 timeout: int, memory: int, on_log: Callable[[str, str], None]):
+                 timeout: int, memory: int, on_log: Callable[[str, str], None],
+                 invocations: Invocations | None = None):
         self.name = name
         self.handler = handler
         self.runtime = runtime
@@ -40,6 +86,7 @@ class SubprocessFunction:
         self.timeout = timeout
         self.memory = memory
         self._on_log = on_log
+        self._invocations = invocations or Invocations()
 
     def invoke(self, payload: bytes, context: LambdaContext) -> Outcome:
         if not (self.runtime or "").startswith("python"):
@@ -51,14 +98,14 @@ class SubprocessFunction:
         with tempfile.TemporaryDirectory(prefix="tfpipe-invoke-") as scratch:
             result = Path(scratch) / "result.json"
             try:
-                done = subprocess.run([sys.executable, str(RUNTIME), self.handler, str(result)], input=payload,
-                                      cwd=self.code_dir, env=env, capture_output=True, timeout=self.timeout)
+                code, output = self._invocations.run([sys.executable, str(RUNTIME), self.handler, str(result)],
+                                                     payload, self.code_dir, env, self.timeout)
             except subprocess.TimeoutExpired as exc:
-                self._on_log(self.name, (exc.stdout or b"").decode(errors="replace"))
+                self._on_log(self.name, (exc.output or b"").decode(errors="replace"))
                 return _error(f"Task timed out after {self.timeout:.2f} seconds", "Sandbox.Timedout")
-            self._on_log(self.name, (done.stdout + done.stderr).decode(errors="replace"))
+            self._on_log(self.name, output.decode(errors="replace"))
             if not result.exists():
-                return _error(f"Runtime exited with error: exit status {done.returncode}", "Runtime.ExitError")
+                return _error(f"Runtime exited with error: exit status {code}", "Runtime.ExitError")
             outcome = json.loads(result.read_text())
         if "error" in outcome:
             return Outcome(json.dumps(outcome["error"]).encode(), error="Unhandled")
@@ -75,6 +122,7 @@ class UploadedSource:
         self.work_dir = Path(work_dir)
         self.base_env = base_env
         self.on_log = on_log or (lambda name, text: log.debug("%s: %s", name, text))
+        self.invocations = Invocations()
 
     def _backend(self):
         return get_backend(self.account, self.region)  # follows moto's use_docker config
@@ -86,15 +134,26 @@ class UploadedSource:
             return None
         code_dir = self.work_dir / name / (function.code_sha_256 or "empty").replace("/", "_")[:24]
         if not code_dir.exists():
-            staging = code_dir.with_suffix(".partial")
-            staging.mkdir(parents=True, exist_ok=True)
+            # A staging folder of its own per caller: two first invocations at once (a request and the
+            # health check) both unpack, and the one that renames second keeps the first's copy.
+            code_dir.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=code_dir.name + ".", suffix=".partial", dir=code_dir.parent))
             with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
                 archive.extractall(staging)
-            staging.rename(code_dir)
+            try:
+                staging.rename(code_dir)
+            except OSError:
+                if not code_dir.exists():
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)
         env = {**self.base_env(), **(function.environment_vars or {})}
         return SubprocessFunction(name, function.handler or "", function.run_time or "", code_dir, env,
                                   int(function.timeout or 3), int(getattr(function, "memory_size", 128) or 128),
-                                  self.on_log)
+                                  self.on_log, self.invocations)
+
+    def close(self) -> None:
+        """Kill the invocations still running (and whatever they started)."""
+        self.invocations.close()
 
     def function_urls(self) -> dict[str, str]:
         """Function name -> its function URL as moto answers it (https://<id>.lambda-url.<region>.on.aws)."""
