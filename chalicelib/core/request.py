@@ -132,7 +132,7 @@ def parse_custom_command(args: object, errors: list[FieldError]) -> CustomComman
         return None
     bad = [a for a in rest if not CUSTOM_ARG.match(a) or a.startswith(("-chdir", "-plugin-dir"))]
     if bad:
-        errors.append(FieldError("args", bad[0], accepted))
+        errors.extend(FieldError("args", a, accepted) for a in bad)
         return None
     return CustomCommand(subcommand, tuple(rest))
 
@@ -143,9 +143,8 @@ def parse_pipeline_request(raw: object, defaults: RequestDefaults, ttl: TtlBound
     if not isinstance(raw, dict):
         raise InvalidRequest(doing, [FieldError("body", raw, "a JSON object with the PipelineRequest fields")])
     errors: list[FieldError] = []
-    unknown = sorted(set(raw) - set(FIELDS))
-    if unknown:
-        errors.append(FieldError(unknown[0], raw[unknown[0]], f"only the fields {', '.join(FIELDS)}"))
+    for name in sorted(set(raw) - set(FIELDS)):  # its value is not echoed: a stray field may carry a secret
+        errors.append(FieldError(name, "(value not shown)", f"only the fields {', '.join(FIELDS)}"))
 
     def text(name: str, pattern: re.Pattern, accepted: str, value: object = None, required: bool = True):
         value = raw.get(name) if value is None else value
@@ -218,11 +217,13 @@ def _parse_environment(value: object, defaults: RequestDefaults, errors: list[Fi
         errors.append(FieldError("environment", value, '{"name": ..., "account_id": "<12 digits>"}'))
         return None
     name, account = value.get("name"), value.get("account_id")
-    if not isinstance(name, str) or not ENVIRONMENT.match(name):
+    name_ok = isinstance(name, str) and bool(ENVIRONMENT.match(name))
+    if not name_ok:
         errors.append(FieldError("environment.name", name, accepted_name))
-        return None
-    account = account if account is not None else defaults.account_for(name)
-    if not isinstance(account, str) or not ACCOUNT_ID.match(account):
+    if account is None and name_ok:
+        account = defaults.account_for(name)
+    # With a bad name, a missing account cannot be looked up: only an account given and bad is named too.
+    if (account is not None or name_ok) and (not isinstance(account, str) or not ACCOUNT_ID.match(account)):
         errors.append(FieldError("environment.account_id", account, "a 12-digit AWS account id"))
         return None
-    return Environment(name, account)
+    return Environment(name, account) if name_ok else None

@@ -39,8 +39,8 @@ def test_every_bad_field_is_named_with_what_it_got_and_what_is_accepted():
                 command="deploy", user_email="nobody", ttl="forever", pull_request=-3)
     with pytest.raises(InvalidRequest) as caught:
         parse_pipeline_request(raw, DEFAULTS, BOUNDS)
-    assert field_names(caught.value) == {"repository", "environment.name", "command", "user_email",
-                                         "ttl", "pull_request"}
+    assert field_names(caught.value) == {"repository", "environment.name", "environment.account_id", "command",
+                                         "user_email", "ttl", "pull_request"}
     assert "'deploy'" in str(caught.value) and "plan, apply" in str(caught.value)
 
 
@@ -84,7 +84,14 @@ def test_a_request_round_trips_through_its_dict():
     assert PipelineRequest.from_dict(request.to_dict()) == request
 
 
-def test_unknown_fields_are_refused_by_name():
+def test_unknown_fields_are_refused_by_name_every_one_and_their_values_not_echoed():
     with pytest.raises(InvalidRequest) as caught:
-        parse_pipeline_request(valid(aws_secret_key="x"), DEFAULTS, BOUNDS)
-    assert field_names(caught.value) == {"aws_secret_key"}
+        parse_pipeline_request(valid(aws_secret_key="AKIA-canary-value", colour="blue"), DEFAULTS, BOUNDS)
+    assert field_names(caught.value) == {"aws_secret_key", "colour"}
+    assert "AKIA-canary-value" not in str(caught.value) and "AKIA-canary-value" not in str(caught.value.to_dict())
+
+
+def test_every_bad_argument_of_a_custom_command_is_named():
+    with pytest.raises(InvalidRequest) as caught:
+        parse_pipeline_request(valid(command="custom", args=["output", "$(id)", "ok", "`id`"]), DEFAULTS, BOUNDS)
+    assert [e.got for e in caught.value.errors] == ["$(id)", "`id`"]
