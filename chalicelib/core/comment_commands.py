@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,11 +37,11 @@ class CommentCommand:
 
 
 class NotACommand(Exception):
-    """The comment is conversation, not addressed to the pipeline."""
+    """The comment is conversation, not addressed to the pipeline (or to another bot: `/lgtm`, `/cc`)."""
 
 
 class UnknownCommand(Exception):
-    """It starts with `/` and a word, but the word is not a verb we know."""
+    """It starts with `/` and a word close to one of ours: a typo worth answering."""
 
 
 def usage() -> str:
@@ -56,8 +57,14 @@ def parse_comment(body: str | None) -> CommentCommand:
     words = first[1:].split()
     if not words:
         raise NotACommand
+    word = words[0].lower()
     try:
-        verb = Verb(words[0].lower())
+        verb = Verb(word)
     except ValueError:
-        raise UnknownCommand(f"`/{words[0][:40]}` is not a tfpipe command; the commands are {usage()}") from None
+        # Other bots' slash commands share pull requests with ours: answer only what looks like a typo.
+        close = difflib.get_close_matches(word, [v.value for v in Verb], n=1, cutoff=0.75)
+        if not close:
+            raise NotACommand from None
+        raise UnknownCommand(f"`/{words[0][:40]}` is not a tfpipe command (did you mean `/{close[0]}`?); "
+                             f"the commands are {usage()}") from None
     return CommentCommand(verb, tuple(words[1:]))

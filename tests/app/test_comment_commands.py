@@ -80,7 +80,8 @@ def test_ttl_in_comments_reaches_the_run_with_github_twin(writer_pipeline):
     ("/ephemeral now", "takes only `ttl=<duration>`"),
     ("/terraform apply -auto-approve", "allow-listed terraform subcommand"),
     ("/terraform state rm aws_s3_bucket.site", "allow-listed terraform subcommand"),
-    ("/deploy", "is not a tfpipe command"),
+    ("/aprove", "is not a tfpipe command (did you mean `/approve`?)"),
+    ("/destory", "did you mean `/destroy`?"),
 ])
 def test_a_bad_command_runs_nothing_and_the_reply_says_what_is_accepted_with_github_twin(writer_pipeline, body, says):
     response = writer_pipeline.webhook("issue_comment", comment(body))
@@ -101,6 +102,15 @@ def test_approve_without_a_waiting_run_says_so_with_github_twin(writer_pipeline)
 def test_conversation_on_a_pull_request_is_ignored_without_asking_github_with_github_twin(writer_pipeline):
     response = writer_pipeline.webhook("issue_comment", comment("LGTM, /plan later"))
     assert response.status_code == 202
+    assert writer_pipeline.github.permission_calls == 0
+    assert writer_pipeline.github.comments == []
+
+
+@pytest.mark.parametrize("body", ["/lgtm", "/cc @octocat", "/assign", "/deploy", "/retest"])
+def test_other_bots_slash_commands_are_ignored_without_asking_github_with_github_twin(writer_pipeline, body):
+    response = writer_pipeline.webhook("issue_comment", comment(body))
+    assert response.status_code == 202
+    assert writer_pipeline.executions() == []
     assert writer_pipeline.github.permission_calls == 0
     assert writer_pipeline.github.comments == []
 
