@@ -112,3 +112,19 @@ resource "aws_lambda_function_url" "app" {
   function_name      = aws_lambda_function.app.function_name
   authorization_type = "NONE"
 }
+
+# An auth type of NONE still needs the function's resource policy to let anyone in. hashicorp/aws 5.x
+# adds the `lambda:InvokeFunctionUrl` statement (FunctionURLAllowPublicAccess) itself when it creates
+# the URL; function URLs created since October 2025 also need `lambda:InvokeFunction`, which it does not
+# add, and without which AWS answers the URL with 403.
+resource "aws_lambda_permission" "url_invoke" {
+  # checkov:skip=CKV_AWS_301:The guestbook is public through its URL on purpose; this is the statement AWS requires for that URL.
+  statement_id  = "FunctionURLAllowInvokeAction"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.app.function_name
+  principal     = "*"
+
+  # After the URL, whose creation adds the other statement: the function's one resource policy is
+  # edited one change at a time.
+  depends_on = [aws_lambda_function_url.app]
+}

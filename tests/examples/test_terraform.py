@@ -75,6 +75,10 @@ def test_each_workspace_deploys_its_own_app_from_the_built_package(checkout, mon
         assert lam.get_function_configuration(FunctionName=name)["CodeSha256"] == package_sha
         assert outputs["function_url"] == lam.get_function_url_config(FunctionName=name)["FunctionUrl"]
         assert outputs["health_check_url"] == outputs["function_url"].rstrip("/") + "/health"
+        # Public in AWS too: an auth type of NONE answers 403 unless the resource policy lets anyone in.
+        statements = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+        assert {(st["Action"], str(st["Principal"])) for st in statements} >= {
+            ("lambda:InvokeFunctionUrl", "*"), ("lambda:InvokeFunction", "*")}
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=STATE)["Contents"]}
     assert {"guestbook/terraform.tfstate", "env:/pr-7/guestbook/terraform.tfstate"} <= keys
 
