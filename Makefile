@@ -45,7 +45,8 @@ lint: install
 test: install lint
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
-demo: install
+# The demo needs the pipeline's venv and the Terraform CLI configuration, not checkov's venv.
+demo: $(STATE_DIR)/terraform.rc $(VENV)/.installed
 	$(VENV)/bin/tfpipe demo
 
 bench: install

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from chalicelib.core.comments import marker as comment_marker
 from chalicelib.core.naming import ephemeral_environment
 from tfpipe.demo.steps import NotVerified, check
 from tfpipe.local.github import git_repos
@@ -198,12 +199,15 @@ class Story:
         destroyed = self.finished(self.one_run("destroy", environment, None), timeout=self.timeout + 30)
         check(destroyed["status"] == "SUCCEEDED", f"DESTROY ended {destroyed['status']}: {destroyed.get('cause')}")
         url = self.notes["pr_url"]
-        gone = wait(f"{url} to stop answering", lambda: not _answers(url), 30)
-        shown = wait("the pull request to show the destroy",
-                     lambda: any("destroy" in c.lower() for c in self.comments(number)), 60)
+        check(wait(f"{url} to stop answering", lambda: _refused(url), 30), f"{url} still answers after the destroy")
+        # The DESTROY run's own comment (its marker), saying it is done: not the plan comment's Destroy column.
+        marker, said = comment_marker("destroy"), f"destroyed {environment}"
+        check(wait("the pull request to show the destroy",
+                   lambda: any(marker in c and said in c for c in self.comments(number)), 60),
+              f"no DESTROY comment saying {said!r} on #{number}")
         return (f"TTL moved from {time.strftime('%H:%M:%S', time.gmtime(before.destroy_at))} to "
                 f"{time.strftime('%H:%M:%S', time.gmtime(after.destroy_at))}; the schedule destroyed {environment}; "
-                f"URL gone: {gone}; shown on the PR: {shown}")
+                f"its URL refuses connections; the PR's DESTROY comment says {said!r}")
 
     def merge(self) -> str:
         number = self.notes["pr"]
@@ -242,6 +246,17 @@ class Story:
               f"the audit trail lacks an apply or a rollback: {results}")
         last_good = self.ops.deps.audit_log.last_good_commit(REPOSITORY, "prod")
         return f"{len(history)} records on branch tfpipe-audit ({', '.join(results)}); last good {str(last_good)[:7]}"
+
+
+def _refused(url: str) -> bool:
+    """Nothing listens there any more (a 5xx would still be an app answering)."""
+    try:
+        requests.get(url, timeout=3)
+    except requests.ConnectionError:
+        return True
+    except requests.RequestException:
+        return False
+    return False
 
 
 def _answers(url: str) -> bool:
