@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
+from chalicelib.core.audit import in_time_order, last_good_commit
 from chalicelib.core.signature import HEADER, sign
 from chalicelib.wiring import Container
 from tfpipe.target import Target
@@ -113,9 +114,11 @@ class Operator:
         for run in self.deps.runs.list_runs():
             entry(run.repository, run.environment)
         for (repository, environment), item in found.items():
-            item["commit"] = self.deps.audit_log.last_good_commit(repository, environment)
+            history = in_time_order(self.deps.audit_log.history(repository, environment))
+            item["commit"] = last_good_commit(history)
             if item["state"] == "unknown":
-                item["state"] = "applied" if item["commit"] else "none applied"
+                destroyed = bool(history) and (history[-1].action, history[-1].result) == ("destroy", "destroyed")
+                item["state"] = "destroyed" if destroyed else "applied" if item["commit"] else "none applied"
         return sorted(found.values(), key=lambda i: (i["repository"], i["environment"]))
 
     def repository_of(self, environment: str, repository: str | None = None) -> str:

@@ -29,11 +29,14 @@ def outcome_for(script: dict, spec: JobSpec) -> dict:
 def main() -> int:
     spec = JobSpec.from_json(os.environ[JOB_ENV])
     token = os.environ[TASK_TOKEN_ENV]
-    with open(os.environ["TFPIPE_STANDIN_SCRIPT"]) as f:
-        outcome = outcome_for(json.load(f), spec)
-    with open(os.environ["TFPIPE_STANDIN_LOG"], "a") as log:
-        fcntl.flock(log, fcntl.LOCK_EX)
-        log.write(json.dumps({"spec": json.loads(spec.to_json()), "outcome": outcome}) + "\n")
+    outcome = {}  # no script: every job succeeds with one change
+    if os.environ.get("TFPIPE_STANDIN_SCRIPT"):
+        with open(os.environ["TFPIPE_STANDIN_SCRIPT"]) as f:
+            outcome = outcome_for(json.load(f), spec)
+    if os.environ.get("TFPIPE_STANDIN_LOG"):
+        with open(os.environ["TFPIPE_STANDIN_LOG"], "a") as log:
+            fcntl.flock(log, fcntl.LOCK_EX)
+            log.write(json.dumps({"spec": json.loads(spec.to_json()), "outcome": outcome}) + "\n")
     sfn = boto3.client("stepfunctions")
     if "error" in outcome:
         # Reported through the token; the job itself ends cleanly, so only the token decides the path.

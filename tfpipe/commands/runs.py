@@ -37,7 +37,8 @@ from tfpipe.operator import OperatorError
 @failing_clearly
 def run(repository, commit, environment, account_id, command, ttl, pull_request, email, job_definition,
         job_queue, wait, args, state_dir):
-    """Submit a PipelineRequest. For `--command custom`, ARGS are the terraform subcommand and arguments."""
+    """Submit a PipelineRequest. For `--command custom`, ARGS are the terraform subcommand and arguments
+    (after `--` when one starts with a dash: `-- output -json`)."""
     request = {"repository": repository, "commit": commit, "command": command,
                "environment": {"name": environment, **({"account_id": account_id} if account_id else {})},
                "user_email": email or actor_email(), "ttl": ttl, "pull_request": pull_request,
