@@ -195,6 +195,11 @@ class StatusFanout:
         self._vcs.set_deployment_status(event.repository, deployment_id, fanout.deployment_state(event),
                                         environment_url=fanout.environment_url(event),
                                         description=fanout.short_description(event.message))
+        if fanout.retires_environment(event):
+            for earlier in self._vcs.deployment_ids(event.repository, event.environment):
+                if earlier != deployment_id:
+                    self._vcs.set_deployment_status(event.repository, earlier, "inactive",
+                                                    description=f"{event.environment} destroyed by run {event.run_id}")
 
     def _deployment_id(self, event: StatusEvent) -> int | None:
         """One GitHub deployment per run, created by whichever of its events comes first (a run's last

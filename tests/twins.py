@@ -85,6 +85,11 @@ class GitHubTwin:
                                  "environment": environment, "transient": transient, "description": description})
         return deployment_id
 
+    def deployment_ids(self, repository, environment) -> list[int]:
+        self._maybe_fail("listing deployments")
+        return [d["id"] for d in reversed(self.deployments)
+                if d["repository"] == repository and d["environment"] == environment]
+
     def set_deployment_status(self, repository, deployment_id, state, environment_url=None, description="") -> None:
         self._maybe_fail("setting a deployment status")
         self.deployment_statuses.append({"repository": repository, "deployment_id": deployment_id, "state": state,

@@ -117,6 +117,10 @@ class GitHubVcs:
                               production_environment=not transient, auto_merge=False, required_contexts=[],
                               description=description[:140]).id)
 
+    def deployment_ids(self, repository: str, environment: str) -> list[int]:
+        return self._call(f"listing the deployments to {environment} in {repository}",
+                          lambda: [d.id for d in self._repo(repository).get_deployments(environment=environment)])
+
     def set_deployment_status(self, repository: str, deployment_id: int, state: str,
                               environment_url: str | None = None, description: str = "") -> None:
         from github.GithubObject import NotSet

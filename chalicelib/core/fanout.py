@@ -90,6 +90,13 @@ def deployment_state(event: StatusEvent) -> str | None:
     return DEPLOYMENT_STATES.get((event.phase, event.status))
 
 
+def retires_environment(event: StatusEvent) -> bool:
+    """A DESTROY that succeeded: every earlier deployment to its environment stops being live (GitHub
+    does not do it for transient environments by itself, and ephemeral ones are transient)."""
+    return (event.workflow == Workflow.DESTROY.value and event.phase == Phase.DONE
+            and event.status == Status.SUCCEEDED)
+
+
 def creates_deployment(event: StatusEvent) -> bool:
     """Whether this event may start the run's deployment (its end only settles one that exists)."""
     return event.phase != Phase.DONE

@@ -207,11 +207,16 @@ def test_an_ephemeral_environment_is_a_transient_deployment_and_is_marked_inacti
     publish(aws, status_event(run_id="eph", workflow="apply-ephemeral", environment="pr-7", phase="apply", status="started"),
             status_event(run_id="eph", workflow="apply-ephemeral", environment="pr-7", phase="schedule",
                          status="succeeded", details={"outputs": {"url": url}}, timestamp="2026-11-25T04:00:05Z"),
-            status_event(run_id="gone", workflow="destroy", environment="pr-7", phase="destroy", status="succeeded"))
+            status_event(run_id="gone", workflow="destroy", environment="pr-7", phase="destroy", status="succeeded"),
+            status_event(run_id="gone", workflow="destroy", environment="pr-7", phase="done", status="succeeded",
+                         timestamp="2026-11-25T04:00:09Z"))
     drain(poller, consumer)
     assert [d["transient"] for d in github.deployments] == [True, True]
-    states = sorted((s["state"], s["environment_url"]) for s in github.deployment_statuses)
-    assert states == [("in_progress", None), ("inactive", None), ("success", url)]
+    ephemeral, destroy = (d["id"] for d in github.deployments)
+    def states(deployment: int) -> list[tuple]:
+        return [(s["state"], s["environment_url"]) for s in github.deployment_statuses if s["deployment_id"] == deployment]
+    assert states(ephemeral) == [("in_progress", None), ("success", url), ("inactive", None)]  # retired by the destroy
+    assert states(destroy)[-1] == ("inactive", None)
 
 
 def our_log(caplog) -> str:

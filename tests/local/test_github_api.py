@@ -76,6 +76,14 @@ def test_statuses_and_deployments_are_kept(stack, setup):
     assert [(s["state"], s["environment_url"]) for s in kept["statuses"]] == [("success", "http://127.0.0.1:9/")]
 
 
+def test_deployments_of_one_environment_are_listed_newest_first(setup):
+    vcs = setup["vcs"]
+    first = vcs.create_deployment(REPO, setup["head"], "pr-2", transient=True, description="one")
+    vcs.create_deployment(REPO, setup["head"], "staging", transient=False, description="elsewhere")
+    second = vcs.create_deployment(REPO, setup["head"], "pr-2", transient=True, description="two")
+    assert vcs.deployment_ids(REPO, "pr-2") == [second, first]
+
+
 def test_status_for_an_unknown_commit_is_refused(setup):
     from chalicelib.core.errors import DependencyFailed
 
