@@ -12,9 +12,10 @@ export TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE := true
 install: $(VENV)/.installed $(STATE_DIR)/terraform.rc $(CHECKOV_VENV)/.installed
 
 # The toolchain check runs with the system Python (stdlib only) before anything is installed,
-# so a missing or old Terraform is reported first and clearly.
+# so a missing or old Terraform is reported first and clearly. It runs as a module (`-m`), so the
+# repository root, not tfpipe/, is first on sys.path (tests/test_stdlib_names.py keeps it that way).
 $(STATE_DIR)/terraform.rc: tfpipe/toolchain.py
-	python3 tfpipe/toolchain.py --state-dir $(STATE_DIR)
+	python3 -m tfpipe.toolchain --state-dir $(STATE_DIR)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	python3 -m venv $(VENV)

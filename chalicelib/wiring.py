@@ -23,7 +23,7 @@ class Container:
 
     @cached_property
     def secrets(self):
-        from chalicelib.adapters.secrets import SecretsManagerStore
+        from chalicelib.adapters.secret_store import SecretsManagerStore
 
         return SecretsManagerStore(self.clients.secretsmanager)
 

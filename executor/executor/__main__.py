@@ -59,7 +59,7 @@ def main(environ: dict[str, str] | None = None) -> int:
 def _services(config: ExecutorConfig, token: str | None) -> Services:
     from chalicelib.adapters.artifacts import S3ArtifactStore
     from chalicelib.adapters.aws_clients import AwsClients
-    from chalicelib.adapters.secrets import SecretsManagerStore
+    from chalicelib.adapters.secret_store import SecretsManagerStore
     from chalicelib.adapters.status_queue import SqsStatusPublisher
     from chalicelib.adapters.task_callbacks import StepFunctionsCallbacks
 

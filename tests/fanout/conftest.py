@@ -99,7 +99,7 @@ def ledger(aws):
 
 @pytest.fixture
 def notifier(aws, slack):
-    from chalicelib.adapters.secrets import SecretsManagerStore
+    from chalicelib.adapters.secret_store import SecretsManagerStore
 
     aws.secrets.create_secret(Name="tfpipe/slack-webhook", SecretString=slack.url)
     store = SecretsManagerStore(aws.secrets)

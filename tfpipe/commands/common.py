@@ -14,7 +14,7 @@ from rich.table import Table
 
 from chalicelib.core.errors import PipelineError
 from chalicelib.settings import SettingsError
-from tfpipe.operator import Operator, OperatorError
+from tfpipe.operations import Operator, OperatorError
 from tfpipe.target import Target, TargetError
 
 console = Console()

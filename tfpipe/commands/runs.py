@@ -17,7 +17,7 @@ from tfpipe.commands.common import (
     print_rows,
     state_dir_option,
 )
-from tfpipe.operator import OperatorError
+from tfpipe.operations import OperatorError
 
 
 @click.command("run")

@@ -18,7 +18,7 @@ from tfpipe.demo.steps import NotVerified, check
 from tfpipe.local.github import git_repos
 from tfpipe.local.github.local_github import LocalGitHub
 from tfpipe.local.stack import Stack
-from tfpipe.operator import Operator
+from tfpipe.operations import Operator
 from tfpipe.target import Target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
