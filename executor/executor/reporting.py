@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from chalicelib.core.failure_cause import Diagnostic, JobFailureCause, trimmed
 from chalicelib.core.job import JobResult, JobSpec
 from chalicelib.core.status import Phase, Status, StatusEvent
 from executor.failures import JobFailure
@@ -37,14 +38,23 @@ class Reporter:
         except Exception as exc:
             self._log.event(f"publishing status: {exc}", level="warning")
 
-    def answer(self, result: JobResult | None, failure: JobFailure | None) -> bool:
+    def cause(self, failure: JobFailure, log_key: str | None) -> JobFailureCause:
+        """Why the job failed, masked, then bounded (masking first: a cut must never leave part of a
+        secret in clear)."""
+        mask = self._masker.mask
+        diagnostics = [Diagnostic(mask(d.summary), mask(d.text), mask(d.file) if d.file else None, d.line)
+                       for d in failure.diagnostics]
+        return JobFailureCause(message=mask(str(failure)), diagnostics=trimmed(diagnostics), log=log_key,
+                               log_tail=mask(self._log.tail()))
+
+    def answer(self, result: JobResult | None, failure: JobFailure | None, cause: JobFailureCause | None = None) -> bool:
         """SendTaskSuccess or SendTaskFailure; False when there is no token or it could not be answered."""
         if not self.answers_a_token:
             return False
         try:
             if failure:
-                cause = f"{failure}\n--- last log lines ---\n{self._log.tail()}"
-                self._callbacks.fail(self._token, failure.error.value, self._masker.mask(cause))
+                cause = cause or self.cause(failure, None)
+                self._callbacks.fail(self._token, failure.error.value, self._masker.mask(cause.to_json()))
             else:
                 self._callbacks.succeed(self._token, self._masker.mask_data(result.to_dict()))
             return True

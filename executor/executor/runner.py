@@ -164,13 +164,15 @@ class Job:
                 outcome.result.artifacts["log"] = log_key
         except Exception as exc:
             self.log.event(f"uploading the log: {exc}", level="error")
+        cause = self.reporter.cause(outcome.failure, self.artifacts.get("log")) if outcome.failure else None
         if self._phase is not None:
             status = Status.FAILED if outcome.failure else Status.SUCCEEDED
             message = str(outcome.failure) if outcome.failure else self._success_message()
-            details = ({"error_class": outcome.failure.error.value, "error": str(outcome.failure)}
+            details = ({"error_class": outcome.failure.error.value, "error": cause.message,
+                        "diagnostics": [d.to_dict() for d in cause.diagnostics]}
                        if outcome.failure else self._counts())
             self._publish(status, message, details)
-        outcome.reported = self.reporter.answer(outcome.result, outcome.failure)
+        outcome.reported = self.reporter.answer(outcome.result, outcome.failure, cause)
 
     def _result(self) -> JobResult:
         return JobResult(run_id=self.spec.run_id, action=self.spec.action.value, has_changes=self.has_changes,

@@ -18,7 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.core.failure_cause import most_telling
 from chalicelib.core.job import JobErrorClass
+from executor.diagnostics import terraform_errors
 from executor.failures import JobFailure
 from executor.interrupt import Interrupt
 from executor.joblog import JobLog
@@ -50,9 +52,10 @@ class TfRun:
         if self.timed_out:
             raise JobFailure(JobErrorClass.TIMEOUT, f"{doing}: exceeded the phase timeout of {self.timeout:g}s")
         if self.returncode != 0:
-            errors = [line for line in self.output.splitlines() if line.startswith(("Error", "│ Error"))]
-            detail = "; ".join(e.strip("│ ") for e in errors[:3]) or self.output.strip()[-500:]
-            raise JobFailure(error, f"{doing} failed (exit {self.returncode}): {detail}")
+            diagnostics = terraform_errors(self.output)
+            detail = "; ".join(f"Error: {d.summary}" + (f" ({d.location})" if d.location else "")
+                               for d in most_telling(diagnostics)[:3]) or self.output.strip()[-500:]
+            raise JobFailure(error, f"{doing} failed (exit {self.returncode}): {detail}", diagnostics)
 
 
 class Terraform:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.core.failure_cause import JobFailureCause
 from chalicelib.core.job import JobAction
 from tests.executor.conftest import (
     ARTIFACTS_BUCKET,
@@ -55,6 +56,46 @@ def test_canary_secret_is_masked_in_logs_artifacts_status_events_and_the_callbac
     leaks = [t[:80] for t in texts if canary in t]
     assert leaks == []
     assert "***" in aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan.txt")
+
+
+GATE = """resource "terraform_data" "gate" {
+  lifecycle {
+    precondition {
+      condition     = var.api_key == "never"
+      error_message = "api key ${nonsensitive(var.api_key)} is not accepted"
+    }
+  }
+}
+"""
+
+
+def test_terraforms_error_reaches_the_cause_and_the_status_with_file_and_line_and_its_secret_masked(aws, infra):
+    canary = f"canary-{uuid.uuid4().hex}"
+    aws.secrets.create_secret(Name="test/api-key", SecretString=canary)
+    infra.write("tfpipe.yml", "secrets:\n  api_key: test/api-key\n")
+    infra.write("gate.tf", GATE)  # a careless error message that prints the secret
+    sha = infra.commit("a precondition that fails at plan")
+    execution, token = token_execution(aws, "gate")
+
+    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN), token=token)
+    assert done.returncode == 1, done.stdout[-3000:]
+    described = finished_execution(aws, execution)
+    assert described["error"] == "PlanFailed"
+    cause = JobFailureCause.parse(described["cause"])
+    [diagnostic] = cause.diagnostics
+    assert (diagnostic.summary, diagnostic.location) == ("Resource precondition failed", "gate.tf:4")
+    assert diagnostic.text.startswith("Error: Resource precondition failed\n\n  on gate.tf line 4")
+    assert "api key *** is not accepted" in diagnostic.text
+    assert cause.message.startswith("terraform plan for staging failed (exit 1): Error: Resource precondition "
+                                    "failed (gate.tf:4)")
+    assert cause.log == "runs/run-1/plan/log.txt" and "Resource precondition failed" in cause.log_tail
+    failed = aws.status_events()[-1]
+    assert (failed["phase"], failed["status"], failed["artifacts"]["log"]) == ("plan", "failed", cause.log)
+    assert failed["details"]["diagnostics"] == [diagnostic.to_dict()]
+
+    history = aws.sfn.get_execution_history(executionArn=execution)["events"]
+    texts = [done.stdout, done.stderr, json.dumps(history, default=str), json.dumps(failed)]
+    assert [t[:80] for t in texts if canary in t] == []
 
 
 def _sleeping(seconds: int) -> list[int]:
@@ -108,8 +149,9 @@ def test_sigterm_during_apply_stops_terraform_releases_the_lock_and_reports_inte
     described = finished_execution(aws, execution)
     assert described["status"] == "FAILED"
     assert described["error"] == "Interrupted"
-    # moto 5.2.5 drops SendTaskFailure's cause (responses.py passes only the error); the job's log
-    # artifact holds the same message the cause carried.
+    cause = JobFailureCause.parse(described["cause"])  # moto keeps it on the stack (tfpipe/local/moto_server.py)
+    assert cause.message.startswith("terraform apply for staging: received SIGTERM")
+    assert cause.log == "runs/run-1/plan-apply/log.txt"
     log = aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan-apply/log.txt")
     assert "Interrupted: terraform apply for staging: received SIGTERM" in log and "releasing its lock" in log
     assert aws.keys(STATE_BUCKET) == [STATE_KEY]  # state written, lock file gone
