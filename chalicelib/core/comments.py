@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from chalicelib.core.failure_cause import diagnostics_of
 from chalicelib.core.fanout import environment_url
 from chalicelib.core.plan_summary import PlanSummary
 from chalicelib.core.status import Phase, Status, StatusEvent
@@ -29,7 +30,7 @@ ICONS: dict[Status, str] = {
 }
 FAILURES = frozenset({Status.FAILED, Status.TIMED_OUT, Status.ROLLED_BACK, Status.NEEDS_ATTENTION})
 ARTIFACT_TITLES: dict[str, str] = {"plan": "plan file", "plan_json": "plan JSON", "plan_text": "plan text",
-                                   "log": "log", "output": "output"}
+                                   "log": "log", "failed_log": "log of the failed job", "output": "output"}
 _ARTIFACT_ORDER = {name: i for i, name in enumerate(ARTIFACT_TITLES)}
 
 
@@ -92,7 +93,7 @@ def _head(view: CommentView) -> str:
         status_line += f" — {_inline(event.message)}"
     lines += [status_line, ""]
     if event.status in FAILURES:
-        lines += _failure_lines(event)
+        lines += _failure_lines(view)
     lines += _summary_lines(view)
     lines += _outputs_lines(event)
     if event.phase == Phase.APPROVAL and event.status == Status.PENDING:
@@ -110,9 +111,23 @@ def _phase_status(event: StatusEvent) -> str:
     return f"{event.phase.value.capitalize()} {event.status.value.replace('-', ' ')}"
 
 
-def _failure_lines(event: StatusEvent) -> list[str]:
-    error_class = event.details.get("error_class")
-    return [f"Error: `{_code(str(error_class))}`", ""] if error_class else []
+def _failure_lines(view: CommentView) -> list[str]:
+    """The error class, a link to the failed job's whole log, and Terraform's own error blocks (file
+    and line included), where a reader looks first."""
+    details = view.event.details
+    said = []
+    if details.get("error_class"):
+        said.append(f"Error: `{_code(str(details['error_class']))}`")
+    log = view.links.get("failed_log") or view.links.get("log")
+    if log:
+        said.append(_artifact_link("full log", log))
+    lines = [" · ".join(said), ""] if said else []
+    diagnostics = diagnostics_of(details.get("diagnostics"))
+    if diagnostics:
+        text = _printable("\n\n".join(d.text for d in diagnostics))
+        fence = _fence_for(text)
+        lines += [f"{fence}text", text, fence, ""]
+    return lines
 
 
 def _summary_lines(view: CommentView) -> list[str]:
@@ -170,12 +185,14 @@ def _approval_lines(event: StatusEvent) -> list[str]:
 def _link_lines(links: dict[str, str]) -> list[str]:
     if not links:
         return []
-    shown = []
-    for name, target in sorted(links.items(), key=lambda item: (_ARTIFACT_ORDER.get(item[0], 99), item[0])):
-        title = ARTIFACT_TITLES.get(name, name.replace("_", " "))
-        shown.append(f"[{_inline(title)}]({_url(target, bare=True)})" if _is_url(target)
-                     else f"{_inline(title)}: `{_code(target)}`")
+    shown = [_artifact_link(ARTIFACT_TITLES.get(name, name.replace("_", " ")), target)
+             for name, target in sorted(links.items(), key=lambda item: (_ARTIFACT_ORDER.get(item[0], 99), item[0]))]
     return ["Artifacts: " + " · ".join(shown), ""]
+
+
+def _artifact_link(title: str, target: str) -> str:
+    """A link when the artifact has a URL; its S3 key otherwise."""
+    return f"[{_inline(title)}]({_url(target, bare=True)})" if _is_url(target) else f"{_inline(title)}: `{_code(target)}`"
 
 
 # -- long texts and splitting --------------------------------------------------------------------
@@ -282,6 +299,11 @@ def _inline(text: str) -> str:
 def _code(text: str) -> str:
     """Text inside a single-backtick code span: backticks and line breaks cannot survive there."""
     return " ".join(str(text).replace("`", "'").split()).replace("|", "\\|")
+
+
+def _printable(text: str) -> str:
+    """Text for a code block: tabs as spaces, no other control characters."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text.replace("\t", "    "))
 
 
 def _cell(value) -> str:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.core.durations import format_duration
 from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.failure_cause import JobFailureCause
 from chalicelib.core.runs import Run
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.tasks.event import TaskEvent
@@ -90,16 +91,20 @@ def _now() -> datetime:
 
 def describe_error(error: dict) -> str:
     """`Error: cause`; a task Lambda's cause is its error payload, of which only the message is told
-    (never its stack trace); a job's cause is the tail of its log."""
+    (never its stack trace); a job's cause is a `JobFailureCause`, of which the message is told."""
     if not error:
         return "no details"
     cause = str(error.get("Cause") or "")
-    try:
-        payload = json.loads(cause)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict) and "errorMessage" in payload:
-        cause = str(payload["errorMessage"])
+    job = JobFailureCause.parse(cause)
+    if job is not None:
+        cause = job.message
+    else:
+        try:
+            payload = json.loads(cause)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and "errorMessage" in payload:
+            cause = str(payload["errorMessage"])
     cause = cause[-MAX_CAUSE:]
     return f"{error.get('Error', 'Error')}: {cause}" if cause else str(error.get("Error", "Error"))
 
@@ -165,7 +170,22 @@ def _details(state: dict) -> dict:
     if error:
         details["error_class"] = error.get("Error")
         details["error"] = describe_error(error)
+        job = JobFailureCause.parse(error.get("Cause"))
+        if job is not None:
+            details["diagnostics"] = [d.to_dict() for d in job.diagnostics]
+            if job.log_tail:
+                details["error"] += f"\n--- last log lines ---\n{job.log_tail}"
     return details
+
+
+def _artifacts(state: dict) -> dict:
+    """The artifacts of the step's result, and the log of the job that failed (as `failed_log` when a
+    later job, a rollback or a clean-up destroy, has a log of its own)."""
+    artifacts = dict(_result(state).get("artifacts") or {})
+    job = JobFailureCause.parse((state.get("error") or {}).get("Cause"))
+    if job is not None and job.log:
+        artifacts["log" if artifacts.get("log") in (None, job.log) else "failed_log"] = job.log
+    return artifacts
 
 
 def event_for(run: Run, name: str, state: dict, extra: dict | None = None, details: dict | None = None) -> StatusEvent:
@@ -176,7 +196,7 @@ def event_for(run: Run, name: str, state: dict, extra: dict | None = None, detai
                        environment=request.environment.name, actor=request.user_email,
                        message=message.words.format(**_facts(run, state, extra or {})),
                        timestamp=_now().isoformat(), pull_request=request.pull_request,
-                       artifacts=dict(_result(state).get("artifacts") or {}),
+                       artifacts=_artifacts(state),
                        details={**_details(state), **(details or {})})
 
 

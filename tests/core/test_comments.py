@@ -112,6 +112,35 @@ def test_failure_shows_error_class_output_and_log_link():
     assert "[log](https://console.example/runs/r1/apply.log)" in body
 
 
+INVALID = ("Error: Invalid expression\n\n  on main.tf line 7, in resource \"terraform_data\" \"greeting\":\n"
+           "   7:   triggers_replace =\n\nExpected the start of an expression, but found an invalid expression token.")
+
+
+def test_terraforms_errors_show_under_the_failure_with_file_and_line_and_a_link_to_the_whole_log():
+    diagnostics = [{"summary": "Invalid expression", "text": INVALID, "file": "main.tf", "line": 7},
+                   {"summary": "Unsupported argument", "text": "Error: Unsupported argument\n\n  on b.tf line 2:\n\t```",
+                    "file": "b.tf", "line": 2}]
+    event = status_event(phase="done", status="failed", message="plan of 0a1b2c3 for prod failed: InitFailed: ...",
+                         details={"error_class": "InitFailed", "diagnostics": diagnostics, "final": True},
+                         artifacts={"log": "runs/r1/plan/log.txt"})
+    [body] = render(CommentView(event, links={"log": "https://artifacts.example/runs/r1/plan/log.txt"}))
+    head = body.split("<sub>")[0]
+    assert "Error: `InitFailed` · [full log](https://artifacts.example/runs/r1/plan/log.txt)" in head
+    fences = [t for t in MD.parse(head) if t.type == "fence"]
+    assert [f.info for f in fences] == ["text"]  # one block, outside any <details>: seen at once
+    assert fences[0].content == INVALID + "\n\nError: Unsupported argument\n\n  on b.tf line 2:\n    ```\n"
+    assert head.index("Error: `InitFailed`") < head.index("on main.tf line 7")
+
+
+def test_the_failed_jobs_log_is_linked_when_a_rollback_has_a_log_of_its_own():
+    event = status_event(phase="rollback", status="rolled-back", details={"error_class": "ApplyFailed"},
+                         artifacts={"log": "runs/r1/rollback/log.txt", "failed_log": "runs/r1/apply/log.txt"})
+    [body] = render(CommentView(event, links={"log": "https://a.example/runs/r1/rollback/log.txt",
+                                              "failed_log": "https://a.example/runs/r1/apply/log.txt"}))
+    assert "Error: `ApplyFailed` · [full log](https://a.example/runs/r1/apply/log.txt)" in body
+    assert "[log of the failed job](https://a.example/runs/r1/apply/log.txt)" in body
+
+
 def test_approval_request_says_how_to_approve_and_reject():
     event = status_event(phase="approval", status="pending", message="waiting for approval",
                          details={"approval_expires_at": "2026-11-26T04:00:00Z"})

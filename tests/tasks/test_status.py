@@ -7,6 +7,7 @@ import json
 import pytest
 
 from chalicelib.core.errors import InvalidRequest
+from chalicelib.core.failure_cause import Diagnostic, JobFailureCause
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.core.workflows import Workflow
 from chalicelib.tasks import runs, status
@@ -98,3 +99,28 @@ def test_a_task_lambdas_error_is_told_by_its_message_never_its_stack_trace():
     told = status.describe_error({"Error": "NotFound", "Cause": payload})
     assert told == "NotFound: moving the TTL of pr-9: no ephemeral environment pr-9 is up"
     assert status.describe_error({"Error": "ApplyFailed", "Cause": "x" * 5000}) == "ApplyFailed: " + "x" * 1000
+
+
+def test_a_failed_jobs_cause_gives_the_runs_end_terraforms_errors_and_the_jobs_log(deps):
+    diagnostic = Diagnostic("Invalid expression", "Error: Invalid expression\n\n  on main.tf line 7:", "main.tf", 7)
+    cause = JobFailureCause("terraform init for prod failed (exit 1): Error: Invalid expression (main.tf:7)",
+                            [diagnostic], "runs/r1/plan/log.txt", "… [init] terraform: Error: Invalid expression")
+    run = make_run(Workflow.PLAN)
+    status.handle(deps, task_event(run, state={"error": {"Error": "InitFailed", "Cause": cause.to_json()}},
+                                   messages=["plan-failed"], final=True))
+    [event] = published(deps)
+    assert event["message"] == (f"plan of {SHA[:7]} for prod failed: InitFailed: terraform init for prod failed "
+                                "(exit 1): Error: Invalid expression (main.tf:7)")
+    assert event["details"]["diagnostics"] == [diagnostic.to_dict()]
+    assert event["artifacts"] == {"log": "runs/r1/plan/log.txt"}
+    assert event["details"]["error"].endswith("--- last log lines ---\n… [init] terraform: Error: Invalid expression")
+
+
+def test_after_a_rollback_the_failed_jobs_log_is_linked_beside_the_rollbacks(deps):
+    cause = JobFailureCause("terraform apply for prod failed (exit 1)", [], "runs/r1/apply/log.txt")
+    rollback = {"has_changes": True, "artifacts": {"log": "runs/r1/rollback/plan-apply/log.txt"}}
+    status.handle(deps, task_event(make_run(), state={"rollback": rollback, "last_good": {"sha": "f" * 40},
+                                                      "error": {"Error": "ApplyFailed", "Cause": cause.to_json()}},
+                                   messages=["rolled-back"], final=True))
+    [event] = published(deps)
+    assert event["artifacts"] == {"log": "runs/r1/rollback/plan-apply/log.txt", "failed_log": "runs/r1/apply/log.txt"}
