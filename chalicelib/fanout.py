@@ -142,11 +142,12 @@ class StatusFanout:
         outcome.delivered.append(sink.value)
 
     def _behind(self, event: StatusEvent, sink: Sink) -> bool:
-        """True when the sink already shows a later state than this event's (a retried, older event)."""
+        """True when the sink already shows a later state than this event's (a retried, older event), or
+        a precise failure of the run that this vaguer "job died" report must not replace."""
         key = fanout.mark_key(event, sink)
         if self._marks is None or key is None:
             return False
-        return not self._marks.advance(key, fanout.progress_text(event))
+        return not self._marks.advance(key, fanout.mark_of(event))
 
     def _dead_letter(self, message: Received, outcome: Outcome) -> None:
         if self._dead_letters is None:

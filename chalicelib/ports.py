@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.core.audit import AuditRecord
+from chalicelib.core.fanout import Mark
 from chalicelib.core.runs import Run
 from chalicelib.core.status import StatusEvent
 
@@ -115,6 +116,7 @@ class DeadLetters(Protocol):
 
 
 class ProgressMarks(Protocol):
-    """The furthest point shown per key (a PR comment): a retried, older event must not undo a newer one."""
+    """What is shown per key (a PR comment, a commit status): a retried, older event must not undo a
+    newer one, nor a vague one a precise one (`Mark.replaces` decides)."""
 
-    def advance(self, key: str, progress: str) -> bool: ...  # True: `progress` is not behind; now recorded
+    def advance(self, key: str, mark: Mark) -> bool: ...  # True: `mark` replaces what was shown; now recorded

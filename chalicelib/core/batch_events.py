@@ -60,6 +60,13 @@ def failed_job(detail: dict) -> FailedJob:
                      task_token=environment.get(TASK_TOKEN_ENV) or None, spec=spec)
 
 
+def is_job_died_report(event: StatusEvent) -> bool:
+    """Whether `event` is `failure_status`'s report: Batch saw the container exit and knows no more
+    (the executor's own failure, when it reported one, says what went wrong)."""
+    details = event.details or {}
+    return details.get("error_class") == JobErrorClass.JOB_FAILED.value and "batch_job_id" in details
+
+
 def failure_status(job: FailedJob, time: str) -> StatusEvent | None:
     """The status event that tells people the job died; None for a job that is not a tfpipe run's."""
     spec = job.spec

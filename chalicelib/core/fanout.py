@@ -7,10 +7,11 @@ the GitHub deployment and Slack are each delivered at most once per event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from chalicelib.core.batch_events import is_job_died_report
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.core.workflows import LOCKING_WORKFLOWS, Workflow
 
@@ -220,6 +221,45 @@ def progress_text(event: StatusEvent) -> str:
     """`progress_key` as a string that sorts the same way (for a conditional write)."""
     timestamp, phase, closing = progress_key(event)
     return f"{timestamp}|{phase:02d}|{closing}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a sink shows now (a progress mark), enough to tell whether another event may replace it.
+
+    Events replace each other in the order they happened, with one exception inside a run: Batch's
+    "job died" report (vague: it knows only that the container exited) never replaces a failure the
+    executor or the workflow reported precisely, nor the run's end, and those replace it whichever
+    happened or arrived first (SQS does not keep order, and Batch reports after the job exited)."""
+
+    progress: str  # progress_text
+    run_id: str = ""
+    settled: bool = False  # a precisely reported failure, or the run's last event
+    vague: bool = False  # Batch's "job died" report
+
+    def replaces(self, shown: Mark | None) -> bool:
+        if shown is None:
+            return True
+        if self.run_id and self.run_id == shown.run_id:
+            if self.vague and shown.settled:
+                return False
+            if shown.vague and self.settled:
+                return True
+        return shown.progress <= self.progress
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Mark:
+        return cls(progress=str(data.get("progress", "")), run_id=str(data.get("run_id") or ""),
+                   settled=bool(data.get("settled")), vague=bool(data.get("vague")))
+
+
+def mark_of(event: StatusEvent) -> Mark:
+    vague = is_job_died_report(event)
+    settled = not vague and (event.status in _COMMIT_FAILURES or is_final(event))
+    return Mark(progress_text(event), event.run_id, settled, vague)
 
 
 def mark_key(event: StatusEvent, sink: Sink) -> str | None:

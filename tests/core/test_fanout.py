@@ -1,6 +1,8 @@
 import pytest
 
+from chalicelib.core.batch_events import failed_job, failure_status
 from chalicelib.core.fanout import (
+    Mark,
     Sink,
     SlackNews,
     commit_context,
@@ -11,6 +13,7 @@ from chalicelib.core.fanout import (
     environment_url,
     is_transient,
     mark_key,
+    mark_of,
     progress_key,
     progress_text,
     short_description,
@@ -18,6 +21,7 @@ from chalicelib.core.fanout import (
     slack_message,
     slack_news,
 )
+from tests.core.test_batch_events import batch_event_detail, spec
 from tests.status_events import status_event
 
 
@@ -141,3 +145,46 @@ def test_progress_text_sorts_like_progress_and_marks_exist_for_current_states_on
     keys = {mark_key(event, sink) for sink in (Sink.COMMENT, Sink.COMMIT_STATUS, Sink.DEPLOYMENT)}
     assert len(keys) == 3 and all(k.startswith("mark|") for k in keys)
     assert not any(k.startswith("status|") for k in keys)  # never a delivery record's key
+
+
+def job_died(at: str, **job):
+    """Batch's report of the run's apply job (the status_event default run)."""
+    return failure_status(failed_job(batch_event_detail(spec(**job))), at)
+
+
+def shows(*arrivals) -> object:
+    """What a sink shows after the events arrived in this order (each replacing what its mark allows)."""
+    shown, mark = None, None
+    for event in arrivals:
+        if mark_of(event).replaces(mark):
+            shown, mark = event, mark_of(event)
+    return shown
+
+
+def test_batchs_job_died_never_replaces_the_runs_precise_failure_nor_its_end_whatever_the_order():
+    started = status_event(phase="apply", status="started", timestamp="2026-11-25T04:00:00Z")
+    precise = status_event(phase="apply", status="failed", timestamp="2026-11-25T04:00:01Z",
+                           details={"error_class": "ApplyFailed"})
+    end = status_event(phase="done", status="failed", timestamp="2026-11-25T04:00:02Z",
+                       details={"error_class": "ApplyFailed", "final": True})
+    died = job_died("2026-11-25T04:00:05Z")
+    assert died.run_id == precise.run_id and mark_of(died).vague and not mark_of(precise).vague
+    assert shows(started, precise, died) is precise
+    assert shows(started, died, precise) is precise  # Batch's report came through SQS first
+    assert shows(started, precise, end, died) is end
+    assert shows(started, died, end) is end
+    assert shows(started, died, end, precise) is end  # a retried older event still does not go back
+    # Nothing better known: the job's death is news.
+    assert shows(started, died) is died
+
+
+def test_a_job_died_report_still_replaces_another_runs_events_by_time():
+    other_run = status_event(run_id="plan-apply-prod-older", phase="done", status="failed",
+                             timestamp="2026-11-25T03:00:00Z", details={"final": True})
+    assert shows(other_run, job_died("2026-11-25T04:00:05Z")).details["error_class"] == "JobFailed"
+
+
+def test_a_mark_reads_back_what_it_wrote_and_an_old_mark_is_just_its_progress():
+    mark = mark_of(status_event(phase="done", status="succeeded"))
+    assert Mark.from_dict(mark.to_dict()) == mark and mark.settled
+    assert Mark.from_dict({"progress": mark.progress}) == Mark(mark.progress)

@@ -8,10 +8,12 @@ import pytest
 
 from chalicelib.adapters.dead_letters import REASON_ATTRIBUTE, SqsDeadLetters
 from chalicelib.adapters.progress_marks import DynamoDbProgressMarks
+from chalicelib.core.batch_events import failed_job, failure_status
 from chalicelib.core.comments import marker
 from chalicelib.core.fanout import progress_key
 from chalicelib.core.status import StatusEvent
 from chalicelib.fanout import StatusFanout
+from tests.core.test_batch_events import batch_event_detail, spec
 from tests.fanout.conftest import MAX_RECEIVES, SLACK_PATH
 from tests.fixtures.plans import plan_json, plan_text
 from tests.status_events import status_event
@@ -298,3 +300,42 @@ def test_a_custom_commands_output_artifact_lands_in_its_comment(aws, poller, con
     drain(poller, consumer)
     [comment] = github.comments_on(REPO, 7)
     assert "<details><summary>Command output</summary>" in comment and "aws_s3_bucket.site" in comment
+
+
+def a_failed_apply(aws):
+    """The apply job's precise failure (the executor's), the run's end, and Batch's later "job died"."""
+    run = "plan-apply-prod-0a1b2c3-5f0e9d8c7b6a"
+    diagnostics = [{"summary": "creating S3 Bucket", "text": "Error: creating S3 Bucket\n\n  on main.tf line 3:",
+                    "file": "main.tf", "line": 3}]
+    failed = {"error_class": "ApplyFailed", "diagnostics": diagnostics}
+    precise = status_event(run_id=run, phase="apply", status="failed", timestamp="2026-11-25T04:00:01Z",
+                           message="terraform apply for prod failed (exit 1): Error: creating S3 Bucket (main.tf:3)",
+                           artifacts={"log": f"runs/{run}/apply/log.txt"}, details=failed)
+    end = status_event(run_id=run, phase="done", status="failed", timestamp="2026-11-25T04:00:02Z",
+                       message="apply of 0a1b2c3 to prod failed (ApplyFailed: terraform apply ...)",
+                       artifacts={"log": f"runs/{run}/apply/log.txt"}, details={**failed, "final": True})
+    died = failure_status(failed_job(batch_event_detail(spec(sha=precise.sha))), "2026-11-25T04:00:05Z")
+    return precise, end, died
+
+
+def test_batchs_later_job_died_report_leaves_the_precise_failure_on_the_comment_and_commit_status(
+        aws, poller, consumer, github):
+    precise, end, died = a_failed_apply(aws)
+    for event in (precise, end, died):  # one after the other, as they happened
+        publish(aws, event)
+        assert drain(poller, consumer) == [[]]
+    [comment] = github.comments_on(REPO, 7)
+    assert "on main.tf line 3" in comment and "ApplyFailed" in comment and "died" not in comment
+    assert [s["description"] for s in github.statuses] == [precise.message, end.message]
+
+
+def test_a_precise_failure_arriving_after_batchs_report_replaces_it(aws, poller, consumer, github):
+    precise, _, died = a_failed_apply(aws)
+    publish(aws, died)  # SQS handed Batch's report over first
+    drain(poller, consumer)
+    assert "died" in github.comments_on(REPO, 7)[0]
+    publish(aws, precise)
+    drain(poller, consumer)
+    [comment] = github.comments_on(REPO, 7)
+    assert "on main.tf line 3" in comment and "died" not in comment
+    assert github.statuses[-1]["description"] == precise.message

@@ -64,7 +64,7 @@ def test_a_failed_job_fails_its_task_token_at_once_and_publishes_the_status(sfn,
     assert answer["token"] == "failed"
     ended = wait_for_end(sfn, execution)
     assert ended["status"] == "FAILED"
-    assert ended.get("error") == "JobFailed"  # (moto 5.2 drops SendTaskFailure's cause; the error is what Catch matches)
+    assert ended.get("error") == "JobFailed"  # the error is what Catch matches
     body = sqs.receive_message(QueueUrl=status_queue)["Messages"][0]["Body"]
     event = StatusEvent.from_json(body)
     assert (event.run_id, event.phase.value, event.status.value) == (spec().run_id, "apply", "failed")
