@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import requests
 
 from chalicelib.core.audit import in_time_order, last_good_commit
+from chalicelib.core.failure_cause import JobFailureCause
 from chalicelib.core.signature import HEADER, sign
+from chalicelib.tasks.status import describe_error
 from chalicelib.wiring import Container
 from tfpipe.target import Target
 
@@ -83,6 +85,23 @@ class Operator:
                  for e in history if "stateEnteredEventDetails" in e]
         return {"status": detail["status"], "steps": steps, "output": detail.get("output"),
                 "error": detail.get("error"), "cause": detail.get("cause")}
+
+    def failure(self, run_id: str) -> dict | None:
+        """Why a run failed: the last task failure its workflow caught (a job's SendTaskFailure, a task
+        Lambda's error), with Terraform's error blocks and the failed job's log when a job said so;
+        None when no task failed."""
+        sfn = self.deps.clients.stepfunctions
+        history = sfn.get_execution_history(executionArn=self.run(run_id)["execution_arn"], maxResults=1000)["events"]
+        failed = next((e.get("taskFailedEventDetails") or {} for e in reversed(history) if e["type"] == "TaskFailed"),
+                      None)
+        if failed is None:
+            return None
+        error = {"Error": failed.get("error") or "Error", "Cause": failed.get("cause") or ""}
+        job = JobFailureCause.parse(error["Cause"])
+        return {"error": error["Error"], "reason": describe_error(error),
+                "diagnostics": [d.to_dict() for d in job.diagnostics] if job else [],
+                "log": job.log if job else None,
+                "log_link": self.target.settings.artifact_link(job.log) if job and job.log else None}
 
     def artifacts(self, run_id: str) -> list[str]:
         s3 = self.deps.clients.s3

@@ -79,6 +79,7 @@ def show(run_id, as_json, state_dir):
     ops = operator(state_dir)
     detail = {"run": ops.run(run_id), "execution": ops.execution(run_id), "artifacts": ops.artifacts(run_id),
               "log_tail": ops.log_tail(run_id)}
+    detail["failure"] = ops.failure(run_id) if detail["execution"]["status"] != "SUCCEEDED" else None
     if as_json:
         click.echo(json.dumps(detail, indent=2, default=str))
         return
@@ -87,11 +88,29 @@ def show(run_id, as_json, state_dir):
                   f"{record['sha'][:7]} by {record['actor']}: [bold]{execution['status']}[/bold]")
     if execution.get("error"):
         console.print(f"  error: {execution['error']}: {(execution.get('cause') or '')[:500]}")
+    _print_failure(detail["failure"])
     console.print("  steps: " + " → ".join(s["state"] for s in execution["steps"]))
     for key in detail["artifacts"]:
         console.print(f"  artifact: {key}")
     for line in detail["log_tail"]:
         console.print(f"  | {line}", markup=False, highlight=False)
+
+
+def _print_failure(failure: dict | None) -> None:
+    """Why the run failed, Terraform's own error blocks (file and line) and where the whole log is."""
+    if not failure:
+        return
+    console.print(f"  why it failed: {failure['reason']}", markup=False, highlight=False, soft_wrap=True)
+    diagnostics = failure.get("diagnostics") or []
+    if diagnostics:
+        console.print("  terraform said:")
+        for diagnostic in diagnostics:
+            for line in diagnostic["text"].splitlines():
+                console.print(f"    {line}", markup=False, highlight=False, soft_wrap=True)
+            console.print("")
+    if failure.get("log"):
+        console.print(f"  full log: {failure['log']} ({failure['log_link']})", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @click.command("envs")
