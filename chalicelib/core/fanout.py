@@ -47,6 +47,10 @@ def commit_state(event: StatusEvent) -> str:
         return "failure"  # an ephemeral run destroys only to clean up after its failed apply
     if event.status == Status.SUCCEEDED and is_final(event):
         return "success"
+    if event.workflow == Workflow.DESTROY.value and event.phase == Phase.DESTROY and event.status == Status.SUCCEEDED:
+        # The destroy job's own end settles its commit: DESTROY works at the environment's last good
+        # commit, which may not be the commit the run's last event names.
+        return "success"
     return "pending"
 
 
