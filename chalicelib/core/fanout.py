@@ -226,11 +226,20 @@ def progress_text(event: StatusEvent) -> str:
     return f"{timestamp}|{phase:02d}|{closing}"
 
 
+def comment_run(event: StatusEvent) -> str | None:
+    """The run whose own comment an event updates, or None for the one comment of its workflow on the
+    pull request: a CUSTOM run answers one `/terraform` request, so each request gets a reply of its
+    own, which the next request does not overwrite."""
+    return event.run_id if event.workflow == Workflow.CUSTOM.value else None
+
+
 def mark_key(event: StatusEvent, sink: Sink) -> str | None:
-    """What a sink shows as a current state (not a history): the comment of a pull request and workflow,
-    the commit status of a sha and context, the deployment of a run. Slack messages are history: None."""
+    """What a sink shows as a current state (not a history): the comment of a pull request and workflow
+    (or run), the commit status of a sha and context, the deployment of a run. Slack messages are
+    history: None."""
+    run = comment_run(event)
     keys = {
-        Sink.COMMENT: f"comment|{event.repository}|{event.pull_request}|{event.workflow}",
+        Sink.COMMENT: f"comment|{event.repository}|{event.pull_request}|{event.workflow}" + (f"|{run}" if run else ""),
         Sink.COMMIT_STATUS: f"commit-status|{event.repository}|{event.sha}|{commit_context(event)}",
         Sink.DEPLOYMENT: f"deployment|{event.repository}|{event.run_id}",
     }

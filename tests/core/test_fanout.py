@@ -141,3 +141,11 @@ def test_progress_text_sorts_like_progress_and_marks_exist_for_current_states_on
     keys = {mark_key(event, sink) for sink in (Sink.COMMENT, Sink.COMMIT_STATUS, Sink.DEPLOYMENT)}
     assert len(keys) == 3 and all(k.startswith("mark|") for k in keys)
     assert not any(k.startswith("status|") for k in keys)  # never a delivery record's key
+
+
+def test_each_custom_run_keeps_its_own_comment_mark_so_one_reply_never_holds_back_another():
+    first = status_event(run_id="custom-pr-7-0a1b2c3-aaaaaaaaaaaa", workflow="custom")
+    second = status_event(run_id="custom-pr-7-0a1b2c3-bbbbbbbbbbbb", workflow="custom")
+    assert mark_key(first, Sink.COMMENT) != mark_key(second, Sink.COMMENT)
+    # One comment per pull request and workflow otherwise: a newer run's events move the same comment.
+    assert mark_key(status_event(run_id="a"), Sink.COMMENT) == mark_key(status_event(run_id="b"), Sink.COMMENT)
