@@ -13,7 +13,7 @@ def _custom_args(event: TaskEvent, doing: str) -> list[str]:
     """The custom command, checked against the allow-list again: a run may be started by hand."""
     custom = event.run.request.custom
     errors: list[FieldError] = []
-    checked = parse_custom_command(custom.argv if custom else None, errors)
+    checked = parse_custom_command(custom.argv if custom else None, errors, event.run.request.environment)
     if errors or checked is None:
         raise InvalidRequest(doing, errors or [FieldError("args", None, "an allow-listed terraform subcommand")])
     return checked.argv
