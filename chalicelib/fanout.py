@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chalicelib.core import fanout
-from chalicelib.core.comments import CommentView, marker, render
+from chalicelib.core.comments import CommentView, event_marker, render
 from chalicelib.core.errors import DependencyFailed
 from chalicelib.core.fanout import Sink
 from chalicelib.core.plan_summary import summarize
@@ -178,7 +178,7 @@ class StatusFanout:
             plan_text = self._artifacts.get_text(keys["plan_text"])
         output = self._artifacts.get_text(keys["output"]) if self._artifacts is not None and keys.get("output") else None
         bodies = render(CommentView(event, summary, plan_text, self._links(event), output))
-        self._vcs.upsert_comment(event.repository, event.pull_request, marker(event.workflow), bodies)
+        self._vcs.upsert_comment(event.repository, event.pull_request, event_marker(event), bodies)
 
     def _run_link(self, event: StatusEvent) -> str | None:
         links = self._links(event)

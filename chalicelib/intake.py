@@ -125,8 +125,8 @@ class Intake:
     def _act(self, intent: Intent, key: str, source: str) -> Answer:
         needs = getattr(intent, "requires_write_access", None)
         if needs and not self._can_write(intent, needs):
-            message = (f"@{needs} needs write access to {intent_repository(intent)} to command tfpipe; "
-                       "nothing ran.")
+            purpose = getattr(intent, "write_access_for", None) or "command tfpipe"
+            message = f"@{needs} needs write access to {intent_repository(intent)} to {purpose}; nothing ran."
             self._reply(intent, message)
             return Answer(202, {"message": message, "runs": []})
         if isinstance(intent, Reply):

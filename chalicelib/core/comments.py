@@ -1,5 +1,5 @@
-"""Pull request comments: one per pull request and workflow, found again by a hidden marker and
-updated in place as the run moves.
+"""Pull request comments: one per pull request and workflow (one per run for CUSTOM: each `/terraform`
+request gets its own reply), found again by a hidden marker and updated in place as the run moves.
 
 A comment is a head (status, summary table, outputs, artifact links, how to approve) followed by
 long texts (the plan, a command's output, an error) in collapsible `<details>` blocks. When that
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from chalicelib.core.failure_cause import diagnostics_of
-from chalicelib.core.fanout import environment_url
+from chalicelib.core.fanout import comment_run, environment_url
 from chalicelib.core.plan_summary import PlanSummary
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.core.workflows import Workflow
@@ -51,9 +51,15 @@ class CommentView:
     output_text: str | None = None  # a CUSTOM run's terraform output (its `output` artifact)
 
 
-def marker(workflow: str) -> str:
-    """The hidden line that identifies the comments of one workflow on a pull request."""
-    return f"<!-- tfpipe:comment workflow={_safe_word(workflow)} -->"
+def marker(workflow: str, run_id: str | None = None) -> str:
+    """The hidden line that identifies the comments of one workflow (or one run of it) on a pull request."""
+    run = f" run={_safe_word(run_id)}" if run_id else ""
+    return f"<!-- tfpipe:comment workflow={_safe_word(workflow)}{run} -->"
+
+
+def event_marker(event: StatusEvent) -> str:
+    """The marker of the comment `event` updates."""
+    return marker(event.workflow, comment_run(event))
 
 
 def render(view: CommentView, limit: int = MAX_COMMENT_CHARS) -> list[str]:
@@ -87,7 +93,7 @@ def _title(event: StatusEvent) -> str:
 
 def _head(view: CommentView) -> str:
     event = view.event
-    lines = [marker(event.workflow), _title(event), ""]
+    lines = [event_marker(event), _title(event), ""]
     status_line = f"**{_phase_status(event)}**"
     if event.message and len(event.message) <= MESSAGE_INLINE_CHARS:
         status_line += f" — {_inline(event.message)}"
@@ -132,6 +138,8 @@ def _failure_lines(view: CommentView) -> list[str]:
 
 def _summary_lines(view: CommentView) -> list[str]:
     summary = view.summary
+    if view.event.workflow == Workflow.CUSTOM.value:
+        return []  # a CUSTOM job plans nothing: its zero counts would only be noise under its output
     if summary is None:
         counts = {k: view.event.details.get(k) for k in ("add", "change", "destroy")}
         if all(isinstance(v, int) for v in counts.values()):
@@ -231,7 +239,7 @@ def _block_overhead(title: str, fence: str) -> int:
 
 def _pack(head: str, texts: list[LongText], event: StatusEvent, limit: int) -> list[tuple[str, bool]]:
     """Fill parts in order: the head, then each long text, split on line boundaries where needed."""
-    continuation = "\n".join([marker(event.workflow), _title(event) + " · continued", "",
+    continuation = "\n".join([event_marker(event), _title(event) + " · continued", "",
                               f"<sub>run `{_code(event.run_id)}`{_PART_PLACEHOLDER_SUFFIX}</sub>", ""])
     parts: list[str] = [head]
     for long in texts:

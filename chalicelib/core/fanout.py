@@ -48,6 +48,10 @@ def commit_state(event: StatusEvent) -> str:
         return "failure"  # an ephemeral run destroys only to clean up after its failed apply
     if event.status == Status.SUCCEEDED and is_final(event):
         return "success"
+    if event.workflow == Workflow.DESTROY.value and event.phase == Phase.DESTROY and event.status == Status.SUCCEEDED:
+        # The destroy job's own end settles its commit: DESTROY works at the environment's last good
+        # commit, which may not be the commit the run's last event names.
+        return "success"
     return "pending"
 
 
@@ -261,12 +265,20 @@ def mark_of(event: StatusEvent) -> Mark:
     settled = not vague and (event.status in _COMMIT_FAILURES or is_final(event))
     return Mark(progress_text(event), event.run_id, settled, vague)
 
+def comment_run(event: StatusEvent) -> str | None:
+    """The run whose own comment an event updates, or None for the one comment of its workflow on the
+    pull request: a CUSTOM run answers one `/terraform` request, so each request gets a reply of its
+    own, which the next request does not overwrite."""
+    return event.run_id if event.workflow == Workflow.CUSTOM.value else None
+
 
 def mark_key(event: StatusEvent, sink: Sink) -> str | None:
-    """What a sink shows as a current state (not a history): the comment of a pull request and workflow,
-    the commit status of a sha and context, the deployment of a run. Slack messages are history: None."""
+    """What a sink shows as a current state (not a history): the comment of a pull request and workflow
+    (or run), the commit status of a sha and context, the deployment of a run. Slack messages are
+    history: None."""
+    run = comment_run(event)
     keys = {
-        Sink.COMMENT: f"comment|{event.repository}|{event.pull_request}|{event.workflow}",
+        Sink.COMMENT: f"comment|{event.repository}|{event.pull_request}|{event.workflow}" + (f"|{run}" if run else ""),
         Sink.COMMIT_STATUS: f"commit-status|{event.repository}|{event.sha}|{commit_context(event)}",
         Sink.DEPLOYMENT: f"deployment|{event.repository}|{event.run_id}",
     }

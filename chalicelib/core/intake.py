@@ -7,7 +7,7 @@ executions happen in `chalicelib.intake`, which acts on the intent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chalicelib.core.comment_commands import NotACommand, UnknownCommand, Verb, parse_comment, usage
 from chalicelib.core.durations import TtlBounds
@@ -42,6 +42,7 @@ class Start:
     requests: tuple[PipelineRequest, ...]
     requires_write_access: str | None = None  # a comment's author, whose permission is checked first
     pull_request: int | None = None
+    write_access_for: str | None = None  # what the refusal says write access is needed for
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,12 @@ class RoutingPolicy:
     defaults: RequestDefaults
     ttl: TtlBounds
     extra_default_branches: tuple[str, ...] = field(default=("main", "master"))
+
+    @property
+    def long_lived_environments(self) -> list[str]:
+        """The environments declared in settings (TFPIPE_ENVIRONMENTS) and the default one."""
+        names = {*self.defaults.accounts, self.default_environment}
+        return sorted(n for n in names if not n.startswith("pr-"))
 
 
 PR_PLAN_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
@@ -190,8 +197,26 @@ def _verb_destroy(event, args, policy):
     return _comment_start(event, policy, "destroy", ephemeral_environment(event.number))
 
 
+ENVIRONMENT_ARG = "env="
+
+
 def _verb_terraform(event, args, policy):
-    return _comment_start(event, policy, "custom", ephemeral_environment(event.number), args=list(args))
+    """`/terraform <args>` reads the pull request's own environment; `env=<name>` names a long-lived
+    one instead (read-only commands only: the request's check, with the environment)."""
+    named = [a for a in args if a.startswith(ENVIRONMENT_ARG)]
+    argv = [a for a in args if not a.startswith(ENVIRONMENT_ARG)]
+    own = ephemeral_environment(event.number)
+    environment = named[0][len(ENVIRONMENT_ARG):] if len(named) == 1 else own
+    if len(named) > 1 or environment not in (own, *policy.long_lived_environments):
+        known = ", ".join(f"`{n}`" for n in policy.long_lived_environments)
+        return Reply(event.repository, event.number,
+                     f"Nothing ran: `/terraform` takes at most one `env=<name>`, naming a long-lived environment "
+                     f"({known}) or this pull request's own `{own}`; got `{' '.join(named)[:80]}`",
+                     requires_write_access=event.sender.login)
+    start = _comment_start(event, policy, "custom", environment, args=argv)
+    if environment == own:
+        return start
+    return replace(start, write_access_for=f"read `{environment}` with `/terraform`")
 
 
 def _verb_decide(approved: bool):

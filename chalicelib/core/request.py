@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from chalicelib.core.durations import TtlBounds
 from chalicelib.core.errors import FieldError, InvalidRequest
-from chalicelib.core.workflows import CUSTOM_ALLOW_LIST, WORKFLOW_BY_COMMAND, Command, Workflow
+from chalicelib.core.workflows import CUSTOM_ALLOW_LIST, READ_ONLY_CUSTOM, WORKFLOW_BY_COMMAND, Command, Workflow
 
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -115,7 +115,10 @@ class PipelineRequest:
         )
 
 
-def parse_custom_command(args: object, errors: list[FieldError]) -> CustomCommand | None:
+def parse_custom_command(args: object, errors: list[FieldError],
+                         environment: Environment | None = None) -> CustomCommand | None:
+    """An allow-listed command, or None with what is wrong in `errors`; on a long-lived `environment`
+    only a read-only one."""
     allowed = ", ".join(sorted(CUSTOM_ALLOW_LIST))
     accepted = (f"a list of strings starting with an allow-listed terraform subcommand ({allowed}; "
                 "state takes list or show), at most 16 arguments, no shell syntax")
@@ -133,6 +136,11 @@ def parse_custom_command(args: object, errors: list[FieldError]) -> CustomComman
     bad = [a for a in rest if not CUSTOM_ARG.match(a) or a.startswith(("-chdir", "-plugin-dir"))]
     if bad:
         errors.extend(FieldError("args", a, accepted) for a in bad)
+        return None
+    if environment is not None and not environment.is_ephemeral and subcommand not in READ_ONLY_CUSTOM:
+        errors.append(FieldError("args", " ".join(args)[:200], (
+            f"a read-only terraform subcommand on the long-lived environment {environment.name} "
+            f"({', '.join(sorted(READ_ONLY_CUSTOM))})")))
         return None
     return CustomCommand(subcommand, tuple(rest))
 
@@ -195,7 +203,7 @@ def parse_pipeline_request(raw: object, defaults: RequestDefaults, ttl: TtlBound
 
     custom = None
     if command == Command.CUSTOM:
-        custom = parse_custom_command(raw.get("args"), errors)
+        custom = parse_custom_command(raw.get("args"), errors, environment)
     elif raw.get("args") is not None:
         errors.append(FieldError("args", raw.get("args"), "args only with command custom"))
 

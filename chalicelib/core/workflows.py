@@ -65,3 +65,7 @@ CUSTOM_ALLOW_LIST: dict[str, frozenset[str] | None] = {
     "graph": None,
     "fmt": None,
 }
+
+# Of those, what may run against a long-lived environment (`/terraform ... env=prod`): commands that only
+# read. Not `fmt` or `providers` (`fmt` rewrites files, `providers lock|mirror` write them).
+READ_ONLY_CUSTOM = frozenset({"state", "output", "show", "validate", "version", "graph"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.core.errors import FieldError, InvalidRequest
 from chalicelib.core.job import JobAction, JobSpec
 from chalicelib.core.request import parse_custom_command
-from chalicelib.tasks import status
+from chalicelib.tasks import last_good, status
 from chalicelib.tasks.event import TaskEvent
 
 
@@ -13,7 +13,7 @@ def _custom_args(event: TaskEvent, doing: str) -> list[str]:
     """The custom command, checked against the allow-list again: a run may be started by hand."""
     custom = event.run.request.custom
     errors: list[FieldError] = []
-    checked = parse_custom_command(custom.argv if custom else None, errors)
+    checked = parse_custom_command(custom.argv if custom else None, errors, event.run.request.environment)
     if errors or checked is None:
         raise InvalidRequest(doing, errors or [FieldError("args", None, "an allow-listed terraform subcommand")])
     return checked.argv
@@ -22,7 +22,7 @@ def _custom_args(event: TaskEvent, doing: str) -> list[str]:
 def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSpec:
     run, request = event.run, event.run.request
     doing = f"preparing the {action.value} job of run {run.run_id}"
-    sha, prefix = request.sha, f"runs/{run.run_id}/"
+    sha, prefix = last_good.commit_of(event, doing), f"runs/{run.run_id}/"
     if rollback:
         sha, prefix = event.step("last_good").get("sha"), prefix + "rollback/"
     if not sha:
@@ -44,7 +44,8 @@ def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSp
 
 
 def submit(deps, raw: object) -> dict:
-    """The submit_job task: `action`, `task_token`, and `rollback: true` to apply the last good commit."""
+    """The submit_job task: `action`, `task_token`, `rollback: true` to apply the last good commit, and
+    `commit: last-good` to work at it (DESTROY), else at the run's own commit."""
     event = TaskEvent.parse(raw, "submitting a Terraform job")
     try:
         action = JobAction(event.params.get("action"))

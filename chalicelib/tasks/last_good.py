@@ -1,5 +1,6 @@
 """Run history for the workflows: record what a run did to an environment, and find the last
-commit that applied cleanly to it (what a rollback applies)."""
+commit that applied cleanly to it: what a rollback applies, what DESTROY destroys with, and what
+`tfpipe destroy` and `tfpipe ttl` name."""
 
 from __future__ import annotations
 
@@ -7,18 +8,48 @@ from datetime import UTC, datetime
 
 from chalicelib.core.audit import AuditRecord
 from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.runs import Run
 from chalicelib.tasks.event import TaskEvent
 
 ACTIONS = frozenset({"apply", "rollback", "ephemeral-apply", "destroy"})
 RESULTS = frozenset({"applied", "failed", "rolled-back-to", "destroyed", "destroy-failed"})
 JOB_STEP = {"rollback": "rollback", "destroy": "destroy"}  # where the job's result is in the state
+# Which commit a step acts on (its `commit` parameter): the one the run was asked for, or the one the
+# environment was last left at cleanly (`$.last_good`, found by the last_good_commit task).
+COMMITS = ("request", "last-good")
+
+
+def find(deps, repository: str, environment: str) -> str | None:
+    """The commit `environment` was last left running cleanly, or None: the audit trail's last good
+    commit, else the commit an ephemeral environment's TTL destroy was scheduled with (recorded after
+    each apply that succeeded, so it stands in when the audit record of that apply was not written).
+    An audit trail that cannot be read raises: nothing is guessed."""
+    sha = deps.audit_log.last_good_commit(repository, environment)
+    if sha:
+        return sha
+    record = deps.runs.get_environment(repository, environment)
+    return Run.from_dict(record.destroy_input).request.sha if record else None
 
 
 def resolve(deps, raw: object) -> dict:
     """The last_good_commit task: `{"sha": <sha or null>}`."""
     event = TaskEvent.parse(raw, "finding the last commit that applied cleanly")
     request = event.run.request
-    return {"sha": deps.audit_log.last_good_commit(request.repository, request.environment.name)}
+    return {"sha": find(deps, request.repository, request.environment.name)}
+
+
+def commit_of(event: TaskEvent, doing: str) -> str | None:
+    """The commit a step acts on, by its `commit` parameter: `request` (the default), or `last-good`:
+    the environment's last good commit, else the request's when none is known. DESTROY destroys with
+    the configuration that made what is there, not with the commit that asked (a closed pull request's
+    head may be a broken commit that never applied)."""
+    commit = event.params.get("commit", "request")
+    if commit not in COMMITS:
+        raise InvalidRequest(doing, [FieldError("commit", commit, ", ".join(COMMITS))])
+    request = event.run.request
+    if commit == "last-good":
+        return event.step("last_good").get("sha") or request.sha
+    return request.sha
 
 
 def record(deps, raw: object) -> dict:
@@ -30,7 +61,8 @@ def record(deps, raw: object) -> dict:
     if errors:
         raise InvalidRequest("recording a run in the audit trail", errors)
     run, request = event.run, event.run.request
-    sha = event.step("last_good").get("sha") if action == "rollback" else request.sha
+    doing = "recording a run in the audit trail"
+    sha = event.step("last_good").get("sha") if action == "rollback" else commit_of(event, doing)
     job = event.step(JOB_STEP.get(action, "apply"))
     started = datetime.fromtimestamp(event.started_at, UTC) if event.started_at else datetime.now(UTC)
     audit = AuditRecord(

@@ -66,6 +66,13 @@ MESSAGES: dict[str, Message] = {
                                "scheduling the TTL destroy of {environment} failed: {error}"),
     "ephemeral-destroyed": Message(Phase.DONE, Status.FAILED,
                                    "apply of {sha7} to {environment} failed; what it created was destroyed ({error})"),
+    # A job that failed before applying (checkout, build, init, plan) changed nothing: nothing is destroyed.
+    "ephemeral-unchanged": Message(Phase.DONE, Status.FAILED,
+                                   "apply of {sha7} to {environment} failed before it changed anything ({error}); "
+                                   "nothing was destroyed: {environment} still runs {last_good7}"),
+    "ephemeral-nothing-changed": Message(Phase.DONE, Status.FAILED,
+                                         "apply of {sha7} to {environment} failed before it changed anything "
+                                         "({error}); nothing was created or destroyed"),
     "ephemeral-destroy-failed": Message(Phase.DONE, Status.FAILED,
                                         "apply of {sha7} to {environment} failed, and destroying what it created "
                                         "failed too; it stays listed as failed-to-destroy: {error}"),

@@ -136,3 +136,42 @@ def test_a_comment_on_an_unknown_pull_request_head_is_a_400_naming_the_commit_wi
     assert response.status_code == 400
     assert "refs/pull/1/head" in json.loads(response.body)["message"]
     assert pipeline.executions() == []
+
+
+def test_terraform_env_prod_from_a_writer_reads_prod_at_the_pull_request_head_with_github_twin(writer_pipeline):
+    writer_pipeline.webhook("issue_comment", comment("/terraform state list env=prod"))
+    [execution] = writer_pipeline.executions()
+    request = execution["input"]["request"]
+    assert (execution["workflow"], request["environment"]["name"], request["sha"]) == ("custom", "prod", HEAD)
+    assert request["custom"] == {"subcommand": "state", "args": ["list"]}  # `env=` is ours, not terraform's
+    assert request["pull_request"] == 1  # its reply goes to the pull request
+
+
+def test_terraform_env_prod_from_a_user_without_write_access_is_refused_saying_so_with_github_twin(writer_pipeline):
+    writer_pipeline.github.permissions[(REPO, "stranger")] = "read"
+    writer_pipeline.webhook("issue_comment", comment("/terraform state list env=prod", login="stranger"))
+    assert writer_pipeline.executions() == []
+    [reply] = writer_pipeline.github.comments_on(REPO, 1)
+    assert reply == f"@stranger needs write access to {REPO} to read `prod` with `/terraform`; nothing ran."
+
+
+@pytest.mark.parametrize("body, says", [
+    ("/terraform fmt env=prod", "a read-only terraform subcommand on the long-lived environment prod"),
+    ("/terraform providers lock env=prod", "a read-only terraform subcommand on the long-lived environment prod"),
+    ("/terraform state list env=staging", "naming a long-lived environment (`prod`) or this pull request's own `pr-1`"),
+    ("/terraform state list env=pr-2", "naming a long-lived environment (`prod`) or this pull request's own `pr-1`"),
+    ("/terraform output env=prod env=pr-1", "takes at most one `env=<name>`"),
+])
+def test_terraform_on_a_long_lived_environment_runs_only_read_only_commands_with_github_twin(
+        writer_pipeline, body, says):
+    writer_pipeline.webhook("issue_comment", comment(body))
+    assert writer_pipeline.executions() == []
+    [reply] = writer_pipeline.github.comments_on(REPO, 1)
+    assert reply.startswith("Nothing ran") and says in reply
+
+
+def test_terraform_env_naming_the_pull_requests_own_environment_is_the_default_with_github_twin(writer_pipeline):
+    writer_pipeline.webhook("issue_comment", comment("/terraform fmt -check env=pr-1"))
+    [execution] = writer_pipeline.executions()
+    request = execution["input"]["request"]
+    assert (request["environment"]["name"], request["custom"]["args"]) == ("pr-1", ["-check"])

@@ -201,4 +201,25 @@ def test_a_custom_commands_output_is_shown_whole_and_collapsed():
     event = status_event(workflow="custom", phase="done", message="terraform state list on pr-7 finished")
     bodies = render(CommentView(event, output_text=output))
     assert blocks(bodies[0]) == [("Command output", output)]
-    assert bodies[0].startswith(marker("custom"))
+    assert bodies[0].startswith(marker("custom", event.run_id))
+
+
+def test_each_terraform_request_gets_a_reply_of_its_own_found_by_its_runs_marker():
+    first = status_event(run_id="custom-pr-7-0a1b2c3-aaaaaaaaaaaa", workflow="custom", phase="done")
+    second = status_event(run_id="custom-pr-7-0a1b2c3-bbbbbbbbbbbb", workflow="custom", phase="done")
+    bodies = [render(CommentView(e, output_text="aws_s3_bucket.site\n"))[0] for e in (first, second)]
+    assert bodies[0].splitlines()[0] == marker("custom", first.run_id)
+    assert bodies[1].splitlines()[0] == marker("custom", second.run_id)
+    # The fan-out edits the comment carrying the marker: neither run's marker is found in the other's reply.
+    assert marker("custom", first.run_id) not in bodies[1] and marker("custom", second.run_id) not in bodies[0]
+    assert marker("custom") not in bodies[0]
+    # Other workflows keep one comment per pull request, whatever the run.
+    assert render(plan_view("small"))[0].splitlines()[0] == marker("plan-apply")
+
+
+def test_a_terraform_reply_shows_its_output_without_plan_counts():
+    event = status_event(workflow="custom", phase="done", message="terraform state list on pr-7 finished",
+                         details={"has_changes": False, "add": 0, "change": 0, "destroy": 0, "final": True})
+    [body] = render(CommentView(event, output_text="aws_s3_bucket.site\n"))
+    assert "Plan:" not in body and "to add" not in body
+    assert blocks(body) == [("Command output", "aws_s3_bucket.site\n")]

@@ -40,7 +40,7 @@ def test_plan_apply_commit_status_is_pending_until_the_runs_last_event(phase, st
     ("plan", "done", "succeeded", {"final": True}, "success"),
     ("apply-ephemeral", "schedule", "succeeded", {}, "pending"),
     ("apply-ephemeral", "destroy", "succeeded", {}, "failure"),  # cleaning up after a failed apply
-    ("destroy", "destroy", "succeeded", {}, "pending"),
+    ("destroy", "destroy", "succeeded", {}, "success"),  # the job's commit may be the last good one, not the run's
     ("destroy", "done", "succeeded", {"final": True}, "success"),
     ("custom", "approval", "succeeded", {"final": True}, "success"),  # a final event says so itself
 ])
@@ -188,3 +188,10 @@ def test_a_mark_reads_back_what_it_wrote_and_an_old_mark_is_just_its_progress():
     mark = mark_of(status_event(phase="done", status="succeeded"))
     assert Mark.from_dict(mark.to_dict()) == mark and mark.settled
     assert Mark.from_dict({"progress": mark.progress}) == Mark(mark.progress)
+
+def test_each_custom_run_keeps_its_own_comment_mark_so_one_reply_never_holds_back_another():
+    first = status_event(run_id="custom-pr-7-0a1b2c3-aaaaaaaaaaaa", workflow="custom")
+    second = status_event(run_id="custom-pr-7-0a1b2c3-bbbbbbbbbbbb", workflow="custom")
+    assert mark_key(first, Sink.COMMENT) != mark_key(second, Sink.COMMENT)
+    # One comment per pull request and workflow otherwise: a newer run's events move the same comment.
+    assert mark_key(status_event(run_id="a"), Sink.COMMENT) == mark_key(status_event(run_id="b"), Sink.COMMENT)

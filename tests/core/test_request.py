@@ -95,3 +95,18 @@ def test_every_bad_argument_of_a_custom_command_is_named():
     with pytest.raises(InvalidRequest) as caught:
         parse_pipeline_request(valid(command="custom", args=["output", "$(id)", "ok", "`id`"]), DEFAULTS, BOUNDS)
     assert [e.got for e in caught.value.errors] == ["$(id)", "`id`"]
+
+
+@pytest.mark.parametrize("args", [["fmt"], ["providers", "lock"]])
+def test_a_long_lived_environment_takes_only_read_only_custom_commands(args):
+    with pytest.raises(InvalidRequest) as caught:
+        parse_pipeline_request(valid(command="custom", args=args), DEFAULTS, BOUNDS)
+    assert "a read-only terraform subcommand on the long-lived environment prod (graph, output, show, state, " \
+           "validate, version)" in str(caught.value)
+    ephemeral = valid(command="custom", args=args, environment="pr-7", pull_request=7)
+    assert parse_pipeline_request(ephemeral, DEFAULTS, BOUNDS).custom.argv == args  # its own throwaway checkout
+
+
+@pytest.mark.parametrize("args", [["state", "list"], ["output", "-json"], ["show"], ["validate"]])
+def test_a_long_lived_environment_can_be_read(args):
+    assert parse_pipeline_request(valid(command="custom", args=args), DEFAULTS, BOUNDS).custom.argv == args

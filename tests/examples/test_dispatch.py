@@ -113,6 +113,17 @@ def test_pull_request_comment_commands_are_dispatched(tmp_path, intake, comment,
     assert request.ttl_seconds == ttl
 
 
+def test_a_terraform_comment_naming_a_long_lived_environment_is_dispatched_to_it(tmp_path, intake):
+    url, received = intake
+    payload = load_fixture("issue_comment", "created.payload.json")
+    payload["issue"]["pull_request"] = {"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"}
+    payload["comment"]["body"] = "/terraform state list env=prod"
+    assert dispatch(tmp_path, url, "issue_comment", payload).returncode == 0
+    [request] = accepted(received)
+    assert (request.command.value, request.environment.name, request.custom.argv) == ("custom", "prod",
+                                                                                       ["state", "list"])
+
+
 def test_ordinary_comments_and_issue_comments_dispatch_nothing(tmp_path, intake):
     url, received = intake
     payload = load_fixture("issue_comment", "created.payload.json")  # on an issue, not a pull request

@@ -59,3 +59,17 @@ def test_submit_refuses_an_unknown_action_and_a_missing_token(deps):
         jobs.submit(deps, task_event(make_run(), action="import", task_token="t"))
     with pytest.raises(InvalidRequest, match="task_token"):
         jobs.submit(deps, task_event(make_run(), action="plan"))
+
+
+def test_destroy_job_works_at_the_environments_last_good_commit_not_the_one_that_asked(deps):
+    run = make_run(Workflow.DESTROY, "pr-7", sha=SHA, pull_request=7)  # a closed pull request's head
+    event = TaskEvent.parse(task_event(run, state={"last_good": {"sha": OLD_SHA}}, commit="last-good"), "test")
+    assert jobs.job_spec(deps, event, JobAction.DESTROY, False).sha == OLD_SHA
+    nothing_known = TaskEvent.parse(task_event(run, state={"last_good": {"sha": None}}, commit="last-good"), "test")
+    assert jobs.job_spec(deps, nothing_known, JobAction.DESTROY, False).sha == SHA
+
+
+def test_a_job_asked_for_an_unknown_commit_is_refused_by_name(deps):
+    event = TaskEvent.parse(task_event(make_run(Workflow.DESTROY, "pr-7"), commit="newest"), "test")
+    with pytest.raises(InvalidRequest, match="commit: got 'newest'; accepted: request, last-good"):
+        jobs.job_spec(deps, event, JobAction.DESTROY, False)

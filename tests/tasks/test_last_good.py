@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from chalicelib.core.errors import InvalidRequest
-from chalicelib.tasks import last_good
+from chalicelib.core.run_records import EnvironmentRecord
+from chalicelib.core.workflows import Workflow
+from chalicelib.tasks import last_good, ttl
 from tests.tasks.conftest import OLD_SHA, SHA, make_run, task_event
 
 
@@ -47,3 +51,22 @@ def test_other_environments_do_not_count(deps):
 def test_unknown_action_or_result_is_refused_by_name(deps):
     with pytest.raises(InvalidRequest, match=r"action: got 'deploy'.*result: got 'ok'"):
         last_good.record(deps, task_event(make_run(), action="deploy", result="ok"))
+
+
+def test_an_ephemeral_environment_whose_apply_was_not_audited_is_found_by_its_ttl_record(deps):
+    applied = make_run(Workflow.APPLY_EPHEMERAL, "pr-7", sha=OLD_SHA, pull_request=7, ttl_seconds=3600)
+    when = datetime.now(UTC) + timedelta(hours=1)
+    # What the apply's TTL step records; the audit record of that apply was not written.
+    deps.runs.put_environment(EnvironmentRecord("acme/infra", "pr-7", int(when.timestamp()), "ttl-pr-7",
+                                                ttl.destroy_run(applied, "ttl-pr-7", when).to_dict()))
+    closing = make_run(Workflow.DESTROY, "pr-7", sha=SHA, key="closed", pull_request=7)
+    assert resolve(deps, closing) == OLD_SHA
+    assert last_good.find(deps, "acme/infra", "pr-7") == OLD_SHA
+
+
+def test_a_destroy_is_recorded_with_the_commit_it_destroyed_with(deps):
+    run = make_run(Workflow.DESTROY, "pr-7", sha=SHA, pull_request=7)
+    last_good.record(deps, task_event(run, state={"last_good": {"sha": OLD_SHA}}, action="destroy",
+                                      result="destroyed", commit="last-good"))
+    [record] = deps.audit_log.history("acme/infra", "pr-7")
+    assert (record.action, record.sha, record.result) == ("destroy", OLD_SHA, "destroyed")

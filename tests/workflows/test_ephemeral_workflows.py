@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.core.naming import schedule_name
 from chalicelib.core.workflows import Command, Workflow
-from tests.workflows.conftest import SHA, execution_of
+from tests.workflows.conftest import GOOD_SHA, NEWER_SHA, SHA, execution_of
 
 pytestmark = pytest.mark.e2e
 
@@ -126,3 +126,51 @@ def test_failed_destroy_keeps_the_environment_listed_as_failed_to_destroy_with_s
     assert "failed-to-destroy" in pipeline.event_bodies(destroy)[-1]["message"]
     assert pipeline.deps.runs.get_environment("acme/infra", "pr-28").state == "destroy-failed"
     assert pipeline.lock("pr-28") is None
+
+
+@pytest.mark.parametrize("error, number", [("InitFailed", 36), ("PlanFailed", 37)])
+def test_a_broken_commit_leaves_the_environment_as_it_was_with_scripted_job_standin(pipeline, error, number):
+    environment = f"pr-{number}"
+    up = pipeline.start(pipeline.run(Command.EPHEMERAL, environment, sha=GOOD_SHA, pull_request=number,
+                                     ttl_seconds=3600))
+    assert pipeline.wait(up)["status"] == "SUCCEEDED"
+    pipeline.script(environment, "plan-apply", sha=NEWER_SHA, error=error, cause="Error: Invalid expression")
+    broken = pipeline.start(pipeline.run(Command.EPHEMERAL, environment, sha=NEWER_SHA, key="broken",
+                                         pull_request=number, ttl_seconds=3600))
+
+    assert pipeline.wait(broken)["status"] == "FAILED"
+    assert [j["action"] for j in pipeline.jobs(broken)] == ["plan-apply"]  # nothing destroyed
+    message = pipeline.event_bodies(broken)[-1]["message"]
+    assert message.startswith(f"apply of {NEWER_SHA[:7]} to {environment} failed before it changed anything ({error}")
+    assert message.endswith(f"nothing was destroyed: {environment} still runs {GOOD_SHA[:7]}")
+    record = pipeline.deps.runs.get_environment("acme/infra", environment)
+    assert (record.state, record.destroy_input["request"]["sha"]) == ("active", GOOD_SHA)  # its TTL destroy too
+    assert schedule_of(pipeline, environment) is not None
+    assert pipeline.lock(environment) is None
+
+
+def test_a_commit_that_fails_before_creating_anything_says_so_with_scripted_job_standin(pipeline):
+    pipeline.script("pr-39", "plan-apply", error="InitFailed", cause="Error: Unsupported block type")
+    run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-39", pull_request=39))
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.jobs(run)[-1]["action"] == "plan-apply"
+    message = pipeline.event_bodies(run)[-1]["message"]
+    assert message.startswith(f"apply of {SHA[:7]} to pr-39 failed before it changed anything (InitFailed")
+    assert message.endswith("nothing was created or destroyed")
+    assert "failed too" not in message and "destroyed (" not in message
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-39") is None
+    assert pipeline.lock("pr-39") is None
+
+
+def test_destroy_uses_the_environments_last_good_commit_not_the_closing_head_with_scripted_job_standin(pipeline):
+    up = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-38", sha=GOOD_SHA, pull_request=38, ttl_seconds=3600))
+    assert pipeline.wait(up)["status"] == "SUCCEEDED"
+    # The pull request is closed at a head that never applied (its own apply failed at init).
+    closed = pipeline.start(pipeline.run(Command.DESTROY, "pr-38", sha=NEWER_SHA, key="closed", pull_request=38))
+
+    assert pipeline.wait(closed)["status"] == "SUCCEEDED"
+    assert [(j["action"], j["sha"]) for j in pipeline.jobs(closed)] == [("destroy", GOOD_SHA)]
+    history = pipeline.deps.audit_log.history("acme/infra", "pr-38")
+    assert [(r.action, r.sha, r.result) for r in history][-1] == ("destroy", GOOD_SHA, "destroyed")
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-38") is None

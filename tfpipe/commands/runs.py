@@ -7,6 +7,7 @@ import json
 import click
 
 from chalicelib.core.workflows import Command
+from chalicelib.tasks import last_good
 from tfpipe.commands.common import (
     actor_email,
     answer,
@@ -138,8 +139,7 @@ def _environment_request(ops, environment: str, repository: str | None, command:
     if known is None:
         raise OperatorError(f"finding environment {environment} of {repository}: no such environment; "
                             "`tfpipe envs` lists them")
-    record = ops.deps.runs.get_environment(repository, environment)
-    sha = known["commit"] or (record.destroy_input["request"]["sha"] if record else None)
+    sha = last_good.find(ops.deps, repository, environment)  # what DESTROY itself destroys with
     if not sha:
         raise OperatorError(f"finding environment {environment}: no commit is known to have been applied to it")
     pull_request = int(environment[3:]) if environment.startswith("pr-") and environment[3:].isdigit() else None

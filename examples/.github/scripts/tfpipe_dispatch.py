@@ -7,7 +7,7 @@ For teams that prefer Actions to a repository webhook. Reads the event GitHub Ac
   pull request opened/synchronize/   -> plan against $TFPIPE_ENVIRONMENT, and ephemeral pr-<N>
     reopened
   pull request closed                -> destroy pr-<N>
-  PR comment /plan, /ephemeral [ttl=4h], /ttl <duration>, /destroy, /terraform <args>
+  PR comment /plan, /ephemeral [ttl=4h], /ttl <duration>, /destroy, /terraform <args> [env=<name>]
                                      -> the matching command (other comments: nothing)
 
 Each body is signed like a GitHub webhook: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`
@@ -57,7 +57,12 @@ def _comment_request(body: str, number: int) -> dict | None:
     if verb == "/destroy" and not args:
         return {"command": "destroy", "environment": pr_env}
     if verb == "/terraform" and args:
-        return {"command": "custom", "environment": pr_env, "args": args}
+        # env=<name>: a long-lived environment instead (the pipeline lets only read-only commands at it)
+        named = [a for a in args if a.startswith("env=")]
+        rest = [a for a in args if not a.startswith("env=")]
+        if len(named) > 1 or not rest:
+            return None
+        return {"command": "custom", "environment": named[0][4:] if named else pr_env, "args": rest}
     return None
 
 
