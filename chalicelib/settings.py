@@ -131,7 +131,7 @@ class Settings:
     def artifact_link(self, key: str) -> str:
         """Where a person opens an artifact: the configured base URL, else the S3 console."""
         if self.artifacts_base_url:
-            return f"{self.artifacts_base_url}/{key}"
+            return f"{self.artifacts_base_url}/{quote(key, safe='/')}"
         return (f"https://s3.console.aws.amazon.com/s3/object/{self.artifacts_bucket}"
                 f"?region={self.region}&prefix={quote(key, safe='/')}")
 
@@ -154,6 +154,19 @@ class Settings:
 
     def repository_allowed(self, repository: str) -> bool:
         return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
+
+
+def setting_names() -> frozenset[str]:
+    """Every TFPIPE_* variable `Settings.from_env` reads (the embedded stack takes these from the
+    user's shell and no others)."""
+    class Reading(dict):
+        def get(self, key, default=None):
+            read.add(key)
+            return default
+
+    read: set[str] = set()
+    Settings.from_env(Reading())
+    return frozenset(name for name in read if name.startswith(PREFIX))
 
 
 def _status_queue_name(queue_url: str, app_name: str, stage: str) -> str:
