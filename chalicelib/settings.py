@@ -121,7 +121,8 @@ class Settings:
                 artifacts_base_url=get("ARTIFACTS_BASE_URL").rstrip("/"),
             )
         except (ValueError, json.JSONDecodeError) as exc:
-            raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
+            raise SettingsError(f"reading tfpipe settings from the environment: "
+                                f"{', '.join(_malformed(env)) or 'a setting'}: {exc}") from exc
 
     @property
     def status_queue_name(self) -> str:
@@ -154,6 +155,22 @@ class Settings:
 
     def repository_allowed(self, repository: str) -> bool:
         return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
+
+
+def _malformed(env: Mapping[str, str]) -> list[str]:
+    """Which TFPIPE_* variables fail to read, each read alone (asked only once reading all failed)."""
+    names = sorted(name for name in env if name.startswith(PREFIX))
+    if len(names) == 1:
+        return names  # reading it alone is what failed: no need (and no end) to ask again
+
+    def fails(name: str) -> bool:
+        try:
+            Settings.from_env({name: env[name]})
+        except SettingsError:
+            return True
+        return False
+
+    return [name for name in names if fails(name)]
 
 
 def setting_names() -> frozenset[str]:

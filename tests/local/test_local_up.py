@@ -227,3 +227,14 @@ def test_an_artifact_link_on_the_local_stack_opens_the_artifact(restarted):
     assert (opened.status_code, opened.content) == (200, b"Plan: 1 to add")
     assert opened.headers["Content-Type"].startswith("text/plain")
     assert requests.get(link.replace("plan.txt", "missing.txt"), timeout=5).status_code == 404
+
+
+def test_local_up_with_a_malformed_exported_setting_refuses_naming_it(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TFPIPE_")}, "TFPIPE_TTL_MIN": "half an hour"}
+
+    done = subprocess.run([sys.executable, "-m", "tfpipe.cli", "local", "up", "--state-dir", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=env)
+
+    assert done.returncode == 1
+    assert "TFPIPE_TTL_MIN: expected a duration like 90m" in done.stderr
+    assert not (tmp_path / "stack.json").exists()

@@ -45,7 +45,8 @@ def up(state_dir: str, app: str, stage: str, repositories: tuple[str, ...], batc
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     began = time.monotonic()
-    chosen = {name: value for name, value in os.environ.items() if name in setting_names()}
+    names = setting_names()
+    chosen = {name: value for name, value in os.environ.items() if name in names}
     stack = Stack(app=app, stage=stage, state_dir=state_dir, provision=True, batch_concurrency=batch_concurrency,
                   repositories=repositories, settings=chosen)
     try:
@@ -93,9 +94,15 @@ def _print_settings(stack) -> None:
 
 def _warn_of_environments_gone(git_root: Path) -> None:
     """The audit trail outlives a stack; the environments it names do not (moto keeps AWS in memory)."""
+    from chalicelib.core.errors import PipelineError
     from tfpipe.local.audit_trail import deployed_environments
 
-    for repository, environments in deployed_environments(git_root).items():
+    try:
+        remembered = deployed_environments(git_root)
+    except PipelineError as exc:  # a damaged trail must not stop the stack; say what could not be read
+        click.echo(f"warning: {exc}", err=True)
+        return
+    for repository, environments in remembered.items():
         named = ", ".join(f"{environment} ({f'last applied {sha[:7]}' if sha else 'never applied cleanly'})"
                           for environment, sha in environments)
         click.echo(f"warning: the audit trail of {repository} names environments that no longer exist: {named}. "
