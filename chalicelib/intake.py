@@ -186,3 +186,9 @@ def _json(body: bytes, doing: str) -> object:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(doing, [FieldError("body", body[:80].decode("utf-8", "replace"),
                                                 f"JSON ({exc.__class__.__name__})")]) from None
+    except RecursionError:
+        # Python's parser recurses once per level: a body nested about 1,000 levels deep exhausts the
+        # stack. Nothing GitHub or a PipelineRequest sends comes near (GitHub's payloads nest 6 deep).
+        raise InvalidRequest(doing, [FieldError("body", body[:80].decode("utf-8", "replace"),
+                                                "JSON nested fewer than about 1,000 levels deep (this body's "
+                                                "arrays and objects nest deeper than the parser takes)")]) from None

@@ -121,7 +121,8 @@ class Settings:
                 artifacts_base_url=get("ARTIFACTS_BASE_URL").rstrip("/"),
             )
         except (ValueError, json.JSONDecodeError) as exc:
-            raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
+            raise SettingsError(f"reading tfpipe settings from the environment: "
+                                f"{', '.join(_malformed(env)) or 'a setting'}: {exc}") from exc
 
     @property
     def status_queue_name(self) -> str:
@@ -131,7 +132,7 @@ class Settings:
     def artifact_link(self, key: str) -> str:
         """Where a person opens an artifact: the configured base URL, else the S3 console."""
         if self.artifacts_base_url:
-            return f"{self.artifacts_base_url}/{key}"
+            return f"{self.artifacts_base_url}/{quote(key, safe='/')}"
         return (f"https://s3.console.aws.amazon.com/s3/object/{self.artifacts_bucket}"
                 f"?region={self.region}&prefix={quote(key, safe='/')}")
 
@@ -154,6 +155,35 @@ class Settings:
 
     def repository_allowed(self, repository: str) -> bool:
         return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
+
+
+def _malformed(env: Mapping[str, str]) -> list[str]:
+    """Which TFPIPE_* variables fail to read, each read alone (asked only once reading all failed)."""
+    names = sorted(name for name in env if name.startswith(PREFIX))
+    if len(names) == 1:
+        return names  # reading it alone is what failed: no need (and no end) to ask again
+
+    def fails(name: str) -> bool:
+        try:
+            Settings.from_env({name: env[name]})
+        except SettingsError:
+            return True
+        return False
+
+    return [name for name in names if fails(name)]
+
+
+def setting_names() -> frozenset[str]:
+    """Every TFPIPE_* variable `Settings.from_env` reads (the embedded stack takes these from the
+    user's shell and no others)."""
+    class Reading(dict):
+        def get(self, key, default=None):
+            read.add(key)
+            return default
+
+    read: set[str] = set()
+    Settings.from_env(Reading())
+    return frozenset(name for name in read if name.startswith(PREFIX))
 
 
 def _status_queue_name(queue_url: str, app_name: str, stage: str) -> str:

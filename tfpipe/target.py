@@ -33,9 +33,11 @@ class Target:
 
     @classmethod
     def resolve(cls, state_dir: str | Path | None) -> Target:
-        """The embedded stack when its stack.json exists (or a state dir is named), else AWS."""
-        path = Path(state_dir or os.environ.get("TFPIPE_STATE_DIR", ".tfpipe"))
-        if (path / STACK_FILE).exists() or state_dir is not None:
+        """The embedded stack when a state dir is named (--state-dir, or TFPIPE_STATE_DIR as `tfpipe local
+        env` exports it) or .tfpipe/stack.json exists here, else AWS."""
+        named = state_dir or os.environ.get("TFPIPE_STATE_DIR")
+        path = Path(named or ".tfpipe")
+        if named or (path / STACK_FILE).exists():
             return cls.from_state_dir(path)
         return cls.from_environment()
 

@@ -19,8 +19,9 @@ from tfpipe.target import Target, TargetError
 
 console = Console()
 state_dir_option = click.option("--state-dir", type=click.Path(file_okay=False), default=None,
-                                help="The embedded stack's state directory (default .tfpipe/ when its "
-                                     "stack.json exists; otherwise AWS through TFPIPE_API_URL and TFPIPE_*).")
+                                help="The embedded stack's state directory (default $TFPIPE_STATE_DIR, which "
+                                     "`tfpipe local env` exports, else .tfpipe/ when its stack.json exists; "
+                                     "otherwise AWS through TFPIPE_API_URL and TFPIPE_*).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 

@@ -17,7 +17,8 @@ from tfpipe.local import stack_file
 from tfpipe.local.github import git_repos
 from tfpipe.local.github.local_github import LocalGitHub, PullRequestError
 
-_state_dir = click.option("--state-dir", type=click.Path(file_okay=False), default=".tfpipe", show_default=True)
+_state_dir = click.option("--state-dir", type=click.Path(file_okay=False), default=".tfpipe", show_default=True,
+                          envvar="TFPIPE_STATE_DIR")
 _repo = click.option("--repo", "repository", default=None, help="owner/name (default: the only local repository).")
 _user = click.option("--user", default=None, help="GitHub login acting (default: $TFPIPE_LOCAL_USER or your login).")
 

@@ -2,7 +2,9 @@
 and the state machines in statemachines/*.asl.json with their ${Placeholders} substituted.
 
 Answers the TFPIPE_* settings the app's functions get (Terraform's `lambda_environment`, locally)
-and the job definition's environment. Mirrors terraform/*.tf where a value is not in names.json
+and the job definition's environment: the names, ARNs and URLs of what it created (`wiring`, never
+the user's to choose), and the settings a deployment chooses in terraform.tfvars, where the user
+chose none (`default_settings`). Mirrors terraform/*.tf where a value is not in names.json
 (queue redrive, job definition shape); the embedded stack stands in for Fargate with an UNMANAGED
 compute environment whose jobs the local Batch service runs.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ STATUS_QUEUE_ATTRIBUTES = {"VisibilityTimeout": "360", "MessageRetentionPeriod":
 STATUS_MAX_RECEIVES = 5
 JOB_COMMAND = ["python", "-m", "executor"]  # the executor image's ENTRYPOINT (executor/Dockerfile)
 LOCAL_GITHUB_TOKEN = "local-github-token"  # noqa: S105 - the stand-in accepts any token
+DEPLOY_ROLE_NAME = "tfpipe-deploy"
 
 
 class ProvisionError(Exception):
@@ -37,6 +40,15 @@ class Provisioned:
     env: dict[str, str] = field(default_factory=dict)  # TFPIPE_* for the app's functions
     resources: dict[str, str] = field(default_factory=dict)  # names.json key -> name, URL or ARN
     state_machines: dict[str, str] = field(default_factory=dict)  # workflow -> ARN
+    wiring: frozenset[str] = frozenset()  # the names in env that point at what was provisioned
+
+
+def default_settings(account: str) -> dict[str, str]:
+    """What the embedded stack runs with where the user chose nothing (terraform.tfvars chooses these
+    in AWS): every repository, `prod` and the ephemeral environments in moto's one account, and the
+    deploy role provisioning creates."""
+    return {"TFPIPE_ALLOWED_REPOSITORIES": "*/*", "TFPIPE_ENVIRONMENTS": json.dumps({"prod": account}),
+            "TFPIPE_EPHEMERAL_ACCOUNT_ID": account, "TFPIPE_DEPLOY_ROLE_NAME": DEPLOY_ROLE_NAME}
 
 
 def load_names(repo_root: Path = REPO_ROOT) -> dict:
@@ -83,9 +95,12 @@ class Provisioner:
         self.names = {key: expand(r["name"], app, stage) for key, r in self.doc["resources"].items()}
 
     def run(self, webhook_secret: str, slack_url: str, job_environment: dict[str, str] | None = None,
-            job_command: list[str] | None = None) -> Provisioned:
+            job_command: list[str] | None = None, settings: Mapping[str, str] | None = None) -> Provisioned:
+        """`settings`: what the user chose; it replaces `default_settings`, never the wiring."""
         out = Provisioned(resources=dict(self.names))
-        roles = self._roles()
+        defaults = default_settings(self.account)
+        chosen = {**defaults, **{k: v for k, v in (settings or {}).items() if k in defaults}}
+        roles = self._roles(chosen["TFPIPE_DEPLOY_ROLE_NAME"])
         self._tables()
         self._buckets()
         self._secrets(webhook_secret, slack_url)
@@ -93,19 +108,21 @@ class Provisioner:
         out.resources["status_queue"], out.resources["status_dlq"] = self._queues()
         self._log_groups()
         out.resources["job_queue"], out.resources["job_definition"] = self._batch(
-            roles, out.resources["status_queue"], job_environment or {}, job_command or JOB_COMMAND)
+            roles, out.resources["status_queue"], {"TFPIPE_DEPLOY_ROLE_NAME": chosen["TFPIPE_DEPLOY_ROLE_NAME"],
+                                                   **(job_environment or {})}, job_command or JOB_COMMAND)
         out.state_machines = self._state_machines(roles["states_role"])
         out.resources["scheduler_role"] = roles["scheduler_role"]
-        out.env = self._environment(out)
+        wiring = self._wiring(out)
+        out.env, out.wiring = {**wiring, **chosen}, frozenset(wiring)
         return out
 
-    def _roles(self) -> dict[str, str]:
+    def _roles(self, deploy_role: str) -> dict[str, str]:
         iam = self._client("iam")
         roles = {}
         for key in [k for k in self.names if k.endswith("_role")] + ["batch_service_role"]:
             name = self.names.get(key, f"{self.app}-{self.stage}-batch-service")
             roles[key] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ASSUME)["Role"]["Arn"]
-        iam.create_role(RoleName="tfpipe-deploy", AssumeRolePolicyDocument=_ASSUME)  # what jobs assume per environment
+        iam.create_role(RoleName=deploy_role, AssumeRolePolicyDocument=_ASSUME)  # what jobs assume per environment
         return roles
 
     def _tables(self) -> None:
@@ -159,7 +176,7 @@ class Provisioner:
             "TFPIPE_ARTIFACTS_BUCKET": self.names["artifacts_bucket"], "TFPIPE_STATE_BUCKET": self.names["state_bucket"],
             "TFPIPE_STATUS_QUEUE_URL": status_queue_url,
             "TFPIPE_GITHUB_TOKEN_SECRET_NAME": self.names["github_token_secret"],
-            "TFPIPE_DEPLOY_ROLE_NAME": "tfpipe-deploy", "TFPIPE_TRACING": "off", "AWS_REGION": self.region,
+            "TFPIPE_TRACING": "off", "AWS_REGION": self.region,
             # The image's ENV (executor/Dockerfile) that matters outside a container.
             "PYTHONUNBUFFERED": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1",
             **extra_env,
@@ -192,7 +209,7 @@ class Provisioner:
                                                           definition=definition, roleArn=role_arn)["stateMachineArn"]
         return machines
 
-    def _environment(self, out: Provisioned) -> dict[str, str]:
+    def _wiring(self, out: Provisioned) -> dict[str, str]:
         skip = {"status_queue", "status_dlq", "job_queue", "job_definition", "scheduler_role"}
         env = {r["env"]: self.names[key] for key, r in self.doc["resources"].items() if "env" in r and key not in skip}
         env.update({self.doc["state_machines"][w]["env"]: arn for w, arn in out.state_machines.items()})
@@ -202,8 +219,6 @@ class Provisioner:
             "TFPIPE_STATUS_MAX_RECEIVES": str(STATUS_MAX_RECEIVES), "TFPIPE_JOB_QUEUE_ARN": out.resources["job_queue"],
             "TFPIPE_JOB_DEFINITION_ARN": out.resources["job_definition"],
             "TFPIPE_SCHEDULER_ROLE_ARN": out.resources["scheduler_role"],
-            "TFPIPE_ALLOWED_REPOSITORIES": "*/*", "TFPIPE_ENVIRONMENTS": json.dumps({"prod": self.account}),
-            "TFPIPE_EPHEMERAL_ACCOUNT_ID": self.account, "TFPIPE_DEPLOY_ROLE_NAME": "tfpipe-deploy",
-            "TFPIPE_TRACING": "off",
+            "TFPIPE_TRACING": "off",  # no X-Ray here
         })
         return env

@@ -7,11 +7,18 @@ Parts (each on its own free loopback port, see `endpoints`):
   aws     moto behind the front door (routes lambda/batch by signing service to the local services)
   lambda  the local Lambda service (Invoke; everything else of Lambda goes to moto)
   batch   the local Batch service (SubmitJob, DescribeJobs, ListJobs, TerminateJob; the rest: moto)
+  api, github, slack, artifacts: the app's REST API, the GitHub and Slack stand-ins, artifact links
 and, without ports of their own, the Chalice app's event sources (SQS pollers, schedules, EventBridge
 rules) and the EventBridge Scheduler runner (see event_sources.py).
 One stack per process at a time: moto's state and the `MOTO_PORT` its Step Functions engine reads
 are process-wide. `start()` exports `env` into os.environ (AWS_ENDPOINT_URL*, TFPIPE_*), `stop()`
-restores what was there.
+restores what was there. One stack per state directory: `start()` refuses a directory another
+process's stack owns (stack_file.own).
+
+The app's settings, last one wins: .chalice/config.json's stage variables, provisioning's defaults,
+`settings` (what the user chose: `tfpipe local up` passes the TFPIPE_* its shell exports), then what
+the stack wires itself (resource names, ARNs and URLs, which no choice may point elsewhere), then
+`extra_env` (tests).
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from typing import Any
 import boto3
 from chalice.app import Chalice
 
+from chalicelib.settings import Settings
 from tfpipe.local import stack_file
 from tfpipe.local.api_gateway import ApiGateway
+from tfpipe.local.artifact_files import ArtifactFiles
 from tfpipe.local.batch_service import BatchService
 from tfpipe.local.chalice_functions import (
     REPO_ROOT,
@@ -64,6 +73,9 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 _HOST_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR",
                      "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE")
 _ACTIVE = threading.Lock()  # one stack per process
+# Settings the stack points at its own parts whether or not provisioning ran.
+STACK_WIRED = frozenset({"TFPIPE_STAGE", "TFPIPE_TRACING", "TFPIPE_LOCAL_GIT_ROOT", "TFPIPE_GITHUB_API_URL",
+                         "TFPIPE_ARTIFACTS_BASE_URL"})
 
 
 class Stack:
@@ -72,7 +84,8 @@ class Stack:
                  extra_env: Mapping[str, str] | None = None, batch_concurrency: int = 2,
                  batch_stop_timeout: float = 30.0, clock_speed: float = 1.0, webhook_secret: str | None = None,
                  provision: bool = False, repositories: tuple[str, ...] | list[str] = (),
-                 job_environment: Mapping[str, str] | None = None, job_command: list[str] | None = None):
+                 job_environment: Mapping[str, str] | None = None, job_command: list[str] | None = None,
+                 settings: Mapping[str, str] | None = None):
         self.app_spec = app
         self.stage = stage
         self.state_dir = Path(state_dir).resolve()
@@ -81,6 +94,8 @@ class Stack:
         self.account_id = ACCOUNT_ID
         self.export_env = export_env
         self.extra_env = dict(extra_env or {})
+        self.settings = dict(settings or {})  # the user's choices (see the module's docstring)
+        self.ignored_settings: list[str] = []  # names in `settings` the stack wires to other values
         self.batch_concurrency = batch_concurrency
         self.batch_stop_timeout = batch_stop_timeout
         self.clock = Clock(clock_speed)
@@ -107,6 +122,7 @@ class Stack:
         self._servers: dict[str, BackgroundServer] = {}
         self._uploaded: UploadedSource | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._ownership: stack_file.Ownership | None = None
         self._started = False
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -171,19 +187,24 @@ class Stack:
     def _start(self) -> None:
         self._started = True
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._ownership = stack_file.own(self.state_dir)  # before anything another stack could be using
         self.moto = MotoServer(self.host, front=self._build_front_door)
         self.moto.start()
         self.moto.reset()  # moto's state is process-wide: a new stack starts from an empty account
         # The Step Functions engine reads MOTO_PORT per call: point it at the front door.
         self._set_env({"MOTO_PORT": str(self.moto.port)})
         self._serve("slack", self.slack)
+        self._serve("artifacts", ArtifactFiles(lambda: self.client("s3"), lambda: self.env["TFPIPE_ARTIFACTS_BUCKET"]))
         if self.provision:
             self.provisioned = Provisioner(self.client, chalice_app_name(), self.stage, self.region,
                                            self.account_id).run(self.webhook_secret, self.slack_url,
-                                                                self.job_environment, self.job_command)
+                                                                self.job_environment, self.job_command,
+                                                                self.settings)
+        app_settings = {**self._app_settings(), **self.extra_env}
+        Settings.from_env(app_settings)  # a malformed choice stops the start, not every invocation after it
         if self.export_env:
             # Before the app is imported: its decorators may read settings (the status queue's name).
-            self._set_env({**self._app_settings(), **self.extra_env})
+            self._set_env(app_settings)
         self._start_services(load_app(self.app_spec))
         self.env = self._environment()
         if self.export_env:
@@ -233,12 +254,20 @@ class Stack:
         return server
 
     def _app_settings(self) -> dict[str, str]:
-        """The TFPIPE_* settings the app's functions get: .chalice/config.json's stage variables, then
-        what provisioning created, then the stack's own."""
+        """The TFPIPE_* settings the app's functions get (the module's docstring says in what order)."""
         env = dict(chalice_stage_environment(self.stage))
+        wired = set(STACK_WIRED)
         if self.provisioned is not None:
             env.update(self.provisioned.env)
+            wired |= self.provisioned.wiring
+        env.update({name: value for name, value in self.settings.items() if name not in wired})
         env.update({"TFPIPE_STAGE": self.stage, "TFPIPE_TRACING": "off", "TFPIPE_LOCAL_GIT_ROOT": str(self.git_root)})
+        if "artifacts" in self._servers:
+            env["TFPIPE_ARTIFACTS_BASE_URL"] = self._servers["artifacts"].url
+        if "github" in self._servers:
+            env["TFPIPE_GITHUB_API_URL"] = self.github_url
+        self.ignored_settings = sorted(name for name, value in self.settings.items()
+                                       if name in wired and env.get(name) != value)
         return env
 
     def _environment(self) -> dict[str, str]:
@@ -249,7 +278,6 @@ class Stack:
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
             "AWS_ENDPOINT_URL_BATCH": self.batch_url,
-            "TFPIPE_GITHUB_API_URL": self.github_url,
             "AWS_XRAY_SDK_ENABLED": "false",
         })
         env.update(self.extra_env)
@@ -279,7 +307,7 @@ class Stack:
                 "function_urls": self.function_urls.local_urls(sync=False) if self.function_urls else {}}
 
     def _write_stack_file(self) -> None:
-        if self._started:
+        if self._started and self._ownership is not None:
             stack_file.write(self.state_dir, self.describe())
 
     def create_repository(self, full_name: str, default_branch: str = "main") -> Path:
@@ -339,7 +367,8 @@ class Stack:
             return
         self._started = False
         try:
-            stack_file.remove(self.state_dir)
+            if self._ownership is not None:  # never another stack's stack.json
+                stack_file.remove(self.state_dir)
             if self.event_sources is not None:
                 self.event_sources.stop()
             if self.function_urls is not None:
@@ -363,6 +392,9 @@ class Stack:
                 else:
                     os.environ[key] = value
             self._saved_env.clear()
+            if self._ownership is not None:
+                self._ownership.release()
+                self._ownership = None
             _ACTIVE.release()
 
     def __enter__(self) -> Stack:
