@@ -136,3 +136,14 @@ def test_a_comment_on_an_unknown_pull_request_head_is_a_400_naming_the_commit_wi
     assert response.status_code == 400
     assert "refs/pull/1/head" in json.loads(response.body)["message"]
     assert pipeline.executions() == []
+
+
+@pytest.mark.parametrize("body, verb", [("/ttl forever", "/ttl"), ("/terraform apply -auto-approve", "/terraform")])
+def test_a_refused_comment_names_the_command_typed_and_says_what_is_accepted_once_with_github_twin(
+        writer_pipeline, body, verb):
+    writer_pipeline.webhook("issue_comment", comment(body))
+    [reply] = writer_pipeline.github.comments_on(REPO, 1)
+    assert f"reading `{verb}` on pull request #1" in reply
+    assert "/cron" not in reply and "/custom" not in reply  # the commands the verbs submit are not the user's words
+    # What is accepted is said once; the list of every command after it would say it again (`/ttl <duration>`).
+    assert reply.count("accepted:") == 1 and "Usage" not in reply
