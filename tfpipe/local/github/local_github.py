@@ -33,7 +33,7 @@ class LocalGitHub:
         path = git_repos.repository_path(self.git_root, repository)
         if not (path / "HEAD").exists():
             raise PullRequestError(f"{repository}: no such repository under {self.git_root} "
-                                   f"(create it with `tfpipe local repo create {repository}`)")
+                                   f"(create it with `tfpipe local repo {repository}`)")
         return path
 
     def _sha(self, path: Path, repository: str, branch: str) -> str:
