@@ -131,7 +131,8 @@ def test_commands_on_an_unknown_environment_or_with_bad_input_fail_clearly(stack
                                         "--email", "dev@example.com", "--", "apply", "-auto-approve"])
     assert refused.exit_code == 1
     assert "args: got 'apply -auto-approve'; accepted: a list of strings starting with an allow-listed" in refused.output
-    assert refused.output.count("args: got") == 1  # said once, not in the message and again in the field list
+    said = refused.output[refused.output.index("Error: "):]  # output also holds the in-process stack's log lines
+    assert said.count("args: got") == 1  # once, not in the message and again in the field list
 
     missing = tfpipe(stack, "show", "plan-prod-0000000-000000000000")
     assert missing.exit_code == 1 and "no such run; `tfpipe runs` lists them" in missing.output
