@@ -23,6 +23,8 @@ from tfpipe.commands.common import (
 from tfpipe.operations import WAITING_FOR_APPROVAL, OperatorError, shown_status
 from tfpipe.run_history import History
 
+LOG_LINES = 20  # of the last job's log, in `tfpipe show`
+
 
 @click.command("run")
 @click.option("--repository", required=True, help="owner/name of the infrastructure repository.")
@@ -153,9 +155,6 @@ def show(run_id, as_json, state_dir):
 def _say(text: str) -> None:
     """One line as is: the terminal wraps it (rich would break run ids and messages people copy)."""
     console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-LOG_LINES = 20
 
 
 def _status_words(record: dict) -> str:
