@@ -31,6 +31,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "executor")]
 
 from executor.backend import backend_args, state_location  # noqa: E402
 
+from bench.targets import verdict  # noqa: E402
 from chalicelib.core.job import JOB_ENV, JobAction, JobSpec  # noqa: E402
 from tfpipe.local.moto_server import MotoServer  # noqa: E402
 
@@ -110,7 +111,7 @@ def bench_case(case: str, env: dict[str, str], root: Path, repo: Repo, url: str,
     print(f"[{case}] executor phases (median s): " + ", ".join(
         f"{phase} {statistics.median(d[phase] for d in durations):.2f}" for phase in durations[0]))
     print(f"[{case}] median ratio executor / bare: {median_ratio:.3f}x (target <= {TARGET}x): "
-          f"{'within target' if median_ratio <= TARGET else 'OVER target'}")
+          f"{verdict(median_ratio, TARGET)}")
     # Where the difference goes: `terraform show -json` (the plan.json artifact) is work bare
     # init+plan does not do; the rest is the runner itself (Python, checkout, STS, uploads, events).
     rest = statistics.median((r - d.get("plan-json", 0.0)) / b for r, d, b in zip(runner_times, durations, bare_times,

@@ -24,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TARGET_SECONDS = 5.0
+
+from bench.targets import verdict  # noqa: E402
+
 BARE_MOTO = ("import sys, time; from tfpipe.local.moto_server import MotoServer; "
              "s = MotoServer().start(); print('ready', flush=True); sys.stdin.read(); s.stop()")
 
@@ -87,12 +90,13 @@ def main() -> int:
             (stack_times if name == "stack" else moto_times).append(measure())
     stack_median, moto_median = statistics.median(stack_times), statistics.median(moto_times)
     print(f"tfpipe local up ready: median {stack_median:.2f} s over {args.rounds} rounds "
-          f"({', '.join(f'{t:.2f}' for t in stack_times)}); target <= {TARGET_SECONDS:.1f} s")
+          f"({', '.join(f'{t:.2f}' for t in stack_times)}); target <= {TARGET_SECONDS:.1f} s: "
+          f"{verdict(stack_median, TARGET_SECONDS)}")
     print(f"bare moto server ready: median {moto_median:.2f} s; stack / moto = {stack_median / moto_median:.2f}x")
     trips = task_round_trips(20)
     print(f"execution with one Lambda Task (front door -> local Lambda -> Chalice handler): "
           f"median {statistics.median(trips) * 1000:.0f} ms, max {max(trips) * 1000:.0f} ms over {len(trips)}")
-    return 0 if stack_median <= TARGET_SECONDS else 1
+    return 0  # a missed target is a figure (MISSED above), not a bench that could not run
 
 
 if __name__ == "__main__":

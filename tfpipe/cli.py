@@ -8,6 +8,7 @@ from tfpipe.commands import approvals, history, runs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tfpipe", message="tfpipe %(version)s")
 def main() -> None:
     """Operate the tfpipe GitOps pipeline: on the embedded stack, or with settings, against AWS."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -16,9 +17,19 @@ from chalicelib.core.failure_cause import JobFailureCause
 from chalicelib.core.signature import HEADER, sign
 from chalicelib.tasks.status import describe_error
 from chalicelib.wiring import Container
+from tfpipe import run_history
+from tfpipe.run_history import History
 from tfpipe.target import Target
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+WAITING_FOR_APPROVAL = "waiting-for-approval"
+
+
+def shown_status(record: dict) -> str:
+    """A run's status as people read it: a running run whose approval is open waits for approval."""
+    if record.get("status") == "running" and record.get("approval_state") == "pending":
+        return WAITING_FOR_APPROVAL
+    return record.get("status") or "running"
 
 
 class OperatorError(Exception):
@@ -67,9 +78,15 @@ class Operator:
 
     # -- reading state ------------------------------------------------------------------------------
 
-    def runs(self) -> list[dict]:
+    def runs(self, repository: str | None = None, environment: str | None = None, status: str | None = None,
+             limit: int | None = None) -> list[dict]:
+        """Runs, newest first; `status` "waiting-for-approval" matches runs whose approval is open."""
         records = sorted(self.deps.runs.list_runs(), key=lambda r: r.started_at, reverse=True)
-        return [vars(r) for r in records]
+        rows = [vars(r) for r in records if (repository is None or r.repository == repository)
+                and (environment is None or r.environment == environment)]
+        if status is not None:
+            rows = [r for r in rows if shown_status(r) == status or r["status"] == status]
+        return rows[:limit] if limit else rows
 
     def run(self, run_id: str) -> dict:
         record = self.deps.runs.get(run_id)
@@ -77,14 +94,29 @@ class Operator:
             raise OperatorError(f"showing run {run_id}: no such run; `tfpipe runs` lists them")
         return vars(record)
 
-    def execution(self, run_id: str) -> dict:
+    def history(self, run_id: str) -> tuple[dict, History]:
+        """The run's execution as Step Functions describes it, and its history read."""
         sfn = self.deps.clients.stepfunctions
         detail = sfn.describe_execution(executionArn=self.run(run_id)["execution_arn"])
-        history = sfn.get_execution_history(executionArn=detail["executionArn"], maxResults=1000)["events"]
-        steps = [{"state": e["stateEnteredEventDetails"]["name"], "at": e["timestamp"].isoformat()}
-                 for e in history if "stateEnteredEventDetails" in e]
-        return {"status": detail["status"], "steps": steps, "output": detail.get("output"),
-                "error": detail.get("error"), "cause": detail.get("cause")}
+        events, token = [], None
+        while True:
+            page = sfn.get_execution_history(executionArn=detail["executionArn"], maxResults=1000,
+                                             **({"nextToken": token} if token else {}))
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return detail, run_history.read(events, run_id)
+
+    def execution(self, run_id: str) -> dict:
+        return self.execution_view(run_id, *self.history(run_id))
+
+    @staticmethod
+    def execution_view(run_id: str, detail: dict, history: History) -> dict:
+        return {"status": detail["status"], "steps": history.steps,
+                "output": run_history.as_json(detail.get("output")), "error": detail.get("error"),
+                "cause": run_history.as_json(detail.get("cause")), "status_events": history.status_events,
+                "jobs": [{"state": j.state, "action": j.action, "rollback": j.rollback, "result": j.result,
+                          "error": j.error, "log": j.log_key(run_id)} for j in history.jobs]}
 
     def failure(self, run_id: str) -> dict | None:
         """Why a run failed: the last task failure its workflow caught (a job's SendTaskFailure, a task
@@ -108,13 +140,20 @@ class Operator:
         listing = s3.list_objects_v2(Bucket=self.target.settings.artifacts_bucket, Prefix=f"runs/{run_id}/")
         return sorted(o["Key"] for o in listing.get("Contents", []))
 
+    def last_log(self, run_id: str, history: History | None = None) -> tuple[str | None, list[str]]:
+        """(key, lines) of the log of the job that ran last and left one (the plan's log says little
+        about a failed apply); a run that ran no job has none."""
+        history = history or self.history(run_id)[1]
+        present = set(self.artifacts(run_id))
+        for job in reversed(history.jobs):
+            key = job.log_key(run_id)
+            if key in present:
+                body = self.deps.clients.s3.get_object(Bucket=self.target.settings.artifacts_bucket, Key=key)["Body"]
+                return key, body.read().decode("utf-8", "replace").splitlines()
+        return None, []
+
     def log_tail(self, run_id: str, lines: int = 20) -> list[str]:
-        logs = [k for k in self.artifacts(run_id) if k.endswith("log.txt")]
-        tail: list[str] = []
-        for key in logs:
-            body = self.deps.clients.s3.get_object(Bucket=self.target.settings.artifacts_bucket, Key=key)["Body"]
-            tail += body.read().decode("utf-8", "replace").splitlines()[-lines:]
-        return tail[-lines:]
+        return self.last_log(run_id)[1][-lines:]
 
     def environments(self) -> list[dict]:
         """Every environment known to the pipeline: its lock, expiry, and last applied commit."""
@@ -150,13 +189,19 @@ class Operator:
             raise OperatorError(f"finding environment {environment}: {len(known)} match{where}")
         return known.pop()
 
-    def wait_for_run(self, run_id: str, timeout: float = 300, until=TERMINAL) -> dict:
+    def wait_for_run(self, run_id: str, timeout: float = 300, until=TERMINAL,
+                     on_poll: Callable[[dict, History], None] | None = None) -> dict:
+        """Poll the run's execution until its status is in `until`; `on_poll` sees each answer and the
+        history read (to show progress)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                execution = self.execution(run_id)
+                detail, history = self.history(run_id)
+                execution = self.execution_view(run_id, detail, history)
             except OperatorError:
-                execution = {"status": "NOT_STARTED"}
+                execution, history = {"status": "NOT_STARTED"}, History()
+            if on_poll is not None:
+                on_poll(execution, history)
             if execution["status"] in until:
                 return execution
             if time.monotonic() > deadline:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from chalicelib.core.comment_commands import NotACommand, UnknownCommand, Verb, parse_comment, usage
+from chalicelib.core.comment_commands import NotACommand, UnknownCommand, Verb, parse_comment
 from chalicelib.core.durations import TtlBounds
 from chalicelib.core.errors import FieldError, InvalidRequest
 from chalicelib.core.github_events import (
@@ -155,14 +155,14 @@ def _issue_comment(event: IssueCommentEvent, policy: RoutingPolicy) -> Intent:
     handler = _COMMENT_VERBS[command.verb]
     try:
         return handler(event, command.args, policy)
-    except InvalidRequest as exc:
-        return Reply(event.repository, event.number,
-                     f"Nothing ran: {exc}. Usage: {usage()}", requires_write_access=event.sender.login)
+    except InvalidRequest as exc:  # it names what is accepted: the list of every command would say it twice
+        return Reply(event.repository, event.number, f"Nothing ran: {exc}.", requires_write_access=event.sender.login)
 
 
-def _comment_start(event: IssueCommentEvent, policy: RoutingPolicy, command: str, environment: str,
+def _comment_start(event: IssueCommentEvent, policy: RoutingPolicy, verb: Verb, command: str, environment: str,
                    **extra) -> Start:
-    request = _request(policy, f"reading `/{command}` on pull request #{event.number}",
+    """The run a comment starts; errors name the comment's own verb (`/ttl`), not the command it submits."""
+    request = _request(policy, f"reading `/{verb.value}` on pull request #{event.number}",
                        repository=event.repository, commit=f"refs/pull/{event.number}/head",
                        command=command, environment=environment, pull_request=event.number,
                        user_email=event.sender.email, **extra)
@@ -170,7 +170,7 @@ def _comment_start(event: IssueCommentEvent, policy: RoutingPolicy, command: str
 
 
 def _verb_plan(event, args, policy):
-    return _comment_start(event, policy, "plan", policy.default_environment)
+    return _comment_start(event, policy, Verb.PLAN, "plan", policy.default_environment)
 
 
 def _verb_ephemeral(event, args, policy):
@@ -182,7 +182,7 @@ def _verb_ephemeral(event, args, policy):
                          f"Nothing ran: `/ephemeral` takes only `ttl=<duration>` ({policy.ttl.accepted()}), "
                          f"got `{arg[:60]}`", requires_write_access=event.sender.login)
         ttl = value
-    return _comment_start(event, policy, "ephemeral", ephemeral_environment(event.number), ttl=ttl)
+    return _comment_start(event, policy, Verb.EPHEMERAL, "ephemeral", ephemeral_environment(event.number), ttl=ttl)
 
 
 def _verb_ttl(event, args, policy):
@@ -190,11 +190,11 @@ def _verb_ttl(event, args, policy):
         return Reply(event.repository, event.number,
                      f"Nothing ran: `/ttl` takes one duration ({policy.ttl.accepted()})",
                      requires_write_access=event.sender.login)
-    return _comment_start(event, policy, "cron", ephemeral_environment(event.number), ttl=args[0])
+    return _comment_start(event, policy, Verb.TTL, "cron", ephemeral_environment(event.number), ttl=args[0])
 
 
 def _verb_destroy(event, args, policy):
-    return _comment_start(event, policy, "destroy", ephemeral_environment(event.number))
+    return _comment_start(event, policy, Verb.DESTROY, "destroy", ephemeral_environment(event.number))
 
 
 ENVIRONMENT_ARG = "env="
@@ -213,7 +213,7 @@ def _verb_terraform(event, args, policy):
                      f"Nothing ran: `/terraform` takes at most one `env=<name>`, naming a long-lived environment "
                      f"({known}) or this pull request's own `{own}`; got `{' '.join(named)[:80]}`",
                      requires_write_access=event.sender.login)
-    start = _comment_start(event, policy, "custom", environment, args=argv)
+    start = _comment_start(event, policy, Verb.TERRAFORM, "custom", environment, args=argv)
     if environment == own:
         return start
     return replace(start, write_access_for=f"read `{environment}` with `/terraform`")

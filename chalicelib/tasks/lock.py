@@ -85,8 +85,10 @@ def handle(deps, raw: object) -> dict:
     return dispatch(OPERATIONS, deps, raw, "working the environment lock")
 
 
-def unlock(deps, environment: str, repository: str | None = None) -> Lock:
-    """An operator clears an environment's lock (`tfpipe unlock <env>`); answers the lock cleared."""
+def unlock(deps, environment: str, repository: str | None = None, force: bool = False) -> Lock:
+    """An operator clears an environment's lock (`tfpipe unlock <env>`); answers the lock cleared.
+    The lock of a run that still runs is refused unless forced: that run releases it when it ends,
+    and clearing it lets another run change the environment under it."""
     held = [lock for lock in deps.locker.list() if lock.environment == environment
             and (repository is None or lock.repository == repository)]
     if not held:
@@ -95,5 +97,9 @@ def unlock(deps, environment: str, repository: str | None = None) -> Lock:
         names = ", ".join(sorted(lock.repository for lock in held))
         raise InvalidRequest(f"unlocking {environment}", [FieldError(
             "repository", None, f"one of the repositories holding a lock on {environment}: {names}")])
+    record = deps.runs.get(held[0].run_id)
+    if not force and record is not None and deps.starter.is_running(record.execution_arn):
+        raise LockHeld(f"unlocking {environment}: run {record.run_id}, which holds the lock, is still running and "
+                       f"releases it when it ends; `tfpipe unlock {environment} --force` clears it anyway")
     cleared = deps.locker.force_release(held[0].repository, environment)
     return cleared or held[0]

@@ -175,3 +175,13 @@ def test_terraform_env_naming_the_pull_requests_own_environment_is_the_default_w
     [execution] = writer_pipeline.executions()
     request = execution["input"]["request"]
     assert (request["environment"]["name"], request["custom"]["args"]) == ("pr-1", ["-check"])
+
+@pytest.mark.parametrize("body, verb", [("/ttl forever", "/ttl"), ("/terraform apply -auto-approve", "/terraform")])
+def test_a_refused_comment_names_the_command_typed_and_says_what_is_accepted_once_with_github_twin(
+        writer_pipeline, body, verb):
+    writer_pipeline.webhook("issue_comment", comment(body))
+    [reply] = writer_pipeline.github.comments_on(REPO, 1)
+    assert f"reading `{verb}` on pull request #1" in reply
+    assert "/cron" not in reply and "/custom" not in reply  # the commands the verbs submit are not the user's words
+    # What is accepted is said once; the list of every command after it would say it again (`/ttl <duration>`).
+    assert reply.count("accepted:") == 1 and "Usage" not in reply

@@ -4,6 +4,7 @@ sample app, must verify every step (not merely run it)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -28,3 +29,7 @@ def test_the_demo_verifies_every_step_of_the_gitops_story(tmp_path):
     assert output.count("│ verified │") == 6, output[-4000:]
     assert "demo verified" in output
     assert "rolled-back-to" in output  # the audit trail printed from Git shows the rollback
+    # While a step waits (a Terraform run takes seconds), it says what for and where the run stands.
+    assert re.search(r"… waiting for run plan-apply-prod-\w+-\w+ to end \(\d+ s\): ", output), output[-4000:]
+    assert re.search(r"TTL\s+moved\s+from\s+\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\s+UTC\s+to\s+\d{4}-", output)  # dates with times
+    assert "to keep exploring" in output and "`tfpipe demo --keep`" in output

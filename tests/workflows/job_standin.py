@@ -37,6 +37,10 @@ def main() -> int:
         with open(os.environ["TFPIPE_STANDIN_LOG"], "a") as log:
             fcntl.flock(log, fcntl.LOCK_EX)
             log.write(json.dumps({"spec": json.loads(spec.to_json()), "outcome": outcome}) + "\n")
+    log_key = f"{spec.artifacts_prefix}{spec.action.value}/log.txt"  # where the executor puts its log
+    if "log" in outcome:
+        boto3.client("s3").put_object(Bucket=os.environ["TFPIPE_ARTIFACTS_BUCKET"], Key=log_key,
+                                      Body=outcome["log"].encode())
     sfn = boto3.client("stepfunctions")
     if "error" in outcome:
         # Reported through the token; the job itself ends cleanly, so only the token decides the path.
@@ -44,7 +48,7 @@ def main() -> int:
         return 0
     result = JobResult(run_id=spec.run_id, action=spec.action.value, has_changes=outcome.get("has_changes", True),
                        add=outcome.get("add", 1), change=0, destroy=0, outputs=outcome.get("outputs", {}),
-                       artifacts={"plan": f"{spec.artifacts_prefix}plan.bin", "log": f"{spec.artifacts_prefix}log.txt"},
+                       artifacts={"plan": f"{spec.artifacts_prefix}plan.bin", "log": log_key},
                        plan_checksum="sha256:standin")
     sfn.send_task_success(taskToken=token, output=json.dumps(result.to_dict()))
     return 0

@@ -36,11 +36,13 @@ def reject(run_id, email, state_dir):
 @click.command("unlock")
 @click.argument("environment")
 @click.option("--repository", default=None, help="owner/name, when several repositories lock that name.")
+@click.option("--force", is_flag=True, help="Clear it even though the run holding it still runs.")
 @state_dir_option
 @failing_clearly
-def unlock(environment, repository, state_dir):
-    """Clear an environment's lock, e.g. one held after a failed rollback (check the environment first)."""
-    cleared = lock.unlock(operator(state_dir).deps, environment, repository)
+def unlock(environment, repository, force, state_dir):
+    """Clear an environment's lock, e.g. one held after a failed rollback (check the environment first).
+    A run that still runs keeps its lock unless --force."""
+    cleared = lock.unlock(operator(state_dir).deps, environment, repository, force=force)
     why = f" ({cleared.reason})" if cleared.reason else ""
     click.echo(f"unlocked {environment} of {cleared.repository}: it was held by run {cleared.run_id} "
                f"since {cleared.acquired_at}{why}")

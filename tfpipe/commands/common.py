@@ -9,12 +9,14 @@ import subprocess
 from collections.abc import Callable
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from chalicelib.core.errors import PipelineError
 from chalicelib.settings import SettingsError
 from tfpipe.operations import Operator, OperatorError
+from tfpipe.started import run_line
 from tfpipe.target import Target, TargetError
 
 console = Console()
@@ -48,24 +50,35 @@ def actor_email() -> str:
     return email or f"{getpass.getuser()}@localhost.localdomain"
 
 
-def print_rows(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
+def print_rows(rows: list[dict], columns: list[str], as_json: bool, title: str, whole: tuple[str, ...] = ()) -> None:
+    """A table (or JSON). Columns in `whole` keep each value on one line (ids people copy); the others
+    wrap in a narrow terminal, never cut."""
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in columns:
-        table.add_column(column, overflow="fold")  # a narrow terminal wraps a run id or sha, never cuts it
+        values = ["" if row.get(column) is None else str(row.get(column)) for row in rows]
+        if column in whole:
+            table.add_column(column, no_wrap=True, min_width=max([len(column), *map(len, values)]))
+        else:  # wrapped between words where it can (a date stays whole above its time)
+            longest_word = max((len(word) for value in values for word in value.split()), default=0)
+            table.add_column(column, overflow="fold", min_width=min(longest_word, 10))
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)
 
 
-def answer(result, what: str) -> None:
-    """Print an API answer; exit non-zero when the pipeline refused."""
+def answer(result, what: str) -> list[dict]:
+    """Print an API answer and the runs it started; exit non-zero when the pipeline refused."""
     if result.status >= 400:
         fields = result.body.get("fields") or []
-        detail = "".join(f"\n  {f['field']}: got {f['got']!r}; accepted: {f['accepted']}" for f in fields)
-        raise click.ClickException(f"{what}: {result.body.get('message', result.body)}{detail}")
+        if fields:  # the message lists these same fields: say each once, one a line
+            raise click.ClickException(f"{what}:" + "".join(
+                f"\n  {f['field']}: got {f['got']!r}; accepted: {f['accepted']}" for f in fields))
+        raise click.ClickException(f"{what}: {result.body.get('message', result.body)}")
     click.echo(result.body.get("message", ""))
-    for run in result.body.get("runs", []):
-        click.echo(f"  run {run['run_id']}  ({run['workflow']} {run['environment']} {run['sha'][:7]})")
+    runs = result.body.get("runs", [])
+    for run in runs:
+        click.echo(f"  {run_line(run)}")
+    return runs

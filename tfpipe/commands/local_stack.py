@@ -144,6 +144,19 @@ def permit(state_dir: str, repository: str, user: str, permission: str) -> None:
     GitHubStore(_existing_state_dir(state_dir, f"giving {user} {permission} on {repository}")).set_permission(
         repository, user, permission)
     click.echo(f"{user} has {permission} on {repository}")
+    _say_permissions_are_cached(state_dir, user)
+
+
+def _say_permissions_are_cached(state_dir: str, user: str) -> None:
+    """A running stack's intake caches each user's permission (chalicelib/permissions.py): say for how long."""
+    from tfpipe.target import Target, TargetError
+
+    try:
+        seconds = Target.from_state_dir(state_dir).settings.permission_cache_seconds
+    except TargetError:  # no stack running: the next one starts with an empty cache
+        return
+    click.echo(f"the running stack may still act on {user}'s old permission for up to {seconds} s (it caches "
+               "each user's permission that long)")
 
 
 def _existing_state_dir(state_dir: str, doing: str) -> Path:

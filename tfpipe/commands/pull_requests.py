@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import requests
 
+from tfpipe import started
 from tfpipe.local import stack_file
 from tfpipe.local.github import git_repos
 from tfpipe.local.github.local_github import LocalGitHub, PullRequestError
@@ -48,8 +49,14 @@ def _only_repository(github: LocalGitHub) -> str:
     return found[0]
 
 
-def _delivered(what: str, status: int) -> None:
+def _delivered(github: LocalGitHub, what: str, status: int, repository: str, number: int) -> None:
+    """What was sent, the runs the pipeline started for it (their ids are what `tfpipe show` takes), and
+    the pull request's page on the stand-in."""
     click.echo(f"{what}; the webhook was answered {status}")
+    for line in started.lines(github.sender.answers):
+        click.echo(f"  {line}")
+    github.sender.answers.clear()
+    click.echo(f"  page: {github.urls.repo_web(repository)}/pull/{number}")
 
 
 @click.group("pr")
@@ -67,8 +74,8 @@ def pr() -> None:
 def open_(github, repository, user, head, base, title, body, draft):
     """Open a pull request: sends pull_request `opened`."""
     record, status = github.open(repository, head=head, user=user, base=base, title=title, body=body, draft=draft)
-    _delivered(f"opened #{record['number']} on {repository} ({record['head_ref']} -> {record['base_ref']}, "
-               f"{record['head_sha'][:7]})", status)
+    _delivered(github, f"opened #{record['number']} on {repository} ({record['head_ref']} -> {record['base_ref']}, "
+               f"{record['head_sha'][:7]})", status, repository, record["number"])
 
 
 @pr.command("push")
@@ -80,7 +87,7 @@ def push(github, repository, user, number):
     if not moved:
         click.echo(f"#{number}: its head has not moved since the last webhook; nothing sent")
     for record, status in moved:
-        _delivered(f"#{record['number']} now at {record['head_sha'][:7]}", status)
+        _delivered(github, f"#{record['number']} now at {record['head_sha'][:7]}", status, repository, record["number"])
 
 
 @pr.command("comment")
@@ -90,7 +97,7 @@ def push(github, repository, user, number):
 def comment(github, repository, user, number, body):
     """Comment on a pull request (e.g. "/plan", "/approve"): sends issue_comment `created`."""
     record, status = github.comment(repository, number, body, user)
-    _delivered(f"{user} commented on #{number} (comment {record['id']})", status)
+    _delivered(github, f"{user} commented on #{number} (comment {record['id']})", status, repository, number)
 
 
 @pr.command("close")
@@ -101,7 +108,7 @@ def close(github, repository, user, number, merge):
     """Close (or merge and close) a pull request: sends pull_request `closed`."""
     record, status = github.close(repository, number, user, merge=merge)
     done = f"merged #{number} as {record['merge_commit_sha'][:7]}" if merge else f"closed #{number}"
-    _delivered(done, status)
+    _delivered(github, done, status, repository, number)
 
 
 @pr.command("show")

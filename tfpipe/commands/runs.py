@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import click
 
+from chalicelib.core.request import Environment
+from chalicelib.core.status import Status
 from chalicelib.core.workflows import Command
 from chalicelib.tasks import last_good
 from tfpipe.commands.common import (
@@ -18,7 +21,10 @@ from tfpipe.commands.common import (
     print_rows,
     state_dir_option,
 )
-from tfpipe.operations import OperatorError
+from tfpipe.operations import WAITING_FOR_APPROVAL, OperatorError, shown_status
+from tfpipe.run_history import History
+
+LOG_LINES = 20  # of the last job's log, in `tfpipe show`
 
 
 @click.command("run")
@@ -32,7 +38,8 @@ from tfpipe.operations import OperatorError
 @click.option("--email", default=None, help="Who is acting (default: git config user.email).")
 @click.option("--job-definition", default=None, help="Batch job definition ARN (default from settings).")
 @click.option("--job-queue", default=None, help="Batch job queue ARN (default from settings).")
-@click.option("--wait", is_flag=True, help="Wait until the run ends; exit non-zero unless it succeeded.")
+@click.option("--wait", is_flag=True, help="Follow the run until it ends (its steps, approval, changes); exit "
+                                           "non-zero unless it succeeded.")
 @click.argument("args", nargs=-1)
 @state_dir_option
 @failing_clearly
@@ -46,28 +53,63 @@ def run(repository, commit, environment, account_id, command, ttl, pull_request,
                "job_definition_arn": job_definition, "job_queue_arn": job_queue,
                "args": list(args) if args else None}
     ops = operator(state_dir)
-    result = ops.dispatch({k: v for k, v in request.items() if v is not None})
-    answer(result, f"submitting {command} of {commit} to {environment}")
+    started = answer(ops.dispatch({k: v for k, v in request.items() if v is not None}),
+                     f"submitting {command} of {commit} to {environment}")
     if wait:
-        for started in result.body.get("runs", []):
-            execution = ops.wait_for_run(started["run_id"], timeout=3600)
-            click.echo(f"run {started['run_id']}: {execution['status']}")
-            if execution["status"] != "SUCCEEDED":
-                raise click.ClickException(f"run {started['run_id']} ended {execution['status']}: "
-                                           f"{execution.get('error') or ''} {execution.get('cause') or ''}".strip())
+        for each in started:
+            follow(ops, each["run_id"])
+
+
+def follow(ops, run_id: str, timeout: float = 3600) -> None:
+    """Print what the run does as it does it, then how it ended and what it changed."""
+    printed, last = 0, History()
+
+    def progress(execution: dict, history: History) -> None:
+        nonlocal printed, last
+        last = history
+        for line in history.lines[printed:]:
+            click.echo(f"  {line.at.astimezone(dt.UTC):%H:%M:%S}  {line.text}")
+        printed = len(history.lines)
+
+    execution = ops.wait_for_run(run_id, timeout=timeout, on_poll=progress)
+    changed = next((job for job in reversed(last.jobs) if job.result), None)
+    changes = f"; changes ({changed.action}): {changed.counts()}" if changed else ""
+    if execution["status"] != "SUCCEEDED":
+        raise click.ClickException(f"run {run_id} ended {execution['status']}: {_why(execution)}{changes}")
+    click.echo(f"run {run_id}: SUCCEEDED{changes}")
+
+
+def _why(execution: dict) -> str:
+    """Why a run failed, in the words of its last status event (the execution's own error only says
+    that the run failed); a Step Functions error when no event was published."""
+    events = execution.get("status_events") or []
+    if events:
+        return events[-1]["message"]
+    cause = execution.get("cause")
+    return ": ".join(str(p) for p in (execution.get("error"), cause) if p) or "no reason recorded"
+
+
+RUN_STATUSES = ["running", WAITING_FOR_APPROVAL, *(s.value for s in Status if s not in (Status.STARTED, Status.PENDING))]
 
 
 @click.command("runs")
+@click.option("--repository", default=None, help="Only runs of this owner/name.")
+@click.option("--environment", default=None, help="Only runs on this environment.")
+@click.option("--status", type=click.Choice(RUN_STATUSES), default=None, help="Only runs with this status.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="At most this many (0: all).")
 @json_option
 @state_dir_option
 @failing_clearly
-def runs(as_json, state_dir):
-    """List runs, newest first."""
-    rows = operator(state_dir).runs()
-    for row in rows:
-        row["sha"] = (row.get("sha") or "")[:7] if not as_json else row.get("sha")
-    print_rows(rows, ["run_id", "workflow", "environment", "sha", "status", "approval_state", "actor", "started_at"],
-               as_json, "runs")
+def runs(repository, environment, status, limit, as_json, state_dir):
+    """List runs, newest first. A run id names its workflow, environment and commit."""
+    rows = operator(state_dir).runs(repository, environment, status, limit or None)
+    if not as_json:
+        for row in rows:
+            row["status"] = _status_words(row)
+            row["started"] = row["started_at"].replace("T", " ")[:16]  # UTC, to the minute
+    print_rows(rows, ["run_id", "repository", "status", "started"], as_json, "runs", whole=("run_id",))
+    if not as_json and limit and len(rows) == limit:
+        click.echo(f"the newest {limit}; --limit 0 lists all")
 
 
 @click.command("show")
@@ -76,25 +118,50 @@ def runs(as_json, state_dir):
 @state_dir_option
 @failing_clearly
 def show(run_id, as_json, state_dir):
-    """A run: its steps, status, artifacts and the tail of its log."""
+    """A run: its status, steps, why it failed, its artifacts and the log of its last job."""
     ops = operator(state_dir)
-    detail = {"run": ops.run(run_id), "execution": ops.execution(run_id), "artifacts": ops.artifacts(run_id),
-              "log_tail": ops.log_tail(run_id)}
-    detail["failure"] = ops.failure(run_id) if detail["execution"]["status"] != "SUCCEEDED" else None
+    record = ops.run(run_id)
+    detail, history = ops.history(run_id)
+    execution = ops.execution_view(run_id, detail, history)
+    log_key, log = ops.last_log(run_id, history)
     if as_json:
-        click.echo(json.dumps(detail, indent=2, default=str))
+        click.echo(json.dumps({"run": record, "execution": execution, "artifacts": ops.artifacts(run_id),
+                               "log": log_key, "log_tail": log[-LOG_LINES:]}, indent=2, default=str))
         return
-    record, execution = detail["run"], detail["execution"]
-    console.print(f"[bold]{run_id}[/bold]  {record['workflow']} of {record['environment']} at "
-                  f"{record['sha'][:7]} by {record['actor']}: [bold]{execution['status']}[/bold]")
-    if execution.get("error"):
-        console.print(f"  error: {execution['error']}: {(execution.get('cause') or '')[:500]}")
-    _print_failure(detail["failure"])
-    console.print("  steps: " + " → ".join(s["state"] for s in execution["steps"]))
-    for key in detail["artifacts"]:
-        console.print(f"  artifact: {key}")
-    for line in detail["log_tail"]:
-        console.print(f"  | {line}", markup=False, highlight=False)
+    status = execution["status"]
+    if shown_status(record) == WAITING_FOR_APPROVAL:
+        status = _status_words(record)
+    elif status != "RUNNING" and record["status"] != status.lower():
+        status += f" ({record['status']})"  # e.g. FAILED (rolled-back)
+    _say(f"{run_id}  {record['workflow']} of {record['environment']} at {record['sha'][:7]} by {record['actor']}: "
+         f"{status}")
+    if shown_status(record) == WAITING_FOR_APPROVAL:
+        _say(f"  approve: tfpipe approve {run_id}   reject: tfpipe reject {run_id}")
+    _say("  steps: " + " → ".join(s["state"] for s in execution["steps"]))
+    if execution["status"] not in ("RUNNING", "SUCCEEDED"):
+        _say("  why it failed (its last status events):")
+        for event in execution["status_events"][-3:] or [{"message": _why(execution)}]:
+            _say(f"    {event['message']}")
+        for job in history.jobs:
+            if job.error:
+                _say(f"    the {job.action} job failed: {job.error}")
+        _print_failure(ops.failure(run_id))
+    for key in ops.artifacts(run_id):
+        _say(f"  artifact: {key}")
+    if log_key:
+        _say(f"  log of the last job ({log_key}), last {min(len(log), LOG_LINES)} lines:")
+        for line in log[-LOG_LINES:]:
+            _say(f"  | {line}")
+
+
+def _say(text: str) -> None:
+    """One line as is: the terminal wraps it (rich would break run ids and messages people copy)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _status_words(record: dict) -> str:
+    status = shown_status(record)
+    return "waiting for approval" if status == WAITING_FOR_APPROVAL else status
 
 
 def _print_failure(failure: dict | None) -> None:
@@ -154,8 +221,15 @@ def _environment_request(ops, environment: str, repository: str | None, command:
 @state_dir_option
 @failing_clearly
 def ttl(environment, duration, repository, state_dir):
-    """Move an environment's destroy time to now + DURATION (e.g. 8h)."""
+    """Move an ephemeral environment's destroy time to now + DURATION (e.g. 8h)."""
     ops = operator(state_dir)
+    # What the MODIFY CRON run would refuse, refused now: a bad duration, a long-lived environment.
+    bounds = ops.target.settings.ttl_bounds
+    if bounds.check("duration", duration)[1]:
+        raise click.BadParameter(f"got {duration!r}; accepted: {bounds.accepted()}", param_hint="DURATION")
+    if not Environment(environment, "").is_ephemeral:
+        raise click.BadParameter(f"{environment} is not an ephemeral environment (pr-<number>); only those "
+                                 "have a time to live", param_hint="ENVIRONMENT")
     request = _environment_request(ops, environment, repository, "cron", ttl=duration)
     answer(ops.dispatch({k: v for k, v in request.items() if v is not None}), f"moving the TTL of {environment}")
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -15,7 +17,8 @@ from rich.console import Console
 from tfpipe.commands.common import print_rows
 from tfpipe.commands.history import history_rows
 from tfpipe.demo.steps import StepRunner
-from tfpipe.demo.story import REPO_ROOT, Story
+from tfpipe.demo.story import REPO_ROOT, REPOSITORY, Story
+from tfpipe.demo.waiting import Waiter
 
 # What the story needs to show fits a terminal; `tfpipe history prod` prints every column.
 DEMO_HISTORY_COLUMNS = ["finished_at", "action", "commit", "result", "approver", "error_class"]
@@ -44,7 +47,7 @@ def quiet_logs(log_file: Path) -> None:
     logging.getLogger().setLevel(logging.INFO)
 
 
-def run_demo(state_dir: Path, console: Console, timeout: float = 240) -> bool:
+def run_demo(state_dir: Path, console: Console, timeout: float = 240, keep: bool = False) -> bool:
     from tfpipe.local.stack import Stack
 
     shutil.rmtree(state_dir, ignore_errors=True)
@@ -53,26 +56,62 @@ def run_demo(state_dir: Path, console: Console, timeout: float = 240) -> bool:
     quiet_logs(state_dir / "stack.log")
     console.print(f"the embedded stack's logs: {state_dir / 'stack.log'}")
     runner = StepRunner(console)
+    waiter = Waiter(say=lambda text: console.print(f"    … {text}", style="dim", markup=False, highlight=False))
     with console.status("starting the embedded stack …"), \
             Stack(state_dir=state_dir, provision=True, extra_env=DEMO_SETTINGS) as stack:
         console.print(f"embedded stack up: {', '.join(f'{k} {v}' for k, v in stack.endpoints.items())}")
-        story = Story(stack, state_dir / "work", timeout=timeout)
+        story = Story(stack, state_dir / "work", timeout=timeout, waiter=waiter)
         (state_dir / "work").mkdir()
         runner.run(story.steps())
         if story.notes.get("history"):
             print_rows(history_rows(story.notes["history"], full=False), DEMO_HISTORY_COLUMNS, False,
                        "audit trail of prod (branch tfpipe-audit)")
-    console.print(runner.summary())
+        console.print(runner.summary())
+        console.print("[green]demo verified[/green]" if runner.ok else "[red]demo failed: see the summary[/red]")
+        for line in how_to_explore(state_dir, keep, stack.endpoints["github"], story.notes.get("pr"),
+                                   story.notes.get("prod_url"), story.checkout):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        if keep:
+            _until_stopped()
     return runner.ok
+
+
+def how_to_explore(state_dir: Path, kept: bool, github: str, pull_request: int | None = None,
+                   prod_url: str | None = None, checkout: Path | None = None) -> list[str]:
+    """What to do next: leave the stack up (--keep); once it is, its pull request pages, the app, the CLI."""
+    if not kept:
+        return ["to keep exploring, leave the stack up when the story ends: `tfpipe demo --keep` "
+                "(`make demo DEMO_ARGS=--keep`); it then prints the pull request pages' address"]
+    where = f" --state-dir {state_dir}"
+    return [
+        "the stack stays up until Ctrl-C; to keep exploring:",
+        f"  pull request pages: {github}/"
+        + (f" (the demo's pull request: {github}/{REPOSITORY}/pull/{pull_request})" if pull_request else ""),
+        *([f"  the app on prod: {prod_url}"] if prod_url else []),
+        f"  runs: tfpipe runs{where}; then tfpipe show <run>{where}; tfpipe history prod{where}",
+        *([f"  more commits: push from {checkout} (pushes send webhooks); tfpipe pr ...{where}"] if checkout else []),
+        f"  the AWS CLI and Terraform against it: eval \"$(tfpipe local env{where})\"",
+    ]
+
+
+def _until_stopped() -> None:
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("demo")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=".tfpipe/demo", show_default=True,
               help="Where the demo's stack keeps its state (wiped at the start).")
 @click.option("--timeout", type=float, default=240, show_default=True, help="Seconds each run may take.")
-def demo(state_dir: str, timeout: float) -> None:
+@click.option("--keep", is_flag=True, help="Leave the stack up when the story ends (until Ctrl-C), to explore it.")
+def demo(state_dir: str, timeout: float, keep: bool) -> None:
     """Run the whole GitOps story on the embedded stack and verify every step."""
-    console = Console()
-    ok = run_demo(Path(state_dir).resolve(), console, timeout)
-    console.print("[green]demo verified[/green]" if ok else "[red]demo failed: see the summary[/red]")
+    ok = run_demo(Path(state_dir).resolve(), Console(), timeout, keep)
     sys.exit(0 if ok else 1)

@@ -15,10 +15,11 @@ import requests
 from chalicelib.core.comments import marker as comment_marker
 from chalicelib.core.naming import ephemeral_environment
 from tfpipe.demo.steps import NotVerified, check
+from tfpipe.demo.waiting import Waiter
 from tfpipe.local.github import git_repos
 from tfpipe.local.github.local_github import LocalGitHub
 from tfpipe.local.stack import Stack
-from tfpipe.operations import Operator
+from tfpipe.operations import TERMINAL, Operator, OperatorError
 from tfpipe.target import Target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,22 +39,16 @@ resource "terraform_data" "release_gate" {
 
 
 def wait(what: str, probe: Callable[[], object], timeout: float, interval: float = 0.5):
-    """Poll until probe() is truthy; NotVerified naming what did not happen in time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise NotVerified(f"{what}: not seen within {timeout:.0f} s")
-        time.sleep(interval)
+    """Poll until probe() is truthy, silently; NotVerified naming what did not happen in time."""
+    return Waiter().until(what, probe, timeout, interval)
 
 
 class Story:
-    def __init__(self, stack: Stack, workdir: Path, timeout: float = 240):
+    def __init__(self, stack: Stack, workdir: Path, timeout: float = 240, waiter: Waiter | None = None):
         self.stack = stack
         self.workdir = workdir
         self.timeout = timeout
+        self.waiter = waiter or Waiter()
         self.github = LocalGitHub(stack.state_dir, stack.describe())
         self.ops = Operator(Target.from_state_dir(stack.state_dir))
         self.checkout = workdir / "guestbook"
@@ -78,25 +73,38 @@ class Story:
         return [r for r in self.ops.runs() if r["workflow"] == workflow and r["environment"] == environment
                 and (sha is None or r["sha"] == sha)]
 
+    def wait(self, what: str, probe: Callable[[], object], timeout: float, detail=None):
+        return self.waiter.until(what, probe, timeout, detail=detail)
+
     def one_run(self, workflow: str, environment: str, sha: str | None = None) -> dict:
-        return wait(f"{workflow} of {environment} at {(sha or 'any')[:7]} started",
-                    lambda: (self.runs(workflow, environment, sha) or [None])[0], 30)
+        return self.wait(f"{workflow} of {environment} at {(sha or 'any')[:7]} to start",
+                         lambda: (self.runs(workflow, environment, sha) or [None])[0], 30)
 
     def finished(self, run: dict, timeout: float | None = None) -> dict:
-        execution = self.ops.wait_for_run(run["run_id"], timeout=timeout or self.timeout)
-        return {**execution, "record": self.ops.run(run["run_id"])}
+        run_id, seen = run["run_id"], {}
+
+        def ended() -> dict | None:
+            try:
+                detail, history = self.ops.history(run_id)
+            except OperatorError:  # not recorded yet
+                return None
+            seen["where"] = history.lines[-1].text if history.lines else (history.steps or [{}])[-1].get("state")
+            return self.ops.execution_view(run_id, detail, history) if detail["status"] in TERMINAL else None
+
+        execution = self.wait(f"run {run_id} to end", ended, timeout or self.timeout, detail=lambda: seen.get("where"))
+        return {**execution, "record": self.ops.run(run_id)}
 
     def approve(self, run: dict) -> None:
-        wait(f"run {run['run_id']} asking for approval",
-             lambda: self.ops.run(run["run_id"]).get("approval_state") == "pending", self.timeout)
+        self.wait(f"run {run['run_id']} to ask for approval",
+                  lambda: self.ops.run(run["run_id"]).get("approval_state") == "pending", self.timeout)
         answer = self.ops.decide(run["run_id"], True, DEVELOPER_EMAIL)
         check(answer.status == 200, f"approving {run['run_id']}: {answer.status} {answer.body}")
 
     def environment_url(self, environment: str) -> str:
         """The URL the newest successful GitHub deployment of an environment carries (the fan-out
         posts it moments after the run ends)."""
-        return wait(f"a successful GitHub deployment of {environment} with its URL",
-                    lambda: self._deployed_url(environment), 60)
+        return self.wait(f"a successful GitHub deployment of {environment} with its URL",
+                         lambda: self._deployed_url(environment), 60)
 
     def _deployed_url(self, environment: str) -> str | None:
         deployments = self.stack.github_store.read(REPOSITORY)["deployments"].values()
@@ -174,9 +182,8 @@ class Story:
         environment = ephemeral_environment(number)
         plan = self.finished(self.one_run("plan", "prod", sha))
         check(plan["status"] == "SUCCEEDED", f"PLAN ended {plan['status']}: {plan.get('cause')}")
-        comment = wait("a plan comment on the pull request",
-                       lambda: next((c for c in self.comments(number) if "RELEASE" in c), None),
-                       60)
+        comment = self.wait("a plan comment on the pull request",
+                            lambda: next((c for c in self.comments(number) if "RELEASE" in c), None), 60)
         ephemeral = self.finished(self.one_run("apply-ephemeral", environment, sha))
         check(ephemeral["status"] == "SUCCEEDED", f"APPLY EPHEMERAL ended {ephemeral['status']}: {ephemeral.get('cause')}")
         url = self.environment_url(environment)
@@ -199,14 +206,14 @@ class Story:
         destroyed = self.finished(self.one_run("destroy", environment, None), timeout=self.timeout + 30)
         check(destroyed["status"] == "SUCCEEDED", f"DESTROY ended {destroyed['status']}: {destroyed.get('cause')}")
         url = self.notes["pr_url"]
-        check(wait(f"{url} to stop answering", lambda: _refused(url), 30), f"{url} still answers after the destroy")
+        check(self.wait(f"{url} to stop answering", lambda: _refused(url), 30), f"{url} still answers after the destroy")
         # The DESTROY run's own comment (its marker), saying it is done: not the plan comment's Destroy column.
         marker, said = comment_marker("destroy"), f"destroyed {environment}"
-        check(wait("the pull request to show the destroy",
+        check(self.wait("the pull request to show the destroy",
                    lambda: any(marker in c and said in c for c in self.comments(number)), 60),
               f"no DESTROY comment saying {said!r} on #{number}")
-        return (f"TTL moved from {time.strftime('%H:%M:%S', time.gmtime(before.destroy_at))} to "
-                f"{time.strftime('%H:%M:%S', time.gmtime(after.destroy_at))}; the schedule destroyed {environment}; "
+        return (f"TTL moved from {when(before.destroy_at)} to {when(after.destroy_at)}; "
+                f"the schedule destroyed {environment}; "
                 f"its URL refuses connections; the PR's DESTROY comment says {said!r}")
 
     def merge(self) -> str:
@@ -246,6 +253,11 @@ class Story:
               f"the audit trail lacks an apply or a rollback: {results}")
         last_good = self.ops.deps.audit_log.last_good_commit(REPOSITORY, "prod")
         return f"{len(history)} records on branch tfpipe-audit ({', '.join(results)}); last good {str(last_good)[:7]}"
+
+
+def when(epoch_seconds: float) -> str:
+    """A date with its time (a TTL can cross midnight), in UTC like the pipeline's records."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch_seconds))
 
 
 def _refused(url: str) -> bool:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tfpipe import started
 from tfpipe.local import stack_file
 from tfpipe.local.github import git_repos
 from tfpipe.local.github.local_github import LocalGitHub, PullRequestError
@@ -33,6 +34,13 @@ def _pusher(git_dir: Path, after: str) -> tuple[str, str]:
     return name, _git_config("user.email") or f"{name}@users.noreply.local"
 
 
+def _started(github: LocalGitHub) -> None:
+    """The runs the last webhook started, by id (what `tfpipe show` and `tfpipe approve` take)."""
+    for line in started.lines(github.sender.answers):
+        print(f"tfpipe:   {line}")
+    github.sender.answers.clear()
+
+
 def main(stdin=None) -> int:
     git_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
     state_dir = git_dir.parents[2]  # <state-dir>/git/<owner>/<name>.git
@@ -51,9 +59,12 @@ def main(stdin=None) -> int:
         try:
             status = github.push(repository, ref, before, after, pusher, email)
             print(f"tfpipe: push webhook for {ref} answered {status}")
+            _started(github)
             if ref.startswith("refs/heads/"):
                 for pr, status in github.synchronize(repository, pusher, branch=ref.removeprefix("refs/heads/")):
                     print(f"tfpipe: pull request #{pr['number']} synchronize webhook answered {status}")
+                    _started(github)
+                    print(f"tfpipe:   page: {github.urls.repo_web(repository)}/pull/{pr['number']}")
         except (OSError, PullRequestError) as exc:  # requests' errors are OSErrors
             print(f"tfpipe: sending the webhook for {ref} failed: {exc}")
     return 0

@@ -32,6 +32,7 @@ class WebhookSender:
         self._secret = secret
         self._log = Path(state_dir) / "github" / "deliveries.jsonl" if state_dir else None
         self.timeout = timeout
+        self.answers: list[str] = []  # the intake's answers, in order: the CLI and the hook print the runs started
 
     def send(self, event: str, payload: dict) -> requests.Response:
         body = json.dumps(payload).encode()
@@ -40,6 +41,7 @@ class WebhookSender:
             "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/tfpipe-local",
             "X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-GitHub-Hook-ID": "1",
             "X-Hub-Signature-256": signature(self._secret, body)})
+        self.answers.append(response.text)
         if self._log is not None:
             self._log.parent.mkdir(parents=True, exist_ok=True)
             with self._log.open("a") as log:
