@@ -1,5 +1,5 @@
 """Every Lambda entry point of tfpipe. Each handler parses its event, calls one function in
-chalicelib, and shapes the answer; the logic lives in chalicelib/ (see DESIGN.md section 2)."""
+chalicelib, and shapes the answer; the logic lives in chalicelib/ (see docs/architecture.md section 2)."""
 
 from chalice import Chalice
 

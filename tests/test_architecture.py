@@ -1,4 +1,4 @@
-"""The layering DESIGN.md asks for, checked on the source: a pure core, a thin app.py, and no
+"""The layering docs/architecture.md describes, checked on the source: a pure core, a thin app.py, and no
 operator-side code inside the Lambda bundle."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Terraform jobs on AWS Batch: the job spec and the task token travel in the job's environment
-(`TFPIPE_JOB`, `TFPIPE_TASK_TOKEN`), never a secret (DESIGN.md section 3, Terraform jobs)."""
+(`TFPIPE_JOB`, `TFPIPE_TASK_TOKEN`), never a secret (docs/architecture.md section 3, Terraform jobs)."""
 
 from __future__ import annotations
 

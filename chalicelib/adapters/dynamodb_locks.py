@@ -1,4 +1,4 @@
-"""Environment locks in DynamoDB, by conditional write (DESIGN.md section 3, Locks).
+"""Environment locks in DynamoDB, by conditional write (docs/architecture.md section 3, Locks).
 
 One item per (repository, environment), keyed `<repository>#<environment>`; a second item per
 environment, `queue#<repository>#<environment>`, names the newest PLAN-APPLY waiting for it, so older

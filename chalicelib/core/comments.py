@@ -6,6 +6,10 @@ long texts (the plan, a command's output, an error) in collapsible `<details>` b
 does not fit GitHub's 65,536-character limit the long texts continue in further comments; every
 part is whole Markdown on its own (each chunk has its own `<details>` and code fence) and nothing
 is dropped: the chunks, joined, are the original text.
+
+The plan is shown as a ```diff (see plan_diff.py: Terraform's markers in the first column, refresh
+lines dropped), after a list of the changed resources by address with their action; every time the
+comment states is in one format (timestamps.py).
 """
 
 from __future__ import annotations
@@ -15,13 +19,19 @@ from dataclasses import dataclass, field
 
 from chalicelib.core.failure_cause import diagnostics_of
 from chalicelib.core.fanout import comment_run, environment_url
+from chalicelib.core.plan_diff import as_diff
 from chalicelib.core.plan_summary import PlanSummary
 from chalicelib.core.status import Phase, Status, StatusEvent
+from chalicelib.core.timestamps import display_time, display_times_in
 from chalicelib.core.workflows import Workflow
 
 MAX_COMMENT_CHARS = 65_536
 MESSAGE_INLINE_CHARS = 500  # a longer message goes into a block of its own rather than the head
 _CONTINUATION_RESERVE = 300  # room for a continuation part's head and any part's footer
+RESOURCES_SHOWN_OPEN = 10  # a longer list of changed resources is collapsed
+RESOURCE_LIST_CHARS = 12_000  # the list's share of the first comment; the rest is in the full plan
+# How each kind of change (plan_summary.KINDS) is marked in the list: the plan's own diff markers.
+_KIND_MARKERS = {"add": "+", "change": "!", "destroy": "-", "replace": "-/+"}
 
 ICONS: dict[Status, str] = {
     Status.STARTED: "⏳", Status.PENDING: "⏸️", Status.SUCCEEDED: "✅", Status.FAILED: "❌",
@@ -38,6 +48,7 @@ _ARTIFACT_ORDER = {name: i for i, name in enumerate(ARTIFACT_TITLES)}
 class LongText:
     title: str  # the <summary> of its <details>
     text: str
+    language: str = "text"  # the code fence's info string
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ def _head(view: CommentView) -> str:
     lines = [event_marker(event), _title(event), ""]
     status_line = f"**{_phase_status(event)}**"
     if event.message and len(event.message) <= MESSAGE_INLINE_CHARS:
-        status_line += f" — {_inline(event.message)}"
+        status_line += f" — {_inline(display_times_in(event.message))}"
     lines += [status_line, ""]
     if event.status in FAILURES:
         lines += _failure_lines(view)
@@ -105,7 +116,7 @@ def _head(view: CommentView) -> str:
     if event.phase == Phase.APPROVAL and event.status == Status.PENDING:
         lines += _approval_lines(event)
     lines += _link_lines(view.links)
-    lines += [f"<sub>run `{_code(event.run_id)}` · by {_inline(event.actor)} · updated {_inline(event.timestamp)}"
+    lines += [f"<sub>run `{_code(event.run_id)}` · by {_inline(event.actor)} · updated {_time(event.timestamp)}"
               f"{_PART_PLACEHOLDER_SUFFIX}</sub>", ""]
     return "\n".join(lines)
 
@@ -152,7 +163,28 @@ def _summary_lines(view: CommentView) -> list[str]:
     lines += ["", f"Plan: {summary.headline}", ""]
     if summary.output_changes:
         lines += ["Outputs changing: " + ", ".join(f"`{_code(o)}`" for o in summary.output_changes), ""]
-    return lines
+    return lines + _resource_lines(summary)
+
+
+def _resource_lines(summary: PlanSummary) -> list[str]:
+    """Each changed resource by address with its action, marked like the plan; collapsed when long,
+    and cut (saying how many are left out) before it could crowd the plan out of the first comment."""
+    count = len(summary.resources)
+    if not count:
+        return []
+    listing, used = [], 0
+    for resource in summary.resources:
+        line = f"{_KIND_MARKERS[resource.kind]:<4}{resource.kind:<9}{resource.address}\n"
+        if used + len(line) > RESOURCE_LIST_CHARS:
+            listing.append(f"... and {count - len(listing)} more: every one is in the full plan\n")
+            break
+        listing.append(line)
+        used += len(line)
+    text = "".join(listing)
+    fence = _fence_for(text)
+    if count <= RESOURCES_SHOWN_OPEN:
+        return [f"Changed resources ({count}):", "", f"{fence}diff", text + fence, ""]
+    return [_block(f"Changed resources ({count})", text, fence, 0, 0, whole=True, language="diff")]
 
 
 def _outputs_lines(event: StatusEvent) -> list[str]:
@@ -162,7 +194,7 @@ def _outputs_lines(event: StatusEvent) -> list[str]:
         lines.append(f"Environment URL: {_url(url)}")
     expires = event.details.get("expires_at")
     if expires:
-        lines.append(f"Expires: {_inline(str(expires))} (move it with `/ttl 8h`, end it now with `/destroy`)")
+        lines.append(f"Expires: {_time(expires)} (move it with `/ttl 8h`, end it now with `/destroy`)")
     if lines:
         lines.append("")
     outputs = event.details.get("outputs") or {}
@@ -186,7 +218,7 @@ def _approval_lines(event: StatusEvent) -> list[str]:
              f"- reject: comment `/reject {run}`",
              f"- from a terminal: `tfpipe approve {run}` or `tfpipe reject {run}`"]
     if expires:
-        lines.append(f"- unanswered, the approval times out at {_inline(str(expires))} and nothing is applied")
+        lines.append(f"- unanswered, the approval times out at {_time(expires)} and nothing is applied")
     return [*lines, ""]
 
 
@@ -214,7 +246,7 @@ def _long_texts(view: CommentView) -> list[LongText]:
     if error:
         texts.append(LongText("Error output", str(error)))
     if view.plan_text:
-        texts.append(LongText("Full plan", view.plan_text))
+        texts.append(LongText("Full plan", as_diff(view.plan_text), "diff"))
     output = view.output_text or event.details.get("output")
     if output:
         texts.append(LongText("Command output", str(output)))
@@ -226,15 +258,16 @@ def _fence_for(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _block(title: str, chunk: str, fence: str, first_line: int, last_line: int, whole: bool) -> str:
+def _block(title: str, chunk: str, fence: str, first_line: int, last_line: int, whole: bool,
+           language: str = "text") -> str:
     where = "" if whole else f" (lines {first_line} to {last_line})"
     ending = "" if chunk.endswith("\n") else "\n"
-    return (f"<details><summary>{_inline(title)}{where}</summary>\n\n{fence}text\n{chunk}{ending}{fence}\n\n"
+    return (f"<details><summary>{_inline(title)}{where}</summary>\n\n{fence}{language}\n{chunk}{ending}{fence}\n\n"
             "</details>\n")
 
 
-def _block_overhead(title: str, fence: str) -> int:
-    return len(_block(title, "", fence, 10**7, 10**7, whole=False)) + 1
+def _block_overhead(title: str, fence: str, language: str) -> int:
+    return len(_block(title, "", fence, 10**7, 10**7, whole=False, language=language)) + 1
 
 
 def _pack(head: str, texts: list[LongText], event: StatusEvent, limit: int) -> list[tuple[str, bool]]:
@@ -244,7 +277,7 @@ def _pack(head: str, texts: list[LongText], event: StatusEvent, limit: int) -> l
     parts: list[str] = [head]
     for long in texts:
         fence = _fence_for(long.text)
-        overhead = _block_overhead(long.title, fence)
+        overhead = _block_overhead(long.title, fence, long.language)
         pieces = _chunks(long.text, lambda used, o=overhead: limit - _CONTINUATION_RESERVE - used - o,
                          parts, continuation)
         whole = len(pieces) == 1
@@ -252,7 +285,7 @@ def _pack(head: str, texts: list[LongText], event: StatusEvent, limit: int) -> l
         for index, (part_index, chunk) in enumerate(pieces):
             count = chunk.count("\n") + (0 if chunk.endswith("\n") else 1)
             title = long.title if whole else f"{long.title} ({index + 1}/{len(pieces)})"
-            parts[part_index] += "\n" + _block(title, chunk, fence, line, line + count - 1, whole)
+            parts[part_index] += "\n" + _block(title, chunk, fence, line, line + count - 1, whole, long.language)
             line += chunk.count("\n")
     return [(p, i < len(parts) - 1) for i, p in enumerate(parts)]
 
@@ -312,6 +345,11 @@ def _code(text: str) -> str:
 def _printable(text: str) -> str:
     """Text for a code block: tabs as spaces, no other control characters."""
     return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text.replace("\t", "    "))
+
+
+def _time(value) -> str:
+    """A time the pipeline wrote (ISO 8601), in the one format comments show times in."""
+    return _inline(display_time(str(value)))
 
 
 def _cell(value) -> str:

@@ -8,11 +8,11 @@ the GitHub deployment and Slack are each delivered at most once per event.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from chalicelib.core.batch_events import is_job_died_report
 from chalicelib.core.status import Phase, Status, StatusEvent
+from chalicelib.core.timestamps import parse_timestamp
 from chalicelib.core.workflows import LOCKING_WORKFLOWS, Workflow
 
 
@@ -207,12 +207,8 @@ _OPEN = frozenset({Status.STARTED, Status.PENDING})
 
 def _instant(timestamp: str) -> str:
     """An ISO 8601 timestamp as UTC with microseconds, so `Z`, `+00:00` and other offsets sort together."""
-    try:
-        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        return timestamp
-    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    when = parse_timestamp(timestamp)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f") if when else timestamp
 
 
 def progress_key(event: StatusEvent) -> tuple:

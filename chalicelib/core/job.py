@@ -1,4 +1,4 @@
-"""The contract between the workflows and the executor (DESIGN.md section 3, Terraform jobs).
+"""The contract between the workflows and the executor (docs/architecture.md section 3, Terraform jobs).
 
 A task Lambda submits a Batch job whose environment carries `TFPIPE_JOB` (a `JobSpec` as JSON) and
 `TFPIPE_TASK_TOKEN`. The executor ends with SendTaskSuccess(`JobResult`) or SendTaskFailure(error

@@ -1,4 +1,4 @@
-"""The one status event schema on the SQS status queue (DESIGN.md section 3)."""
+"""The one status event schema on the SQS status queue (docs/architecture.md section 3)."""
 
 from __future__ import annotations
 

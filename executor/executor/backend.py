@@ -12,8 +12,10 @@ configuration (the bare `terraform.tfstate` key) is never used: the executor alw
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 STATE_FILE = "terraform.tfstate"
@@ -59,3 +61,18 @@ def backend_args(location: StateLocation, region: str, use_path_style: bool) -> 
     if use_path_style:
         config["use_path_style"] = "true"
     return [f"-backend-config={k}={v}" for k, v in config.items()]
+
+
+def initialized_backend(checkout: Path, data_dir: str = ".terraform") -> str | None:
+    """The backend type `terraform init` set up in `checkout` (None: none, so state would be local).
+
+    Terraform only warns when `-backend-config` meets a configuration without a backend block, and
+    then keeps the state in the checkout, which is deleted when the job ends; init's record of the
+    backend (`<data dir>/terraform.tfstate`) says which one it really configured.
+    """
+    try:
+        record = json.loads((Path(checkout) / data_dir / "terraform.tfstate").read_text())
+    except (OSError, ValueError):
+        return None
+    backend = record.get("backend") if isinstance(record, dict) else None
+    return backend.get("type") if isinstance(backend, dict) else None

@@ -23,7 +23,7 @@ from chalicelib.core.job import JobAction, JobErrorClass, JobResult, JobSpec
 from chalicelib.core.request import parse_custom_command
 from chalicelib.core.status import Phase, Status
 from executor import checkout as git
-from executor.backend import backend_args, state_location
+from executor.backend import backend_args, initialized_backend, state_location
 from executor.build import run_build
 from executor.config import ExecutorConfig
 from executor.credentials import assume_deploy_role
@@ -231,6 +231,12 @@ class Job:
         unselected = self._without_workspace()
         unselected.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED,
                                                     f"terraform init for {self.spec.environment}")
+        backend = initialized_backend(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"))
+        if backend != "s3":
+            raise JobFailure(JobErrorClass.INIT_FAILED, f"terraform init for {self.spec.environment}: the "
+                             f"configuration has no backend \"s3\" {{}} block ({backend or 'no'} backend "
+                             "configured), so its state would stay in this job's checkout and be lost; add "
+                             "`backend \"s3\" {}` to the root module's terraform block (docs/onboarding.md)")
         if self.spec.workspace != "default":
             unselected.run(["workspace", "select", "-or-create=true", "-no-color", self.spec.workspace],
                            self._timeout()).check(JobErrorClass.INIT_FAILED,

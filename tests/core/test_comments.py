@@ -1,9 +1,12 @@
+import re
+
 import pytest
 from markdown_it import MarkdownIt
 
 from chalicelib.core.comments import MAX_COMMENT_CHARS, CommentView, marker, render
+from chalicelib.core.plan_diff import as_diff
 from chalicelib.core.plan_summary import summarize
-from tests.fixtures.plans import plan_json, plan_text
+from tests.fixtures.plans import plan_json, plan_output
 from tests.status_events import status_event
 
 MD = MarkdownIt("commonmark").enable("table")
@@ -11,16 +14,18 @@ MD = MarkdownIt("commonmark").enable("table")
 
 def blocks(body: str) -> list[tuple[str, str]]:
     """(summary, fenced text) of each collapsible block, checking the Markdown structure on the way:
-    every <details> opens on its own, holds exactly one closed code fence, and is closed."""
+    every <details> opens on its own, holds exactly one closed code fence, and is closed. The plan and
+    the list of changed resources are fenced as `diff`, everything else as `text`."""
     assert all(c.isprintable() or c == "\n" for c in body), "control characters in a comment"
     tokens = [t for t in MD.parse(body) if t.type in ("html_block", "fence")]
     found = []
     for i, token in enumerate(tokens):
         if token.type == "html_block" and token.content.startswith("<details>"):
             fence, closing = tokens[i + 1], tokens[i + 2]
-            assert fence.type == "fence" and fence.info == "text"
-            assert closing.type == "html_block" and closing.content.strip() == "</details>"
             summary = token.content.split("<summary>")[1].split("</summary>")[0]
+            diff = summary.startswith(("Full plan", "Changed resources"))
+            assert fence.type == "fence" and fence.info == ("diff" if diff else "text")
+            assert closing.type == "html_block" and closing.content.strip() == "</details>"
             found.append((summary, fence.content))
     opened = sum(t.content.count("<details>") for t in tokens if t.type == "html_block")
     closed = sum(t.content.count("</details>") for t in tokens if t.type == "html_block")
@@ -38,7 +43,12 @@ def table_cells(body: str) -> list[str]:
 
 
 def plan_view(name: str, **event) -> CommentView:
-    return CommentView(status_event(**event), summarize(plan_json(name)), plan_text(name))
+    """A comment on a run whose plan is fixture `name`: its JSON and what `terraform plan` printed."""
+    return CommentView(status_event(**event), summarize(plan_json(name)), plan_output(name))
+
+
+def shown_plan(name: str) -> str:
+    return as_diff(plan_output(name))
 
 
 def test_no_changes_plan_says_so_in_one_comment_without_a_table():
@@ -46,7 +56,7 @@ def test_no_changes_plan_says_so_in_one_comment_without_a_table():
     assert len(bodies) == 1
     assert "**No changes.**" in bodies[0]
     assert table_cells(bodies[0]) == []
-    assert reassemble(bodies, "Full plan") == plan_text("no-changes")
+    assert reassemble(bodies, "Full plan") == shown_plan("no-changes")
 
 
 def test_small_plan_has_summary_table_and_whole_plan_collapsed():
@@ -58,11 +68,11 @@ def test_small_plan_has_summary_table_and_whole_plan_collapsed():
     row = cells.index("`aws_sqs_queue`")
     assert cells[row:row + 5] == ["`aws_sqs_queue`", "0", "0", "0", "1"]
     assert "Plan: 2 to add, 3 to change, 2 to destroy (1 replaced)." in body
-    assert blocks(body) == [("Full plan", plan_text("mixed"))]
+    assert blocks(body) == [("Full plan", shown_plan("mixed"))]
 
 
 def test_plan_over_the_limit_is_split_into_whole_markdown_parts_that_reassemble():
-    text = plan_text("large")
+    text = shown_plan("large")
     assert len(text) > 4 * MAX_COMMENT_CHARS
     bodies = render(plan_view("large"))
     assert len(bodies) >= 5
@@ -81,7 +91,7 @@ def test_plan_over_the_limit_is_split_into_whole_markdown_parts_that_reassemble(
 def test_any_limit_gives_parts_within_it_that_lose_nothing(limit):
     bodies = render(plan_view("mixed"), limit=limit)
     assert all(len(body) <= limit for body in bodies)
-    assert reassemble(bodies, "Full plan") == plan_text("mixed")
+    assert reassemble(bodies, "Full plan") == shown_plan("mixed")
 
 
 def test_backticks_inside_the_plan_cannot_close_its_fence():
@@ -89,7 +99,7 @@ def test_backticks_inside_the_plan_cannot_close_its_fence():
     view = CommentView(status_event(), summarize(plan_json("small")), text)
     bodies = render(view, limit=2000)
     assert len(bodies) > 1
-    assert reassemble(bodies, "Full plan") == text
+    assert reassemble(bodies, "Full plan") == as_diff(text)
 
 
 def test_a_line_longer_than_a_comment_is_wrapped_not_dropped():
@@ -149,7 +159,7 @@ def test_approval_request_says_how_to_approve_and_reject():
     assert f"comment `/approve {run}`" in body
     assert f"comment `/reject {run}`" in body
     assert f"`tfpipe approve {run}`" in body
-    assert "2026-11-26T04:00:00Z" in body
+    assert "times out at 2026-11-26 04:00 UTC" in body
 
 
 def test_ephemeral_outputs_url_and_expiry_are_shown():
@@ -223,3 +233,92 @@ def test_a_terraform_reply_shows_its_output_without_plan_counts():
     [body] = render(CommentView(event, output_text="aws_s3_bucket.site\n"))
     assert "Plan:" not in body and "to add" not in body
     assert blocks(body) == [("Command output", "aws_s3_bucket.site\n")]
+
+
+def fences(body: str) -> list[tuple[str, str]]:
+    """(info, content) of every code fence in a comment, in or out of <details>."""
+    return [(t.info, t.content) for t in MD.parse(body) if t.type == "fence"]
+
+
+def test_the_plan_renders_as_a_diff_with_terraforms_markers_in_the_first_column():
+    body = render(plan_view("mixed"))[0]
+    plan = next(content for info, content in fences(body) if "Terraform will perform" in content)
+    assert ("diff", plan) in fences(body)
+    lines = plan.splitlines()
+    assert '+   resource "aws_dynamodb_table" "visits" {' in lines
+    assert '-   resource "aws_s3_bucket" "logs" {' in lines
+    assert '!   resource "aws_ssm_parameter" "setting" {' in lines  # Terraform's `~`: diff's "changed"
+    assert '-/+ resource "aws_sqs_queue" "jobs" {' in lines
+    assert "+       billing_mode     = \"PAY_PER_REQUEST\"" in lines  # attributes too, still aligned
+    # no marker is left behind indentation, where GitHub's diff highlighting would not see it
+    assert not [line for line in lines if re.match(r"^ +(-/\+|\+/-|[-+~]) ", line)]
+
+
+def test_refresh_noise_is_dropped_from_the_plan_shown():
+    assert "Refreshing state..." in plan_output("mixed") and "Read complete after" in plan_output("mixed")
+    body = render(plan_view("mixed"))[0]
+    for noise in ("Refreshing state...", ": Reading...", "Read complete after"):
+        assert noise not in body
+    (summary, plan), = blocks(body)
+    assert summary == "Full plan" and plan.startswith("Terraform used the selected providers")
+
+
+def test_changed_resources_are_listed_by_address_with_their_action():
+    body = render(plan_view("mixed"))[0]
+    listing = next(content for info, content in fences(body) if "aws_sqs_queue.jobs" in content
+                   and "Terraform will perform" not in content)
+    assert listing.splitlines() == [
+        "+   add      aws_dynamodb_table.visits[0]",
+        "-   destroy  aws_s3_bucket.logs[0]",
+        "-/+ replace  aws_sqs_queue.jobs",
+        "!   change   aws_ssm_parameter.setting[0]",
+        "!   change   aws_ssm_parameter.setting[1]",
+        "!   change   aws_ssm_parameter.setting[2]",
+    ]
+    assert "Changed resources (6):" in body
+    assert [summary for summary, _ in blocks(body)] == ["Full plan"]  # a short list is not collapsed
+
+
+def test_a_long_list_of_changed_resources_is_collapsed_and_kept_within_the_head():
+    bodies = render(plan_view("large"))
+    summaries = [summary for summary, _ in blocks(bodies[0])]
+    assert summaries[0] == "Changed resources (403)"
+    listing = blocks(bodies[0])[0][1].splitlines()
+    assert listing[0] == "+   add      aws_s3_bucket.logs[0]"
+    assert "+   add      aws_ssm_parameter.setting[17]" in listing
+    shown = len([line for line in listing if line.startswith("+ ")])
+    assert 100 < shown < 403  # a list this long is cut, saying how much it left to the plan
+    assert listing[-1] == f"... and {403 - shown} more: every one is in the full plan"
+    assert len(bodies[0]) <= MAX_COMMENT_CHARS
+    assert reassemble(bodies, "Full plan") == shown_plan("large")
+
+
+def test_a_plan_with_ten_changes_lists_them_openly_and_eleven_collapsed():
+    def plan(count: int) -> dict:
+        return {"format_version": "1.2", "resource_changes": [
+            {"address": f"aws_sqs_queue.q[{i}]", "mode": "managed", "type": "aws_sqs_queue",
+             "change": {"actions": ["create"]}} for i in range(count)]}
+
+    ten = render(CommentView(status_event(), summarize(plan(10))))[0]
+    eleven = render(CommentView(status_event(), summarize(plan(11))))[0]
+    assert "Changed resources (10):" in ten and blocks(ten) == []
+    assert [summary for summary, _ in blocks(eleven)] == ["Changed resources (11)"]
+
+
+ANY_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}[^\s|)\\]*(?: UTC)?")
+
+
+def test_every_timestamp_in_a_comment_has_one_format():
+    event = status_event(
+        workflow="apply-ephemeral", phase="approval", status="pending", environment="pr-7",
+        timestamp="2026-12-03T10:31:07.123456+00:00",  # tasks write isoformat(): offset, microseconds
+        message="pr-7 is up until 2026-12-03T18:31:07+00:00 (in 8h)",
+        details={"expires_at": "2026-12-03T20:31:59+02:00", "approval_expires_at": "2026-12-04T10:31:07Z"})
+    body = render(CommentView(event))[0]
+    assert "updated 2026-12-03 10:31 UTC" in body
+    assert "pr-7 is up until 2026-12-03 18:31 UTC (in 8h)" in body
+    assert "Expires: 2026-12-03 18:31 UTC" in body  # another offset, shown in UTC
+    assert "times out at 2026-12-04 10:31 UTC" in body
+    times = ANY_TIME.findall(body)
+    assert len(times) == 4 and all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", t) for t in times), times
+

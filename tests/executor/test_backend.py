@@ -33,3 +33,16 @@ def test_unsafe_path_segments_are_refused(repository, environment):
 def test_a_missing_state_bucket_is_named():
     with pytest.raises(ValueError, match="no state bucket configured"):
         state_location("", "acme/infra", "prod", "default")
+
+
+def test_the_state_layout_docs_onboarding_shows_is_the_executors():
+    from tests.executor.conftest import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "onboarding.md").read_text()
+    long_lived = state_location("b", "owner/name", "environment", "default").state_key
+    ephemeral = state_location("b", "owner/name", "pr-1", "pr-1").state_key
+    assert long_lived.replace("owner/name", "<owner>/<name>").replace("environment", "<environment>") in doc
+    assert ephemeral.replace("owner/name", "<owner>/<name>").replace("pr-1", "pr-<N>") in doc
+    # and the move of existing state writes the long-lived key
+    assert 'key=$REPOSITORY/env/$ENVIRONMENT/terraform.tfstate' in doc
+    assert long_lived == "owner/name/env/environment/terraform.tfstate"

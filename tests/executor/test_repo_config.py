@@ -69,3 +69,37 @@ def test_the_environments_tfvars_is_chosen_and_ephemeral_workspaces_fall_back(tm
     (tmp_path / "environments" / "ephemeral.tfvars").write_text("")
     assert var_file(tmp_path, "pr-3", ephemeral=True) == "environments/ephemeral.tfvars"
     assert var_file(tmp_path, "staging", ephemeral=False) is None
+
+
+def test_the_tfpipe_yml_docs_onboarding_shows_is_read_as_it_says(tmp_path):
+    """The onboarding doc's `tfpipe.yml` is one the executor accepts, and it names every key there is."""
+    import re
+
+    from executor.repo_config import KEYS
+
+    from tests.executor.conftest import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "onboarding.md").read_text()
+    shown = re.search(r"^```yaml\n(.*?)^```", doc.split("### `tfpipe.yml`", 1)[1], re.M | re.S)[1]
+    (tmp_path / "tfpipe.yml").write_text(shown)
+    config = load_repo_config(tmp_path)
+    assert set(re.findall(r"^([a-z_]+):", shown, re.M)) == KEYS
+    step = config.build[0]
+    assert (step.output, step.variable, step.timeout_seconds) == ("dist/app.zip", "app_package_key", 600)
+    assert config.artifacts_bucket_variable == "artifacts_bucket" and config.secrets == {"api_key": "acme-infra/api-key"}
+
+
+def test_a_pull_requests_own_tfvars_comes_before_the_shared_ephemeral_one(tmp_path):
+    """As docs/onboarding.md says: environments/pr-<N>.tfvars when there is one, else ephemeral.tfvars."""
+    from executor.repo_config import var_file
+
+    from tests.executor.conftest import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "onboarding.md").read_text()
+    assert "`environments/pr-<N>.tfvars` if that file exists, otherwise\n  `environments/ephemeral.tfvars`" in doc
+    (tmp_path / "environments").mkdir()
+    for name in ("pr-3", "ephemeral", "prod"):
+        (tmp_path / "environments" / f"{name}.tfvars").write_text("")
+    assert var_file(tmp_path, "pr-3", ephemeral=True) == "environments/pr-3.tfvars"
+    assert var_file(tmp_path, "pr-4", ephemeral=True) == "environments/ephemeral.tfvars"
+    assert var_file(tmp_path, "staging", ephemeral=False) is None  # a long-lived one never falls back

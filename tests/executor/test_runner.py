@@ -209,6 +209,21 @@ def test_checkout_refuses_a_commit_the_repository_does_not_have(aws, infra):
     assert failed.answer["error"] == "CheckoutFailed"
 
 
+def test_a_configuration_without_an_s3_backend_block_is_refused_at_init_not_applied_into_a_lost_state(aws, infra):
+    """Terraform only warns when -backend-config meets no backend block, and keeps the state in the job's
+    checkout, deleted when the job ends: the next run would create everything again."""
+    main = (infra.work / "main.tf").read_text()
+    assert 'backend "s3" {}' in main
+    infra.write("main.tf", main.replace('backend "s3" {}', ""))
+    sha = infra.commit("no backend block")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "InitFailed"
+    assert 'no backend "s3" {} block' in failed.answer["cause"] and "docs/onboarding.md" in failed.answer["cause"]
+    assert ssm(aws).describe_parameters()["Parameters"] == []  # nothing was applied
+    assert aws.keys(ARTIFACTS_BUCKET) == ["runs/run-1/plan-apply/log.txt"]  # nothing was planned either
+
+
 def test_custom_command_outside_the_allow_list_is_refused_even_when_submitted_by_hand(aws, infra):
     sha = infra.commit("c")
     failed = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, custom_args=["apply", "-auto-approve"]))

@@ -1,4 +1,4 @@
-"""The six state machine files are valid ASL and keep the workflows' contracts (DESIGN.md section 3)."""
+"""The six state machine files are valid ASL and keep the workflows' contracts (docs/architecture.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The embedded stack: the whole pipeline on one machine (DESIGN.md section 5)."""
+"""The embedded stack: the whole pipeline on one machine (docs/architecture.md section 5)."""

@@ -67,7 +67,7 @@ def _comment_request(body: str, number: int) -> dict | None:
 
 
 def requests_for(event_name: str, payload: dict, env: dict[str, str]) -> list[dict]:
-    """The PipelineRequests (DESIGN.md: chalicelib/core/request.py FIELDS) this event should start."""
+    """The PipelineRequests (tfpipe: chalicelib/core/request.py FIELDS) this event should start."""
     environment = env.get("TFPIPE_ENVIRONMENT", "prod")
     repository = payload["repository"]["full_name"]
     run = f"gha-{env.get('GITHUB_RUN_ID', '0')}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
