@@ -153,9 +153,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="tfpipe-bench-"))
     terraform_cli_config()
-    quiet_logs(work / "stack.log")
     settings = {**DEMO_SETTINGS, "TFPIPE_APPROVAL_TIMEOUT": "30m"}
-    with Stack(state_dir=work / "state", provision=True, extra_env=settings, batch_concurrency=2) as stack:
+    with quiet_logs(work / "stack.log"), \
+            Stack(state_dir=work / "state", provision=True, extra_env=settings, batch_concurrency=2) as stack:
         story = Story(stack, work, timeout=600)
         print("first commit ...", flush=True)
         story.first_commit()

@@ -3,6 +3,7 @@ Exit code 0 only when every step was verified."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -10,6 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Iterator
 
 import click
 from rich.console import Console
@@ -35,25 +37,40 @@ def terraform_cli_config() -> None:
         os.environ["TF_CLI_CONFIG_FILE"] = str(local)
 
 
-def quiet_logs(log_file: Path) -> None:
-    """The stack's and the pipeline's log lines go to a file, so the terminal shows the story."""
+@contextlib.contextmanager
+def quiet_logs(log_file: Path) -> Iterator[None]:
+    """The stack's and the pipeline's log lines go to a file, so the terminal shows the story; the
+    loggers are given back as they were (a demo run inside a test must not swallow later tests' logs)."""
     from chalicelib import logs
 
     handler = logging.FileHandler(log_file)
     handler.setFormatter(logs.JsonFormatter())
     logs.configure()
-    for logger in (logging.getLogger(), logging.getLogger(logs.LOGGER), logging.getLogger("werkzeug")):
+    loggers = (logging.getLogger(), logging.getLogger(logs.LOGGER), logging.getLogger("werkzeug"))
+    before = [(logger.handlers, logger.level) for logger in loggers]
+    for logger in loggers:
         logger.handlers = [handler]
     logging.getLogger().setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, (handlers, level) in zip(loggers, before):
+            logger.handlers = handlers
+            logger.setLevel(level)
+        handler.close()
 
 
 def run_demo(state_dir: Path, console: Console, timeout: float = 240, keep: bool = False) -> bool:
-    from tfpipe.local.stack import Stack
-
     shutil.rmtree(state_dir, ignore_errors=True)
     state_dir.mkdir(parents=True)
     terraform_cli_config()
-    quiet_logs(state_dir / "stack.log")
+    with quiet_logs(state_dir / "stack.log"):
+        return _run_story(state_dir, console, timeout, keep)
+
+
+def _run_story(state_dir: Path, console: Console, timeout: float, keep: bool) -> bool:
+    from tfpipe.local.stack import Stack
+
     console.print(f"the embedded stack's logs: {state_dir / 'stack.log'}")
     runner = StepRunner(console)
     waiter = Waiter(say=lambda text: console.print(f"    … {text}", style="dim", markup=False, highlight=False))
