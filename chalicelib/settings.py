@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from chalicelib.core.durations import TtlBounds, parse_duration
 from chalicelib.core.request import RequestDefaults
+from chalicelib.core.tiers import JobTarget, Tier
 from chalicelib.core.workflows import Workflow
 
 PREFIX = "TFPIPE_"
@@ -36,8 +37,12 @@ class Settings:
     webhook_secret_name: str = ""
     github_token_secret_name: str = ""
     slack_webhook_secret_name: str = ""
+    # Each trust tier's job definition and queue (Tier value -> ARN); the two above serve a tier without
+    # its own (tests, and a single-definition setup that gives up the isolation between tiers).
     job_definition_arn: str = ""
     job_queue_arn: str = ""
+    job_definition_arns: dict[str, str] = field(default_factory=dict)
+    job_queue_arns: dict[str, str] = field(default_factory=dict)
     allowed_repositories: tuple[str, ...] = ()
     environments: dict[str, str] = field(default_factory=dict)  # name -> account id
     default_environment: str = "prod"
@@ -55,7 +60,10 @@ class Settings:
     # stack): clone URLs are file:// and the audit trail is written with git. Unset in AWS.
     local_git_root: str = ""
     tracing: bool = False
-    deploy_role_name: str = "tfpipe-deploy"
+    # The role a job assumes in the target account, by tier (terraform/modules/deploy-role creates them).
+    deploy_role_name: str = "tfpipe-deploy"  # apply
+    preview_role_name: str = "tfpipe-preview"  # preview
+    plan_role_name: str = "tfpipe-plan"  # plan: read-only
     permission_cache_seconds: int = 60
     delivery_ttl_days: int = 30
     # Workflows: how long a PLAN-APPLY waits for a held lock (polling every lock_wait), how long an
@@ -96,6 +104,10 @@ class Settings:
                 slack_webhook_secret_name=get("SLACK_WEBHOOK_SECRET_NAME"),
                 job_definition_arn=get("JOB_DEFINITION_ARN"),
                 job_queue_arn=get("JOB_QUEUE_ARN"),
+                job_definition_arns={t.value: get(f"JOB_DEFINITION_ARN_{t.settings_key}") for t in Tier
+                                     if get(f"JOB_DEFINITION_ARN_{t.settings_key}")},
+                job_queue_arns={t.value: get(f"JOB_QUEUE_ARN_{t.settings_key}") for t in Tier
+                                if get(f"JOB_QUEUE_ARN_{t.settings_key}")},
                 allowed_repositories=tuple(r.strip() for r in get("ALLOWED_REPOSITORIES").split(",") if r.strip()),
                 environments=json.loads(get("ENVIRONMENTS", "{}")),
                 default_environment=get("DEFAULT_ENVIRONMENT", "prod"),
@@ -111,6 +123,8 @@ class Settings:
                 local_git_root=get("LOCAL_GIT_ROOT"),
                 tracing=get("TRACING", "off").lower() in ("1", "true", "on", "yes"),
                 deploy_role_name=get("DEPLOY_ROLE_NAME", "tfpipe-deploy"),
+                preview_role_name=get("PREVIEW_ROLE_NAME", "tfpipe-preview"),
+                plan_role_name=get("PLAN_ROLE_NAME", "tfpipe-plan"),
                 permission_cache_seconds=int(get("PERMISSION_CACHE_SECONDS", "60")),
                 lock_wait_seconds=parse_duration(get("LOCK_WAIT", "30s")),
                 lock_max_wait_seconds=parse_duration(get("LOCK_MAX_WAIT", "2h")),
@@ -143,7 +157,17 @@ class Settings:
     @property
     def request_defaults(self) -> RequestDefaults:
         return RequestDefaults(self.job_definition_arn, self.job_queue_arn, dict(self.environments),
-                               self.ephemeral_account_id)
+                               self.ephemeral_account_id, {t: self.job_target(t) for t in Tier})
+
+    def job_target(self, tier: Tier) -> JobTarget:
+        """The job definition and queue of a tier's jobs: its own, else the shared fallback."""
+        return JobTarget(self.job_definition_arns.get(tier.value) or self.job_definition_arn,
+                         self.job_queue_arns.get(tier.value) or self.job_queue_arn)
+
+    def target_role_name(self, tier: Tier) -> str:
+        """The role a job of `tier` assumes in the target environment's account."""
+        return {Tier.PLAN: self.plan_role_name, Tier.PREVIEW: self.preview_role_name,
+                Tier.APPLY: self.deploy_role_name}[tier]
 
     def state_machine_arn(self, workflow: Workflow) -> str:
         try:

@@ -14,7 +14,10 @@ import requests
 
 from chalicelib.core.audit import in_time_order, last_good_commit
 from chalicelib.core.failure_cause import JobFailureCause
+from chalicelib.core.request import Environment
 from chalicelib.core.signature import HEADER, sign
+from chalicelib.core.tiers import artifacts_prefix, tier_for
+from chalicelib.core.workflows import Workflow
 from chalicelib.tasks.status import describe_error
 from chalicelib.wiring import Container
 from tfpipe import run_history
@@ -108,15 +111,15 @@ class Operator:
                 return detail, run_history.read(events, run_id)
 
     def execution(self, run_id: str) -> dict:
-        return self.execution_view(run_id, *self.history(run_id))
+        return self.execution_view(self.artifacts_prefix(run_id), *self.history(run_id))
 
     @staticmethod
-    def execution_view(run_id: str, detail: dict, history: History) -> dict:
+    def execution_view(prefix: str, detail: dict, history: History) -> dict:
         return {"status": detail["status"], "steps": history.steps,
                 "output": run_history.as_json(detail.get("output")), "error": detail.get("error"),
                 "cause": run_history.as_json(detail.get("cause")), "status_events": history.status_events,
                 "jobs": [{"state": j.state, "action": j.action, "rollback": j.rollback, "result": j.result,
-                          "error": j.error, "log": j.log_key(run_id)} for j in history.jobs]}
+                          "error": j.error, "log": j.log_key(prefix)} for j in history.jobs]}
 
     def failure(self, run_id: str) -> dict | None:
         """Why a run failed: the last task failure its workflow caught (a job's SendTaskFailure, a task
@@ -135,18 +138,23 @@ class Operator:
                 "log": job.log if job else None,
                 "log_link": self.target.settings.artifact_link(job.log) if job and job.log else None}
 
+    def artifacts_prefix(self, run_id: str) -> str:
+        record = self.run(run_id)  # the run's tier says under which prefix its jobs wrote
+        tier = tier_for(Workflow(record["workflow"]), Environment(record["environment"], "").is_ephemeral)
+        return artifacts_prefix(tier, run_id)
+
     def artifacts(self, run_id: str) -> list[str]:
         s3 = self.deps.clients.s3
-        listing = s3.list_objects_v2(Bucket=self.target.settings.artifacts_bucket, Prefix=f"runs/{run_id}/")
+        listing = s3.list_objects_v2(Bucket=self.target.settings.artifacts_bucket, Prefix=self.artifacts_prefix(run_id))
         return sorted(o["Key"] for o in listing.get("Contents", []))
 
     def last_log(self, run_id: str, history: History | None = None) -> tuple[str | None, list[str]]:
         """(key, lines) of the log of the job that ran last and left one (the plan's log says little
         about a failed apply); a run that ran no job has none."""
         history = history or self.history(run_id)[1]
-        present = set(self.artifacts(run_id))
+        present, prefix = set(self.artifacts(run_id)), self.artifacts_prefix(run_id)
         for job in reversed(history.jobs):
-            key = job.log_key(run_id)
+            key = job.log_key(prefix)
             if key in present:
                 body = self.deps.clients.s3.get_object(Bucket=self.target.settings.artifacts_bucket, Key=key)["Body"]
                 return key, body.read().decode("utf-8", "replace").splitlines()
@@ -197,7 +205,7 @@ class Operator:
         while True:
             try:
                 detail, history = self.history(run_id)
-                execution = self.execution_view(run_id, detail, history)
+                execution = self.execution_view(self.artifacts_prefix(run_id), detail, history)
             except OperatorError:
                 execution, history = {"status": "NOT_STARTED"}, History()
             if on_poll is not None:

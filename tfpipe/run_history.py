@@ -32,9 +32,10 @@ class Job:
     result: dict | None = None  # the job's result on success
     error: str | None = None  # `Error: cause` on failure
 
-    def log_key(self, run_id: str) -> str:
-        # Where the executor writes the job's log (executor/executor/runner.py; rollback jobs under rollback/).
-        return f"runs/{run_id}/{'rollback/' if self.rollback else ''}{self.action}/log.txt"
+    def log_key(self, prefix: str) -> str:
+        # Where the executor writes the job's log under the run's artifacts prefix
+        # (executor/executor/runner.py; rollback jobs under rollback/).
+        return f"{prefix}{'rollback/' if self.rollback else ''}{self.action}/log.txt"
 
     def counts(self) -> str | None:
         if not self.result:

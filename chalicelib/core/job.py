@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from chalicelib.core.tiers import Tier
+
 JOB_ENV = "TFPIPE_JOB"
 TASK_TOKEN_ENV = "TFPIPE_TASK_TOKEN"  # noqa: S105 - a variable name, not a secret
 
@@ -56,18 +58,23 @@ class JobSpec:
     plan_key: str | None = None  # S3 key of the approved plan, for APPLY
     plan_checksum: str | None = None  # its sha256 (JobResult.plan_checksum of the plan job); checked before apply
     custom_args: list[str] = field(default_factory=list)
-    artifacts_prefix: str = ""  # runs/<run-id>/ (rollback jobs use their own sub-prefix)
+    artifacts_prefix: str = ""  # runs/<tier>/<run-id>/ (rollback jobs use their own sub-prefix)
     trace_header: str | None = None
+    # Which role the job assumes in the target account and whether it locks state (core/tiers.py). The
+    # job definition's own TFPIPE_JOB_TIER, where set, must agree: IAM grants by job role, not by this field.
+    tier: Tier = Tier.APPLY
 
     def to_json(self) -> str:
         data = asdict(self)
         data["action"] = self.action.value
+        data["tier"] = self.tier.value
         return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
         data = json.loads(text)
         data["action"] = JobAction(data["action"])
+        data["tier"] = Tier(data.get("tier", Tier.APPLY))
         return cls(**data)
 
 

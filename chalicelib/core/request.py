@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from chalicelib.core.durations import TtlBounds
 from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.tiers import JobTarget, Tier, target_errors, tier_for
 from chalicelib.core.workflows import CUSTOM_ALLOW_LIST, READ_ONLY_CUSTOM, WORKFLOW_BY_COMMAND, Command, Workflow
 
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -54,12 +55,17 @@ class CustomCommand:
 
 @dataclass(frozen=True)
 class RequestDefaults:
-    """What a request may leave out, from settings: Batch job definition and queue, account ids."""
+    """What a request may leave out, from settings: each tier's Batch job definition and queue (the
+    first two: the one for every tier without its own), account ids."""
 
     job_definition_arn: str
     job_queue_arn: str
     accounts: dict[str, str] = field(default_factory=dict)
     ephemeral_account_id: str = ""
+    jobs: dict[Tier, JobTarget] = field(default_factory=dict)
+
+    def job_target(self, tier: Tier) -> JobTarget:
+        return self.jobs.get(tier) or JobTarget(self.job_definition_arn, self.job_queue_arn)
 
     def account_for(self, environment: str) -> str | None:
         if environment in self.accounts:
@@ -176,12 +182,7 @@ def parse_pipeline_request(raw: object, defaults: RequestDefaults, ttl: TtlBound
         errors.append(FieldError("command", raw.get("command"), ", ".join(c.value for c in Command)))
 
     environment = _parse_environment(raw.get("environment"), defaults, errors)
-    job_definition = text("job_definition_arn", JOB_DEFINITION_ARN,
-                          "a Batch job definition ARN (arn:aws:batch:<region>:<account>:job-definition/<name>[:<rev>])",
-                          raw.get("job_definition_arn") or defaults.job_definition_arn)
-    job_queue = text("job_queue_arn", JOB_QUEUE_ARN,
-                     "a Batch job queue ARN (arn:aws:batch:<region>:<account>:job-queue/<name>)",
-                     raw.get("job_queue_arn") or defaults.job_queue_arn)
+    job_definition, job_queue = _job_target(raw, command, environment, defaults, errors)
     email = text("user_email", EMAIL, "an email address (the actor)")
     request_id = text("request_id", REQUEST_ID, "up to 128 letters, digits and _.:-", required=False)
 
@@ -215,6 +216,34 @@ def parse_pipeline_request(raw: object, defaults: RequestDefaults, ttl: TtlBound
         pull_request=pull_request, ttl_seconds=ttl_seconds, custom=custom, request_id=request_id,
         sha=commit if SHA.match(commit) else None,
     )
+
+
+def _job_target(raw: dict, command: Command | None, environment: Environment | None, defaults: RequestDefaults,
+                errors: list[FieldError]) -> tuple[str | None, str | None]:
+    """The tier's job definition and queue. A request may name them only as they are: the pipeline
+    chooses the tier, so naming another tier's definition (a plan asking for the apply role) is refused."""
+    target = JobTarget(defaults.job_definition_arn, defaults.job_queue_arn)
+    tier = None
+    if command is not None and environment is not None:
+        tier = tier_for(WORKFLOW_BY_COMMAND[command], environment.is_ephemeral)
+        target = defaults.job_target(tier)
+    found = []
+    for name, pattern, default, accepted in (
+            ("job_definition_arn", JOB_DEFINITION_ARN, target.definition_arn,
+             "a Batch job definition ARN (arn:aws:batch:<region>:<account>:job-definition/<name>[:<rev>])"),
+            ("job_queue_arn", JOB_QUEUE_ARN, target.queue_arn,
+             "a Batch job queue ARN (arn:aws:batch:<region>:<account>:job-queue/<name>)")):
+        value = raw.get(name) or default
+        if not isinstance(value, str) or not pattern.match(value):
+            errors.append(FieldError(name, value, accepted))
+            value = None
+        found.append(value)
+    definition, queue = found
+    if tier is not None:
+        asked = [raw.get(name) if value and raw.get(name) else None
+                 for name, value in (("job_definition_arn", definition), ("job_queue_arn", queue))]
+        errors.extend(target_errors(tier, target, *asked))
+    return definition, queue
 
 
 def _parse_environment(value: object, defaults: RequestDefaults, errors: list[FieldError]) -> Environment | None:

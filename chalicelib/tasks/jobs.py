@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.core.errors import FieldError, InvalidRequest
 from chalicelib.core.job import JobAction, JobSpec
 from chalicelib.core.request import parse_custom_command
+from chalicelib.core.tiers import artifacts_prefix, target_errors, tier_for
 from chalicelib.tasks import last_good, status
 from chalicelib.tasks.event import TaskEvent
 
@@ -22,7 +23,8 @@ def _custom_args(event: TaskEvent, doing: str) -> list[str]:
 def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSpec:
     run, request = event.run, event.run.request
     doing = f"preparing the {action.value} job of run {run.run_id}"
-    sha, prefix = last_good.commit_of(event, doing), f"runs/{run.run_id}/"
+    tier = tier_for(run.workflow, request.environment.is_ephemeral)
+    sha, prefix = last_good.commit_of(event, doing), artifacts_prefix(tier, run.run_id)
     if rollback:
         sha, prefix = event.step("last_good").get("sha"), prefix + "rollback/"
     if not sha:
@@ -40,7 +42,7 @@ def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSp
         account_id=environment.account_id, workspace=environment.name if environment.is_ephemeral else "default",
         actor=request.user_email, pull_request=request.pull_request, plan_key=plan_key, plan_checksum=plan_checksum,
         custom_args=_custom_args(event, doing) if action is JobAction.CUSTOM else [],
-        artifacts_prefix=prefix, trace_header=run.trace_header)
+        artifacts_prefix=prefix, trace_header=run.trace_header, tier=tier)
 
 
 def submit(deps, raw: object) -> dict:
@@ -57,9 +59,14 @@ def submit(deps, raw: object) -> dict:
         raise InvalidRequest("submitting a Terraform job", [FieldError("task_token", None, "$$.Task.Token")])
     rollback = bool(event.params.get("rollback"))
     spec = job_spec(deps, event, action, rollback)
-    request, settings = event.run.request, deps.settings
-    job_id = deps.batch_jobs.submit(spec, token, request.job_definition_arn or settings.job_definition_arn,
-                                    request.job_queue_arn or settings.job_queue_arn)
+    # The tier's own definition and queue, whatever the execution input says: a run started by hand
+    # (or before a deploy moved the tiers) naming another tier's definition is refused, not obeyed.
+    target = deps.settings.job_target(spec.tier)
+    request = event.run.request
+    errors = target_errors(spec.tier, target, request.job_definition_arn, request.job_queue_arn)
+    if errors:
+        raise InvalidRequest(f"submitting the {action.value} job of run {event.run.run_id}", errors)
+    job_id = deps.batch_jobs.submit(spec, token, target.definition_arn, target.queue_arn)
     if rollback:  # the job tells its own phases; only the workflow knows this one is a rollback
         status.publish(deps, event.run, "rollback-started", event.state, details={"job_id": job_id})
     return {"job_id": job_id, "action": action.value}

@@ -19,7 +19,7 @@ def test_plan_reports_the_plan_with_scripted_job_standin(pipeline):
     assert pipeline.events(run) == [("queued", "started"), ("done", "succeeded")]
     done = pipeline.event_bodies(run)[-1]
     assert done["message"] == f"plan of {SHA[:7]} for e2e-plan: 3 to add, 0 to change, 0 to destroy"
-    assert done["pull_request"] == 5 and done["artifacts"]["plan"] == f"runs/{run.run_id}/plan.bin"
+    assert done["pull_request"] == 5 and done["artifacts"]["plan"] == f"runs/plan/{run.run_id}/plan.bin"
 
 
 def test_plan_runs_while_the_environment_is_locked_with_scripted_job_standin(pipeline):

@@ -26,7 +26,7 @@ def test_plan_apply_plans_waits_for_approval_and_applies_with_scripted_job_stand
     assert pipeline.event_bodies(run)[-1]["message"] == f"applied {SHA[:7]} to e2e-ok: 1 to add, 0 to change, 0 to destroy"
     assert pipeline.deps.runs.get(run.run_id).status == "succeeded"
     assert [(j["action"], j["sha"]) for j in pipeline.jobs(run)] == [("plan", SHA), ("apply", SHA)]
-    assert pipeline.jobs(run)[1]["plan_key"] == f"runs/{run.run_id}/plan.bin"
+    assert pipeline.jobs(run)[1]["plan_key"] == f"runs/apply/{run.run_id}/plan.bin"
     assert pipeline.lock("e2e-ok") is None
     [record] = pipeline.deps.audit_log.history("acme/infra", "e2e-ok")
     assert (record.action, record.result, record.approver) == ("apply", "applied", "lead@example.com")
@@ -72,7 +72,7 @@ def test_failed_apply_or_health_check_rolls_back_to_the_last_good_commit_with_sc
     assert pipeline.deps.runs.get(run.run_id).status == "rolled-back"
     assert [(j["action"], j["sha"]) for j in pipeline.jobs(run)] == [("plan", SHA), ("apply", SHA),
                                                                       ("plan-apply", GOOD_SHA)]
-    assert pipeline.jobs(run)[-1]["artifacts_prefix"] == f"runs/{run.run_id}/rollback/"
+    assert pipeline.jobs(run)[-1]["artifacts_prefix"] == f"runs/apply/{run.run_id}/rollback/"
     assert pipeline.lock(environment) is None
     history = pipeline.deps.audit_log.history("acme/infra", environment)
     assert [(r.action, r.sha, r.result) for r in history[-2:]] == [("apply", SHA, "failed"),

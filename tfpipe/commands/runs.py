@@ -122,7 +122,7 @@ def show(run_id, as_json, state_dir):
     ops = operator(state_dir)
     record = ops.run(run_id)
     detail, history = ops.history(run_id)
-    execution = ops.execution_view(run_id, detail, history)
+    execution = ops.execution_view(ops.artifacts_prefix(run_id), detail, history)
     log_key, log = ops.last_log(run_id, history)
     if as_json:
         click.echo(json.dumps({"run": record, "execution": execution, "artifacts": ops.artifacts(run_id),
