@@ -22,11 +22,12 @@ from chalicelib.core.errors import FieldError
 from chalicelib.core.job import JobAction, JobErrorClass, JobResult, JobSpec
 from chalicelib.core.request import parse_custom_command
 from chalicelib.core.status import Phase, Status
+from chalicelib.core.tiers import Tier
 from executor import checkout as git
 from executor.backend import backend_args, initialized_backend, state_location
 from executor.build import run_build
 from executor.config import ExecutorConfig
-from executor.credentials import assume_deploy_role
+from executor.credentials import assume_deploy_role, job_tier
 from executor.failures import JobFailure
 from executor.healthcheck import wait_healthy
 from executor.heartbeat import Heartbeat
@@ -204,8 +205,10 @@ class Job:
     def _init(self) -> None:
         for variable, secret_name in self.repo.secrets.items():
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
-        self.credentials = assume_deploy_role(self.services.sts, self.spec.account_id,
-                                              self.settings.deploy_role_name, self.spec.run_id)
+        tier = job_tier(self.spec, self.environ)
+        role = self.settings.target_role_name(tier)
+        self.credentials = assume_deploy_role(self.services.sts, self.spec.account_id, role, self.spec.run_id)
+        self.log.event(f"working as role {role} of account {self.spec.account_id} ({tier.value} tier)")
         for value in self.credentials.values():
             self.masker.add(value)
         env = base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables)
@@ -237,8 +240,9 @@ class Job:
                              f"configuration has no backend \"s3\" {{}} block ({backend or 'no'} backend "
                              "configured), so its state would stay in this job's checkout and be lost; add "
                              "`backend \"s3\" {}` to the root module's terraform block (docs/onboarding.md)")
-        if self.spec.workspace != "default":
-            unselected.run(["workspace", "select", "-or-create=true", "-no-color", self.spec.workspace],
+        if self.spec.workspace != "default":  # the read-only plan tier cannot create one: it reads what exists
+            create = [] if self.spec.tier is Tier.PLAN else ["-or-create=true"]
+            unselected.run(["workspace", "select", *create, "-no-color", self.spec.workspace],
                            self._timeout()).check(JobErrorClass.INIT_FAILED,
                                                   f"selecting workspace {self.spec.workspace}")
 
@@ -248,8 +252,10 @@ class Job:
 
     def _plan(self) -> None:
         plan_path = self.src / PLAN_FILE
-        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-lock-timeout={self._lock_timeout()}",
-                f"-out={PLAN_FILE}", *self._var_args()]
+        # A speculative plan (plan tier) takes no state lock: its role may not write the lock file, and
+        # it must never hold up an apply.
+        lock = ["-lock=false"] if self.spec.tier is Tier.PLAN else [f"-lock-timeout={self._lock_timeout()}"]
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", *lock, f"-out={PLAN_FILE}", *self._var_args()]
         run = self.tf.run(args, self._timeout())
         if run.returncode not in (0, 2) or run.interrupted or run.timed_out:
             run.check(JobErrorClass.PLAN_FAILED, f"terraform plan for {self.spec.environment}")
