@@ -19,8 +19,6 @@ locals {
     CustomStateMachineArn         = local.state_machine_arns["custom"]
     StatusQueueUrl                = aws_sqs_queue.status.url
     StatusQueueArn                = aws_sqs_queue.status.arn
-    JobQueueArn                   = aws_batch_job_queue.jobs.arn
-    JobDefinitionArn              = aws_batch_job_definition.executor.arn
     LocksTable                    = local.names.locks_table
     RunsTable                     = local.names.runs_table
     ArtifactsBucket               = local.names.artifacts_bucket

@@ -1,11 +1,19 @@
-# Terraform jobs run on Fargate: Spot first when enabled (a reclaimed job gets SIGTERM, the executor
-# reports Interrupted and the workflow retries), on-demand Fargate always as the fallback.
+# Terraform jobs run on Fargate. Plans (the plan tier) may run on Spot first when enabled (a reclaimed
+# job gets SIGTERM, the executor reports Interrupted and the workflow retries the plan); applies and
+# previews change environments, so they run on on-demand Fargate only: an apply cut short by a Spot
+# reclaim can leave state and infrastructure apart.
 locals {
   compute_environments = merge(
     { on_demand = { name = local.names.compute_environment, type = "FARGATE" } },
     var.use_fargate_spot ? { spot = { name = local.names.compute_environment_spot, type = "FARGATE_SPOT" } } : {},
   )
-  compute_order = var.use_fargate_spot ? ["spot", "on_demand"] : ["on_demand"]
+  plan_compute_order = var.use_fargate_spot ? ["spot", "on_demand"] : ["on_demand"]
+  # Which queue each tier's jobs are submitted to (the Lambdas get it as TFPIPE_JOB_QUEUE_ARN_<TIER>).
+  tier_queue_arns = {
+    plan    = aws_batch_job_queue.plans.arn
+    preview = aws_batch_job_queue.jobs.arn
+    apply   = aws_batch_job_queue.jobs.arn
+  }
 }
 
 resource "aws_security_group" "jobs" {
@@ -42,8 +50,19 @@ resource "aws_batch_job_queue" "jobs" {
   state    = "ENABLED"
   priority = 1
 
+  compute_environment_order {
+    order               = 1
+    compute_environment = aws_batch_compute_environment.this["on_demand"].arn
+  }
+}
+
+resource "aws_batch_job_queue" "plans" {
+  name     = local.names.plan_job_queue
+  state    = "ENABLED"
+  priority = 1
+
   dynamic "compute_environment_order" {
-    for_each = local.compute_order
+    for_each = local.plan_compute_order
     content {
       order               = compute_environment_order.key + 1
       compute_environment = aws_batch_compute_environment.this[compute_environment_order.value].arn
@@ -51,8 +70,10 @@ resource "aws_batch_job_queue" "jobs" {
   }
 }
 
+# One job definition per trust tier: the same image, each with its own job role.
 resource "aws_batch_job_definition" "executor" {
-  name                  = local.names.job_definition
+  for_each              = local.tiers
+  name                  = local.names["${each.key}_job_definition"]
   type                  = "container"
   platform_capabilities = ["FARGATE"]
   propagate_tags        = true
@@ -69,7 +90,7 @@ resource "aws_batch_job_definition" "executor" {
   # The run (TFPIPE_JOB) and the task token come per job as container overrides.
   container_properties = jsonencode({
     image            = "${aws_ecr_repository.executor.repository_url}:${var.executor_image_tag}"
-    jobRoleArn       = aws_iam_role.job.arn
+    jobRoleArn       = aws_iam_role.job[each.key].arn
     executionRoleArn = aws_iam_role.job_execution.arn
     resourceRequirements = [
       { type = "VCPU", value = tostring(var.job_vcpu) },
@@ -95,7 +116,10 @@ resource "aws_batch_job_definition" "executor" {
       { name = "TFPIPE_STATE_BUCKET", value = local.names.state_bucket },
       { name = "TFPIPE_STATUS_QUEUE_URL", value = aws_sqs_queue.status.url },
       { name = "TFPIPE_GITHUB_TOKEN_SECRET_NAME", value = local.names.github_token_secret },
+      { name = "TFPIPE_JOB_TIER", value = each.key },
       { name = "TFPIPE_DEPLOY_ROLE_NAME", value = var.deploy_role_name },
+      { name = "TFPIPE_PREVIEW_ROLE_NAME", value = var.preview_role_name },
+      { name = "TFPIPE_PLAN_ROLE_NAME", value = var.plan_role_name },
       { name = "TFPIPE_TRACING", value = "on" },
       { name = "AWS_REGION", value = local.region },
     ]

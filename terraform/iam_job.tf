@@ -1,6 +1,6 @@
-# The Terraform job's own role (what the executor does) and the execution role (what Fargate does to
-# start it: pull the image, write logs). Terraform's changes to an environment are made through the
-# deploy role it assumes in that environment's account, never with these.
+# The Terraform jobs' own roles, one per trust tier (what the executor does), and the execution role
+# (what Fargate does to start a job: pull the image, write logs). Terraform's changes to an environment
+# are made through the target role it assumes in that environment's account, never with these.
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -17,7 +17,8 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 }
 
 resource "aws_iam_role" "job" {
-  name               = local.names.job_role
+  for_each           = local.tiers
+  name               = local.names["${each.key}_job_role"]
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
@@ -28,39 +29,42 @@ resource "aws_iam_role" "job_execution" {
 
 locals {
   repository_secrets_prefix = var.repository_secrets_prefix == "" ? "${var.app_name}/${var.stage}/repos/" : var.repository_secrets_prefix
-  deploy_role_accounts      = distinct(concat(values(var.environments), var.ephemeral_account_id == "" ? [] : [var.ephemeral_account_id]))
-  deploy_role_arns = length(local.deploy_role_accounts) > 0 ? [
-    for account in local.deploy_role_accounts : "arn:${local.partition}:iam::${account}:role/${var.deploy_role_name}"
-  ] : ["arn:${local.partition}:iam::${local.account_id}:role/${var.deploy_role_name}"]
-  cross_account_deploy_roles = [for arn in local.deploy_role_arns : arn if !strcontains(arn, ":${local.account_id}:")]
 }
 
-data "aws_iam_policy_document" "job" {
+# What sets the tiers apart (tiers.tf); a pull request's code runs inside plan and preview jobs and can
+# reach the job role's credentials, so this is all it gets. State is not here: Terraform reads and
+# writes state with the target role's credentials, never with the job role's.
+data "aws_iam_policy_document" "job_tier" {
+  for_each = local.tiers
+
   statement {
-    sid       = "RunArtifacts"
+    sid       = "AssumeTierTargetRoles"
+    actions   = ["sts:AssumeRole"]
+    resources = local.target_role_arns[each.key]
+  }
+
+  statement {
+    sid       = "TierArtifacts"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${module.artifacts_bucket.arn}/runs/*"]
+    resources = ["${local.artifacts_bucket_arn}/runs/${each.key}/*"]
   }
 
   statement {
-    sid       = "StateBucketList"
-    actions   = ["s3:ListBucket"]
-    resources = [module.state_bucket.arn]
-  }
-
-  # State objects and their S3 native lock files (<key>.tflock).
-  statement {
-    sid       = "StateObjects"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${module.state_bucket.arn}/*"]
-  }
-
-  statement {
-    sid       = "Callbacks"
+    sid       = "TierCallbacks"
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
-    resources = values(local.state_machine_arns)
+    resources = [for workflow in each.value.workflows : local.state_machine_arns[workflow]]
   }
+}
 
+resource "aws_iam_role_policy" "job_tier" {
+  for_each = local.tiers
+  name     = "tier"
+  role     = aws_iam_role.job[each.key].id
+  policy   = data.aws_iam_policy_document.job_tier[each.key].json
+}
+
+# What every tier's job does alike: report status, read its secrets, use the key, log and trace.
+data "aws_iam_policy_document" "job" {
   statement {
     sid       = "StatusEvents"
     actions   = ["sqs:SendMessage"]
@@ -75,12 +79,6 @@ data "aws_iam_policy_document" "job" {
       "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.secret_names.github_token}-??????",
       "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.repository_secrets_prefix}*",
     ]
-  }
-
-  statement {
-    sid       = "AssumeDeployRoles"
-    actions   = ["sts:AssumeRole", "sts:TagSession"]
-    resources = local.deploy_role_arns
   }
 
   statement {
@@ -103,9 +101,10 @@ data "aws_iam_policy_document" "job" {
 }
 
 resource "aws_iam_role_policy" "job" {
-  name   = "terraform-job"
-  role   = aws_iam_role.job.id
-  policy = data.aws_iam_policy_document.job.json
+  for_each = local.tiers
+  name     = "terraform-job"
+  role     = aws_iam_role.job[each.key].id
+  policy   = data.aws_iam_policy_document.job.json
 }
 
 data "aws_iam_policy_document" "job_execution" {

@@ -68,9 +68,11 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
-    sid       = "SubmitJobs"
-    actions   = ["batch:SubmitJob"]
-    resources = [aws_batch_job_queue.jobs.arn, "arn:${local.partition}:batch:${local.region}:${local.account_id}:job-definition/${local.names.job_definition}:*"]
+    sid     = "SubmitJobs"
+    actions = ["batch:SubmitJob"]
+    resources = concat([aws_batch_job_queue.jobs.arn, aws_batch_job_queue.plans.arn], [
+      for tier in keys(local.tiers) : "arn:${local.partition}:batch:${local.region}:${local.account_id}:job-definition/${local.names["${tier}_job_definition"]}:*"
+    ])
   }
 
   statement {

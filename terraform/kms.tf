@@ -26,28 +26,25 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # Deploy roles in other accounts decrypt build outputs they read from the artifacts bucket, and read
-  # and write Terraform state in the state bucket.
-  dynamic "statement" {
-    for_each = length(local.cross_account_deploy_roles) > 0 ? [1] : []
-    content {
-      sid       = "DeployRolesUseBuckets"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = ["*"]
-      principals {
-        type        = "AWS"
-        identifiers = distinct([for arn in local.cross_account_deploy_roles : "arn:${local.partition}:iam::${split(":", arn)[4]}:root"])
-      }
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:PrincipalArn"
-        values   = local.cross_account_deploy_roles
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
+  # The target roles of every tier (tiers.tf) decrypt build outputs they read from the artifacts bucket
+  # and read (and, but for plan roles, write) Terraform state in the state bucket, through S3 only.
+  statement {
+    sid       = "TargetRolesUseBuckets"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = distinct([for arn in local.all_target_role_arns : "arn:${local.partition}:iam::${split(":", arn)[4]}:root"])
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:PrincipalArn"
+      values   = local.all_target_role_arns
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
     }
   }
 

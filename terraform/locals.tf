@@ -33,7 +33,7 @@ locals {
   lambda_environment = merge(
     {
       for key, r in local.names_doc.resources :
-      r.env => local.names[key] if can(r.env) && !contains(["status_queue", "status_dlq", "job_queue", "job_definition", "scheduler_role"], key)
+      r.env => local.names[key] if can(r.env) && !contains(["status_queue", "status_dlq", "scheduler_role"], key)
     },
     { for workflow, sm in local.names_doc.state_machines : sm.env => local.state_machine_arns[workflow] },
     {
@@ -42,8 +42,6 @@ locals {
       TFPIPE_STATUS_QUEUE_URL     = aws_sqs_queue.status.url
       TFPIPE_STATUS_DLQ_URL       = aws_sqs_queue.status_dlq.url
       TFPIPE_STATUS_MAX_RECEIVES  = tostring(local.status_max_receives)
-      TFPIPE_JOB_QUEUE_ARN        = aws_batch_job_queue.jobs.arn
-      TFPIPE_JOB_DEFINITION_ARN   = aws_batch_job_definition.executor.arn
       TFPIPE_SCHEDULER_ROLE_ARN   = aws_iam_role.scheduler.arn
       TFPIPE_ALLOWED_REPOSITORIES = join(",", var.allowed_repositories)
       TFPIPE_ENVIRONMENTS         = jsonencode(var.environments)
@@ -51,6 +49,15 @@ locals {
       TFPIPE_DEPLOY_ROLE_NAME     = var.deploy_role_name
       TFPIPE_GITHUB_API_URL       = var.github_api_url
       TFPIPE_TRACING              = "on"
+    },
+    # Each trust tier's job definition and queue (tiers.tf); the pipeline picks the tier per run.
+    {
+      TFPIPE_JOB_DEFINITION_ARN_PLAN    = aws_batch_job_definition.executor["plan"].arn
+      TFPIPE_JOB_DEFINITION_ARN_PREVIEW = aws_batch_job_definition.executor["preview"].arn
+      TFPIPE_JOB_DEFINITION_ARN_APPLY   = aws_batch_job_definition.executor["apply"].arn
+      TFPIPE_JOB_QUEUE_ARN_PLAN         = local.tier_queue_arns["plan"]
+      TFPIPE_JOB_QUEUE_ARN_PREVIEW      = local.tier_queue_arns["preview"]
+      TFPIPE_JOB_QUEUE_ARN_APPLY        = local.tier_queue_arns["apply"]
     },
   )
 

@@ -13,12 +13,14 @@ output "status_dlq_url" {
   value = aws_sqs_queue.status_dlq.url
 }
 
-output "job_queue_arn" {
-  value = aws_batch_job_queue.jobs.arn
+output "job_queue_arns" {
+  description = "Trust tier => the job queue its jobs go to (plans: Spot first when enabled; previews and applies: on-demand)."
+  value       = local.tier_queue_arns
 }
 
-output "job_definition_arn" {
-  value = aws_batch_job_definition.executor.arn
+output "job_definition_arns" {
+  description = "Trust tier => its job definition."
+  value       = { for tier, definition in aws_batch_job_definition.executor : tier => definition.arn }
 }
 
 output "executor_repository_url" {
@@ -46,8 +48,9 @@ output "lambda_role_arn" {
   value = aws_iam_role.lambda.arn
 }
 
-output "job_role_arn" {
-  value = aws_iam_role.job.arn
+output "job_role_arns" {
+  description = "Trust tier => its job role; modules/deploy-role's pipeline_job_role_arns (each target role trusts only its tier's)."
+  value       = { for tier, role in aws_iam_role.job : tier => role.arn }
 }
 
 output "scheduler_role_arn" {

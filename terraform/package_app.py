@@ -102,7 +102,8 @@ def reconcile(doc: dict, stage: str, app_name: str = "tfpipe") -> dict:
         if "event_pattern" in rule:
             pattern = json.loads(rule["event_pattern"])
             if pattern.get("source") == ["aws.batch"]:
-                pattern.setdefault("detail", {})["jobQueue"] = ["${aws_batch_job_queue.jobs.arn}"]
+                pattern.setdefault("detail", {})["jobQueue"] = ["${aws_batch_job_queue.jobs.arn}",
+                                                                "${aws_batch_job_queue.plans.arn}"]
                 rule["event_pattern"] = json.dumps(pattern)
 
     status_queue = f"{prefix}status"

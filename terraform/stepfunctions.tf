@@ -9,15 +9,19 @@ locals {
 }
 
 resource "aws_sfn_state_machine" "this" {
+  # checkov:skip=CKV_AWS_285:It asks for execution data in the logs; that data carries task tokens (job and approval steps), which would let any reader of the logs answer a run. Execution history stays in Step Functions itself.
   for_each   = local.state_machine_files
   name       = local.state_machine_names[each.key]
   role_arn   = aws_iam_role.states.arn
   type       = "STANDARD"
   definition = templatefile(each.value, local.asl_substitutions)
 
+  # Every state's entry, exit and error, without its input and output: execution data carries the task
+  # tokens of the job and approval steps (`$$.Task.Token`), which answer the workflow to whoever reads
+  # them, and whoever may read these logs need not be who may approve a run.
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.states[each.key].arn}:*"
-    include_execution_data = true
+    include_execution_data = false
     level                  = "ALL"
   }
 

@@ -80,9 +80,21 @@ variable "ephemeral_account_id" {
 }
 
 variable "deploy_role_name" {
-  description = "Role the Terraform job assumes in each target account (arn:aws:iam::<account>:role/<name>); see modules/deploy-role."
+  description = "Role apply-tier jobs (changes to long-lived environments) assume in each long-lived environment's account (arn:aws:iam::<account>:role/<name>); see modules/deploy-role."
   type        = string
   default     = "tfpipe-deploy"
+}
+
+variable "preview_role_name" {
+  description = "Role preview-tier jobs (changes to ephemeral pr-<N> environments) assume in the preview account (ephemeral_account_id); see modules/deploy-role."
+  type        = string
+  default     = "tfpipe-preview"
+}
+
+variable "plan_role_name" {
+  description = "Read-only role plan-tier jobs (speculative plans, custom read-only commands) assume in every target account; see modules/deploy-role."
+  type        = string
+  default     = "tfpipe-plan"
 }
 
 variable "github_api_url" {
@@ -128,7 +140,7 @@ variable "max_vcpus" {
 }
 
 variable "use_fargate_spot" {
-  description = "Put jobs on Fargate Spot first (about 70% cheaper; a reclaimed job reports Interrupted and the workflow retries it), on-demand Fargate second."
+  description = "Put plan-tier jobs (speculative plans, custom commands) on Fargate Spot first (about 70% cheaper; a reclaimed job reports Interrupted and the workflow retries it), on-demand Fargate second. Applies and previews always run on on-demand Fargate."
   type        = bool
   default     = true
 }

@@ -130,8 +130,8 @@ def test_a_batch_job_that_dies_fails_its_task_token_within_seconds_with_fanout_w
     token = wait_for("the task token", lambda: [json.loads(m["Body"])["token"] for m in
                                                 sqs.receive_message(QueueUrl=tokens).get("Messages", [])])[0]
     started = time.monotonic()
-    batch.submit_job(jobName="e2e-dies", jobQueue=stack.env["TFPIPE_JOB_QUEUE_ARN"],
-                     jobDefinition=stack.env["TFPIPE_JOB_DEFINITION_ARN"],
+    batch.submit_job(jobName="e2e-dies", jobQueue=stack.env["TFPIPE_JOB_QUEUE_ARN_APPLY"],
+                     jobDefinition=stack.env["TFPIPE_JOB_DEFINITION_ARN_APPLY"],
                      containerOverrides={"command": ["false"], "environment": [
                          {"name": JOB_ENV, "value": spec().to_json()}, {"name": TASK_TOKEN_ENV, "value": token}]})
     ended = wait_for("the execution to fail", lambda: (lambda d: d if d["status"] != "RUNNING" else None)(

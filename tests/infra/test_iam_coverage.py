@@ -66,9 +66,16 @@ def test_the_job_role_grants_every_operation_the_executor_calls():
         pytest.skip("executor/executor not written yet")
     # The executor reaches AWS through these chalicelib adapters (executor/executor/__main__.py).
     adapters = [REPO / "chalicelib" / "adapters" / f"{name}.py"
-                for name in ("artifacts", "secrets", "status_queue", "task_callbacks")]
-    called = called_actions([*executor, *(a for a in adapters if a.exists())])
-    assert "assume_role" in called
+                for name in ("artifacts", "secret_store", "status_queue", "task_callbacks")]
+    assert [a.name for a in adapters if not a.exists()] == [], "an adapter the executor uses was renamed"
+    called = called_actions([*executor, *adapters])
+    assert {"assume_role", "get_secret_value", "send_task_success"} <= set(called)
+    # Every tier's job role gets both policies of iam_job.tf (the tier's own and the common one), so
+    # whatever the file grants, each tier's executor has.
+    source = (REPO / "terraform" / "iam_job.tf").read_text()
+    for policy in ("job_tier", "job"):
+        attachment = f'resource "aws_iam_role_policy" "{policy}" {{\n  for_each = local.tiers\n'
+        assert attachment in source, f"the {policy} policy is no longer attached to every tier's job role"
     assert ungranted(called, granted("iam_job.tf")) == []
 
 

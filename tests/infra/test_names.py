@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from chalicelib.core.tiers import Tier
 from chalicelib.core.workflows import Workflow
 from chalicelib.settings import Settings
 from tests.infra.terraform_cli import REPO
@@ -21,6 +22,9 @@ LOCALS_TF = (REPO / "terraform" / "locals.tf").read_text()
 UNSET_IN_AWS = {
     "LOCAL_GIT_ROOT",  # the embedded stack's Git stand-in only
     "ARTIFACTS_BASE_URL",  # unset: artifact links point at the S3 console
+    # One job definition and queue for every tier: tests and single-definition setups. Terraform sets
+    # each tier's own (JOB_DEFINITION_ARN_<TIER>, JOB_QUEUE_ARN_<TIER>), which the check below requires.
+    "JOB_DEFINITION_ARN", "JOB_QUEUE_ARN",
 }
 
 
@@ -57,6 +61,7 @@ def test_every_variable_names_json_exports_is_read_by_the_settings():
 def test_terraform_gives_the_lambdas_every_setting_without_a_default_that_config_json_leaves_unset():
     source = (REPO / "chalicelib" / "settings.py").read_text()
     read = set(re.findall(r'(?<![.\w])get\("([A-Z_]+)"\)', source)) | {f"STATE_MACHINE_{w.settings_key}" for w in Workflow}
+    read |= {f"JOB_{kind}_ARN_{t.settings_key}" for t in Tier for kind in ("DEFINITION", "QUEUE")}
     from_config = {k.removeprefix("TFPIPE_") for stage in CONFIG["stages"].values()
                    for k in stage["environment_variables"]} | {k.removeprefix("TFPIPE_")
                                                               for k in CONFIG["environment_variables"]}

@@ -56,7 +56,7 @@ def test_batch_failure_rule_is_stage_scoped_and_status_queue_is_the_roots(packag
     rules = doc["resource"]["aws_cloudwatch_event_rule"]
     assert all(rule["name"].startswith("tfpipe-dev-") for rule in rules.values())
     batch = [json.loads(r["event_pattern"]) for r in rules.values() if "aws.batch" in r.get("event_pattern", "")]
-    assert batch and batch[0]["detail"]["jobQueue"] == ["${aws_batch_job_queue.jobs.arn}"]
+    assert batch and batch[0]["detail"]["jobQueue"] == ["${aws_batch_job_queue.jobs.arn}", "${aws_batch_job_queue.plans.arn}"]
     mappings = doc["resource"]["aws_lambda_event_source_mapping"].values()
     status = [m for m in mappings if m["event_source_arn"] == "${aws_sqs_queue.status.arn}"]
     assert status and status[0]["function_response_types"] == ["ReportBatchItemFailures"]

@@ -83,7 +83,8 @@ def _leave_work_running(info: dict, marker: str) -> None:
     env = info["env"]
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     batch = session.client("batch", endpoint_url=env.get("AWS_ENDPOINT_URL_BATCH") or info["endpoints"]["batch"])
-    batch.submit_job(jobName=marker, jobQueue=env["TFPIPE_JOB_QUEUE_ARN"], jobDefinition=env["TFPIPE_JOB_DEFINITION_ARN"],
+    batch.submit_job(jobName=marker, jobQueue=env["TFPIPE_JOB_QUEUE_ARN_PLAN"],
+                     jobDefinition=env["TFPIPE_JOB_DEFINITION_ARN_PLAN"],
                      containerOverrides={"command": [sys.executable, "-c", f"import time; time.sleep(600)  # {marker}"]})
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:

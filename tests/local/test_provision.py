@@ -30,7 +30,7 @@ def test_provisioning_with_no_state_machine_files_creates_the_rest(stack, tmp_pa
     assert provisioned.env["TFPIPE_LOCKS_TABLE"] == "tfpipe-bare-locks"
 
 
-def test_job_definition_runs_the_executor_with_the_terraform_job_environment(stack, tmp_path):
+def test_each_tiers_job_definition_runs_the_executor_with_the_terraform_job_environment_and_its_own_role(stack, tmp_path):
     from tfpipe.local.provision import Provisioner
 
     (tmp_path / "terraform").mkdir()
@@ -39,15 +39,22 @@ def test_job_definition_runs_the_executor_with_the_terraform_job_environment(sta
     provisioned = Provisioner(stack.client, "tfpipe", "jobs", stack.region, stack.account_id, tmp_path).run(
         "secret", stack.slack_url, job_environment={"TFPIPE_EXTRA": "1"}, job_command=["python", "-m", "standin"])
 
-    [definition] = stack.client("batch").describe_job_definitions(
-        jobDefinitions=[provisioned.env["TFPIPE_JOB_DEFINITION_ARN"]])["jobDefinitions"]
-    properties = definition["containerProperties"]
-    environment = {e["name"]: e["value"] for e in properties["environment"]}
-    assert properties["command"] == ["python", "-m", "standin"]
-    assert environment["TFPIPE_ARTIFACTS_BUCKET"] == "tfpipe-jobs-artifacts"
-    assert environment["TFPIPE_STATUS_QUEUE_URL"] == provisioned.env["TFPIPE_STATUS_QUEUE_URL"]
-    assert environment["TFPIPE_EXTRA"] == "1"
-    assert properties["logConfiguration"]["options"]["awslogs-group"] == "/aws/batch/tfpipe-jobs-executor"
+    roles = set()
+    for tier in ("plan", "preview", "apply"):  # one definition and job role per trust tier, as terraform/batch.tf
+        [definition] = stack.client("batch").describe_job_definitions(
+            jobDefinitions=[provisioned.env[f"TFPIPE_JOB_DEFINITION_ARN_{tier.upper()}"]])["jobDefinitions"]
+        properties = definition["containerProperties"]
+        environment = {e["name"]: e["value"] for e in properties["environment"]}
+        assert properties["command"] == ["python", "-m", "standin"]
+        assert environment["TFPIPE_ARTIFACTS_BUCKET"] == "tfpipe-jobs-artifacts"
+        assert environment["TFPIPE_STATUS_QUEUE_URL"] == provisioned.env["TFPIPE_STATUS_QUEUE_URL"]
+        assert (environment["TFPIPE_EXTRA"], environment["TFPIPE_JOB_TIER"]) == ("1", tier)
+        assert properties["logConfiguration"]["options"]["awslogs-group"] == "/aws/batch/tfpipe-jobs-executor"
+        roles.add(properties["jobRoleArn"])
+    assert len(roles) == 3
+    # Plans may go to Spot in AWS; previews and applies share the on-demand queue.
+    assert provisioned.env["TFPIPE_JOB_QUEUE_ARN_PLAN"] != provisioned.env["TFPIPE_JOB_QUEUE_ARN_APPLY"]
+    assert provisioned.env["TFPIPE_JOB_QUEUE_ARN_PREVIEW"] == provisioned.env["TFPIPE_JOB_QUEUE_ARN_APPLY"]
 
 
 def _lambda_environment_names_in_terraform() -> set[str]:

@@ -12,6 +12,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.core.request import Environment, PipelineRequest
 from chalicelib.core.runs import Run
+from chalicelib.core.tiers import Tier
 from chalicelib.core.workflows import Command, Workflow
 from tests.local.github_helpers import Clone
 from tests.workflows.conftest import register_standin
@@ -41,14 +42,20 @@ def pull_request(stack, tmp_path_factory):
         work.push("feature")
         pr, _ = stack.github().open(REPO, head="feature", user="ada")
     wiring.reset()
-    return {"number": pr["number"], "head": head, "definition": register_standin(stack, workdir)}
+    definition = register_standin(stack, workdir)
+    with pytest.MonkeyPatch.context() as patch:  # PLAN-APPLY's jobs (apply tier) run the scripted stand-in
+        patch.setenv("TFPIPE_JOB_DEFINITION_ARN_APPLY", definition)
+        wiring.reset()
+        yield {"number": pr["number"], "head": head, "definition": definition}
+    wiring.reset()
 
 
 def start_plan_apply(stack, pull_request, key: str) -> Run:
     settings = wiring.container().settings
     request = PipelineRequest(
         repository=REPO, commit=pull_request["head"], environment=Environment(f"e2e-{key}", stack.account_id),
-        command=Command.APPLY, job_definition_arn=pull_request["definition"], job_queue_arn=settings.job_queue_arn,
+        command=Command.APPLY, job_definition_arn=pull_request["definition"],
+        job_queue_arn=settings.job_target(Tier.APPLY).queue_arn,
         user_email="ada@example.test", pull_request=pull_request["number"], sha=pull_request["head"])
     run = Run.start(Workflow.PLAN_APPLY, request, key, f"test:{key}")
     stack.client("stepfunctions").start_execution(stateMachineArn=settings.state_machine_arn(Workflow.PLAN_APPLY),

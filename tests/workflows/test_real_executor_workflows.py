@@ -69,7 +69,9 @@ def executor(pipeline, tmp_path_factory):
                              "resourceRequirements": [{"type": "VCPU", "value": "1"},
                                                       {"type": "MEMORY", "value": "2048"}]})["jobDefinitionArn"]
     repository = InfraRepository(Path(pipeline.settings["TFPIPE_LOCAL_GIT_ROOT"]), tmp_path_factory.mktemp("w") / "infra")
-    return definition, repository
+    # The pipeline picks the job definition by tier (the requests name this one too): every tier runs it here.
+    with pipeline.changed_settings(TFPIPE_JOB_DEFINITION_ARN=definition):
+        yield definition, repository
 
 
 def parameter(pipeline, name: str) -> str | None:

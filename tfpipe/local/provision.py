@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.tiers import Tier
 from tfpipe.local.chalice_functions import REPO_ROOT
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -27,8 +28,12 @@ _ASSUME = json.dumps({"Version": "2012-10-17", "Statement": [
 STATUS_QUEUE_ATTRIBUTES = {"VisibilityTimeout": "360", "MessageRetentionPeriod": "345600"}
 STATUS_MAX_RECEIVES = 5
 JOB_COMMAND = ["python", "-m", "executor"]  # the executor image's ENTRYPOINT (executor/Dockerfile)
+# The roles jobs assume in a target account, by tier (terraform/modules/deploy-role, settings' defaults),
+# and the settings that may rename them.
+TARGET_ROLES = {Tier.PLAN: "tfpipe-plan", Tier.PREVIEW: "tfpipe-preview", Tier.APPLY: "tfpipe-deploy"}
+TARGET_ROLE_SETTINGS = {Tier.PLAN: "TFPIPE_PLAN_ROLE_NAME", Tier.PREVIEW: "TFPIPE_PREVIEW_ROLE_NAME",
+                        Tier.APPLY: "TFPIPE_DEPLOY_ROLE_NAME"}
 LOCAL_GITHUB_TOKEN = "local-github-token"  # noqa: S105 - the stand-in accepts any token
-DEPLOY_ROLE_NAME = "tfpipe-deploy"
 
 
 class ProvisionError(Exception):
@@ -48,7 +53,8 @@ def default_settings(account: str) -> dict[str, str]:
     in AWS): every repository, `prod` and the ephemeral environments in moto's one account, and the
     deploy role provisioning creates."""
     return {"TFPIPE_ALLOWED_REPOSITORIES": "*/*", "TFPIPE_ENVIRONMENTS": json.dumps({"prod": account}),
-            "TFPIPE_EPHEMERAL_ACCOUNT_ID": account, "TFPIPE_DEPLOY_ROLE_NAME": DEPLOY_ROLE_NAME}
+            "TFPIPE_EPHEMERAL_ACCOUNT_ID": account,
+            **{setting: TARGET_ROLES[tier] for tier, setting in TARGET_ROLE_SETTINGS.items()}}
 
 
 def load_names(repo_root: Path = REPO_ROOT) -> dict:
@@ -100,29 +106,30 @@ class Provisioner:
         out = Provisioned(resources=dict(self.names))
         defaults = default_settings(self.account)
         chosen = {**defaults, **{k: v for k, v in (settings or {}).items() if k in defaults}}
-        roles = self._roles(chosen["TFPIPE_DEPLOY_ROLE_NAME"])
+        roles = self._roles([chosen[setting] for setting in TARGET_ROLE_SETTINGS.values()])
         self._tables()
         self._buckets()
         self._secrets(webhook_secret, slack_url)
         self._client("scheduler").create_schedule_group(Name=self.names["schedule_group"])
         out.resources["status_queue"], out.resources["status_dlq"] = self._queues()
         self._log_groups()
-        out.resources["job_queue"], out.resources["job_definition"] = self._batch(
-            roles, out.resources["status_queue"], {"TFPIPE_DEPLOY_ROLE_NAME": chosen["TFPIPE_DEPLOY_ROLE_NAME"],
-                                                   **(job_environment or {})}, job_command or JOB_COMMAND)
+        target_roles = {setting: chosen[setting] for setting in TARGET_ROLE_SETTINGS.values()}
+        out.resources.update(self._batch(roles, out.resources["status_queue"],
+                                         {**target_roles, **(job_environment or {})}, job_command or JOB_COMMAND))
         out.state_machines = self._state_machines(roles["states_role"])
         out.resources["scheduler_role"] = roles["scheduler_role"]
         wiring = self._wiring(out)
         out.env, out.wiring = {**wiring, **chosen}, frozenset(wiring)
         return out
 
-    def _roles(self, deploy_role: str) -> dict[str, str]:
+    def _roles(self, deploy_roles: list[str]) -> dict[str, str]:
         iam = self._client("iam")
         roles = {}
         for key in [k for k in self.names if k.endswith("_role")] + ["batch_service_role"]:
             name = self.names.get(key, f"{self.app}-{self.stage}-batch-service")
             roles[key] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ASSUME)["Role"]["Arn"]
-        iam.create_role(RoleName=deploy_role, AssumeRolePolicyDocument=_ASSUME)  # what jobs assume per environment
+        for name in deploy_roles:  # what jobs assume per environment and tier (moto's STS checks no trust)
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ASSUME)
         return roles
 
     def _tables(self) -> None:
@@ -164,13 +171,16 @@ class Provisioner:
             logs.create_log_group(logGroupName=self.names[key])
 
     def _batch(self, roles: dict[str, str], status_queue_url: str, extra_env: dict[str, str],
-               command: list[str]) -> tuple[str, str]:
+               command: list[str]) -> dict[str, str]:
+        """As terraform/batch.tf: two queues (plans; previews and applies) and a job definition per trust
+        tier, each with its own job role. Answers names.json key -> ARN."""
         batch = self._client("batch")
         compute = batch.create_compute_environment(
             computeEnvironmentName=self.names["compute_environment"], type="UNMANAGED", state="ENABLED",
             serviceRole=roles["batch_service_role"])["computeEnvironmentArn"]
-        queue = batch.create_job_queue(jobQueueName=self.names["job_queue"], state="ENABLED", priority=1,
-                                       computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}])["jobQueueArn"]
+        found = {key: batch.create_job_queue(jobQueueName=self.names[key], state="ENABLED", priority=1,
+                                             computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}])[
+                                                 "jobQueueArn"] for key in ("job_queue", "plan_job_queue")}
         environment = {
             "TFPIPE_STAGE": self.stage, "TFPIPE_APP_NAME": self.app,
             "TFPIPE_ARTIFACTS_BUCKET": self.names["artifacts_bucket"], "TFPIPE_STATE_BUCKET": self.names["state_bucket"],
@@ -181,19 +191,20 @@ class Provisioner:
             "PYTHONUNBUFFERED": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1",
             **extra_env,
         }
-        definition = batch.register_job_definition(
-            jobDefinitionName=self.names["job_definition"], type="container", platformCapabilities=["FARGATE"],
-            retryStrategy={"attempts": 1}, timeout={"attemptDurationSeconds": 3600},
-            containerProperties={
-                "image": f"{self.names['executor_repository']}:local", "command": command,
-                "jobRoleArn": roles["job_role"], "executionRoleArn": roles["job_execution_role"],
-                "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}],
-                "logConfiguration": {"logDriver": "awslogs", "options": {
-                    "awslogs-group": self.names["job_log_group"], "awslogs-region": self.region,
-                    "awslogs-stream-prefix": "executor"}},
-                "environment": [{"name": k, "value": v} for k, v in environment.items()],
-            })["jobDefinitionArn"]
-        return queue, definition
+        for tier in Tier:
+            found[f"{tier.value}_job_definition"] = batch.register_job_definition(
+                jobDefinitionName=self.names[f"{tier.value}_job_definition"], type="container",
+                platformCapabilities=["FARGATE"], retryStrategy={"attempts": 1}, timeout={"attemptDurationSeconds": 3600},
+                containerProperties={
+                    "image": f"{self.names['executor_repository']}:local", "command": command,
+                    "jobRoleArn": roles[f"{tier.value}_job_role"], "executionRoleArn": roles["job_execution_role"],
+                    "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}],
+                    "logConfiguration": {"logDriver": "awslogs", "options": {
+                        "awslogs-group": self.names["job_log_group"], "awslogs-region": self.region,
+                        "awslogs-stream-prefix": "executor"}},
+                    "environment": [{"name": k, "value": v} for k, v in {**environment, "TFPIPE_JOB_TIER": tier.value}.items()],
+                })["jobDefinitionArn"]
+        return found
 
     def _state_machines(self, role_arn: str) -> dict[str, str]:
         values = placeholder_values(self.doc, self.repo_root, self.app, self.stage, self.region, self.account)
@@ -210,14 +221,17 @@ class Provisioner:
         return machines
 
     def _wiring(self, out: Provisioned) -> dict[str, str]:
-        skip = {"status_queue", "status_dlq", "job_queue", "job_definition", "scheduler_role"}
+        skip = {"status_queue", "status_dlq", "scheduler_role"}
         env = {r["env"]: self.names[key] for key, r in self.doc["resources"].items() if "env" in r and key not in skip}
         env.update({self.doc["state_machines"][w]["env"]: arn for w, arn in out.state_machines.items()})
+        for tier in Tier:  # as terraform/locals.tf: each tier's definition; plans on their own queue
+            env[f"TFPIPE_JOB_DEFINITION_ARN_{tier.settings_key}"] = out.resources[f"{tier.value}_job_definition"]
+            env[f"TFPIPE_JOB_QUEUE_ARN_{tier.settings_key}"] = out.resources[
+                "plan_job_queue" if tier is Tier.PLAN else "job_queue"]
         env.update({
             "TFPIPE_STAGE": self.stage, "TFPIPE_APP_NAME": self.app,
             "TFPIPE_STATUS_QUEUE_URL": out.resources["status_queue"], "TFPIPE_STATUS_DLQ_URL": out.resources["status_dlq"],
-            "TFPIPE_STATUS_MAX_RECEIVES": str(STATUS_MAX_RECEIVES), "TFPIPE_JOB_QUEUE_ARN": out.resources["job_queue"],
-            "TFPIPE_JOB_DEFINITION_ARN": out.resources["job_definition"],
+            "TFPIPE_STATUS_MAX_RECEIVES": str(STATUS_MAX_RECEIVES),
             "TFPIPE_SCHEDULER_ROLE_ARN": out.resources["scheduler_role"],
             "TFPIPE_TRACING": "off",  # no X-Ray here
         })

@@ -32,21 +32,10 @@ variable "expire_days" {
   default = 90
 }
 
-variable "cross_account_readers" {
-  description = "Role ARNs in other accounts that may read objects under read_prefix (matched by aws:PrincipalArn, so the roles need not exist yet)."
-  type        = list(string)
-  default     = []
-}
-
-variable "read_prefix" {
-  type    = string
-  default = ""
-}
-
-variable "cross_account_writers" {
-  description = "Role ARNs in other accounts that may list the bucket and read, write and delete its objects (Terraform state and its lock files)."
-  type        = list(string)
-  default     = []
+variable "access_policy_json" {
+  description = "Statements granting (and denying) access to the bucket's objects, merged with the TLS-only rule (the caller builds them: tiers.tf for the pipeline's two buckets). Null: none."
+  type        = string
+  default     = null
 }
 
 resource "aws_s3_bucket" "this" {
@@ -124,42 +113,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
-data "aws_iam_policy_document" "tls_only" {
-  dynamic "statement" {
-    for_each = length(var.cross_account_readers) > 0 ? [1] : []
-    content {
-      sid       = "CrossAccountRead"
-      actions   = ["s3:GetObject"]
-      resources = ["${aws_s3_bucket.this.arn}/${var.read_prefix}*"]
-      principals {
-        type        = "AWS"
-        identifiers = distinct([for arn in var.cross_account_readers : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
-      }
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:PrincipalArn"
-        values   = var.cross_account_readers
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.cross_account_writers) > 0 ? ["s3:ListBucket", "objects"] : []
-    content {
-      sid       = statement.value == "objects" ? "CrossAccountObjects" : "CrossAccountList"
-      actions   = statement.value == "objects" ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : [statement.value]
-      resources = statement.value == "objects" ? ["${aws_s3_bucket.this.arn}/*"] : [aws_s3_bucket.this.arn]
-      principals {
-        type        = "AWS"
-        identifiers = distinct([for arn in var.cross_account_writers : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
-      }
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:PrincipalArn"
-        values   = var.cross_account_writers
-      }
-    }
-  }
+data "aws_iam_policy_document" "this" {
+  source_policy_documents = var.access_policy_json == null ? [] : [var.access_policy_json]
 
   statement {
     sid       = "DenyInsecureTransport"
@@ -180,7 +135,7 @@ data "aws_iam_policy_document" "tls_only" {
 
 resource "aws_s3_bucket_policy" "this" {
   bucket     = aws_s3_bucket.this.id
-  policy     = data.aws_iam_policy_document.tls_only.json
+  policy     = data.aws_iam_policy_document.this.json
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
