@@ -1,4 +1,4 @@
-"""Run artifacts in S3 under `runs/<run-id>/`: plan files, plan JSON and text, logs, build outputs.
+"""Run artifacts in S3 under `runs/<tier>/<run-id>/`: plan files, plan JSON and text, logs, build outputs.
 
 Every object carries the sha256 of its bytes in its metadata, so a reader can prove it got exactly
 what was written (apply refuses a plan file whose checksum does not match).

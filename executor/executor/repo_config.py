@@ -4,7 +4,7 @@ Terraform variables come from Secrets Manager.
     build:                               # each command an argument list, run in the checkout, no shell
       - name: app
         command: ["python3", "build.py", "dist/app.zip"]
-        output: dist/app.zip             # uploaded to runs/<run-id>/build/<name>/<file>
+        output: dist/app.zip             # uploaded to runs/<tier>/<run-id>/build/<name>/<file>
         variable: app_package_key        # gets the S3 key: -var app_package_key=<key>
         timeout: 10m                     # optional, default 10m
     artifacts_bucket_variable: artifacts_bucket   # gets the bucket the outputs went to
