@@ -36,8 +36,10 @@ LOG_LINES = 20  # of the last job's log, in `tfpipe show`
 @click.option("--ttl", default=None, help="Time to live, e.g. 4h (ephemeral, cron).")
 @click.option("--pr", "pull_request", type=int, default=None, help="Pull request number.")
 @click.option("--email", default=None, help="Who is acting (default: git config user.email).")
-@click.option("--job-definition", default=None, help="Batch job definition ARN (default from settings).")
-@click.option("--job-queue", default=None, help="Batch job queue ARN (default from settings).")
+@click.option("--job-definition", default=None,
+              help="Batch job definition ARN (default: the run's trust tier's; another tier's is refused).")
+@click.option("--job-queue", default=None,
+              help="Batch job queue ARN (default: the run's trust tier's; another tier's is refused).")
 @click.option("--wait", is_flag=True, help="Follow the run until it ends (its steps, approval, changes); exit "
                                            "non-zero unless it succeeded.")
 @click.argument("args", nargs=-1)
