@@ -198,7 +198,7 @@ def test_show_says_why_a_failed_run_failed_and_shows_the_log_of_its_last_job(sta
     text = shown.output
     assert "why it failed" in text and why in text  # its last status event, not Step Functions' "RunFailed"
     assert "the apply job failed: TerraformApplyFailed" in text
-    assert f"log of the last job (runs/{run_id}/apply/log.txt)" in text
+    assert f"log of the last job (runs/apply/{run_id}/apply/log.txt)" in text
     assert "| apply: creating aws_s3_bucket.site" in text
     assert "| plan: refreshing state" not in text  # the plan's log says nothing about the failed apply
 
