@@ -149,23 +149,29 @@ def test_a_trusted_pull_request_is_planned_and_previewed_once_its_authors_write_
     assert pipeline.github.comments == []
 
 
-@pytest.mark.parametrize("untrusted", UNTRUSTED.values(), ids=UNTRUSTED.keys())
-def test_closing_an_untrusted_pull_request_without_an_environment_runs_nothing_with_github_twin(pipeline, untrusted):
-    response = pipeline.webhook("pull_request", untrusted("closed", sha=PUSHED))
-    assert response.status_code == 202
-    assert "pr-2 of Codertocat/Hello-World is not up" in json.loads(response.body)["message"]
-    assert started(pipeline) == []
-
-
-def test_closing_an_untrusted_pull_request_destroys_the_environment_a_writer_built_with_github_twin(pipeline):
+def environment_is_up(pipeline, sha: str) -> None:
+    """What APPLY EPHEMERAL records once it applied `sha` to pr-2: the DESTROY that removes it."""
     settings = pipeline.settings
-    request = parse_pipeline_request({"repository": REPO, "commit": HEAD, "environment": "pr-2", "command": "destroy",
+    request = parse_pipeline_request({"repository": REPO, "commit": sha, "environment": "pr-2", "command": "destroy",
                                       "user_email": "c@example.test", "pull_request": 2},
-                                     settings.request_defaults, settings.ttl_bounds).resolved(HEAD)
+                                     settings.request_defaults, settings.ttl_bounds).resolved(sha)
     destroy = Run.start(Workflow.DESTROY, request, "ttl", "schedule")
     DynamoDbRunsTable(boto3.client("dynamodb"), settings.runs_table).put_environment(
         EnvironmentRecord(REPO, "pr-2", int(time.time()) + 3600, "ttl-pr-2", destroy.to_dict()))
 
-    pipeline.webhook("pull_request", fork_pull_request("closed", sha=PUSHED))
-    # DESTROY works at the environment's last applied commit (the workflow finds it), never runs the head.
-    assert [w for w, _, _ in started(pipeline)] == ["destroy"]
+
+@pytest.mark.parametrize("untrusted", UNTRUSTED.values(), ids=UNTRUSTED.keys())
+def test_closing_an_untrusted_pull_request_destroys_only_an_environment_a_writer_built_with_github_twin(
+        pipeline, untrusted):
+    response = pipeline.webhook("pull_request", untrusted("closed", sha=PUSHED))
+    assert response.status_code == 202
+    assert "pr-2 of Codertocat/Hello-World is not up" in json.loads(response.body)["message"]
+    assert started(pipeline) == []  # no DESTROY that would run the closing head
+
+    pipeline.webhook("pull_request", untrusted("reopened", sha=PUSHED))
+    pipeline.github.refs[(REPO, "refs/pull/2/head")] = PUSHED
+    pipeline.webhook("issue_comment", comment("/ephemeral"))
+    environment_is_up(pipeline, PUSHED)
+    pipeline.webhook("pull_request", untrusted("closed", sha=PUSHED))
+    # DESTROY works at the environment's last applied commit (the workflow finds it).
+    assert [w for w, _, _ in started(pipeline)] == ["apply-ephemeral", "destroy"]
