@@ -115,6 +115,7 @@ class RoutingPolicy:
         return sorted(n for n in names if not n.startswith("pr-"))
 
 
+UNTRUSTED_ANSWER = "untrusted: "  # how the webhook's answer starts when it asked for a writer's `/plan`
 PR_PLAN_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 
 
@@ -194,7 +195,7 @@ def _untrusted(event: PullRequestEvent, policy: RoutingPolicy) -> Intent:
     return Reply(event.repository, event.number, untrusted_pull_request(event.repository, event.number,
                                                                         event.head_sha, why),
                  marker=untrusted_marker(event.head_sha),
-                 answer=f"untrusted: pull request #{event.number} {why}; nothing started: a user with write "
+                 answer=f"{UNTRUSTED_ANSWER}pull request #{event.number} {why}; nothing started: a user with write "
                         f"access must comment /plan to trust {event.head_sha[:7]}")
 
 
