@@ -126,7 +126,7 @@ class Intake:
 
     def _act(self, intent: Intent, key: str, source: str) -> Answer:
         if isinstance(intent, TrustCheck):
-            intent = intent.trusted if self._can_write(intent, intent.author) else intent.untrusted
+            intent = intent.trusted if self._author_can_write(intent) else intent.untrusted
             if isinstance(intent, Ignore):
                 log.info("ignored %s: %s", key, intent.reason)
                 return Answer(202, {"message": f"ignored: {intent.reason}", "runs": []})
@@ -180,6 +180,12 @@ class Intake:
         if self._permissions is None:
             self._permissions = PermissionCache(self._vcs(), self._settings.permission_cache_seconds)
         return self._permissions.can_write(intent_repository(intent), user)
+
+    def _author_can_write(self, check: TrustCheck) -> bool:
+        try:
+            return self._can_write(check, check.author)
+        except NotFound:  # GitHub knows no such collaborator (a deleted account, some bots): untrusted
+            return False
 
     def _reply(self, intent: Intent, message: str) -> None:
         pull_request = getattr(intent, "pull_request", None)

@@ -116,6 +116,13 @@ def test_a_writers_plan_plans_exactly_the_head_in_the_plan_tier_and_a_push_needs
     assert len(asked) == 2 and PUSHED in asked[1] and "`/plan`" in asked[1]
 
 
+def test_a_pull_request_by_a_login_github_does_not_know_as_a_collaborator_is_untrusted_with_github_twin(pipeline):
+    pipeline.github.unknown_users.add(STRANGER)  # GitHub answers 404 (a deleted account, some bots)
+    response = pipeline.webhook("pull_request", strangers_pull_request())
+    assert response.status_code == 202
+    assert started(pipeline) == [] and len(pipeline.github.comments_on(REPO, 2)) == 1
+
+
 def test_a_plan_from_a_user_without_write_access_does_not_trust_the_head_with_github_twin(pipeline):
     pipeline.webhook("pull_request", strangers_pull_request())
     pipeline.github.refs[(REPO, "refs/pull/2/head")] = HEAD
