@@ -128,8 +128,7 @@ class Intake:
         if isinstance(intent, TrustCheck):
             intent = intent.trusted if self._author_can_write(intent) else intent.untrusted
             if isinstance(intent, Ignore):
-                log.info("ignored %s: %s", key, intent.reason)
-                return Answer(202, {"message": f"ignored: {intent.reason}", "runs": []})
+                return self._ignored(intent.reason, key)
         needs = getattr(intent, "requires_write_access", None)
         if needs and not self._can_write(intent, needs):
             purpose = getattr(intent, "write_access_for", None) or "command tfpipe"
@@ -149,10 +148,8 @@ class Intake:
     def _start(self, intent: Start, key: str, source: str) -> Answer:
         repository = intent_repository(intent)
         if intent.only_if_up and self._environments().get_environment(repository, intent.only_if_up) is None:
-            reason = f"{intent.only_if_up} of {repository} is not up: nothing to destroy, and nothing of the pull " \
-                     "request's code runs"
-            log.info("ignored %s: %s", key, reason)
-            return Answer(202, {"message": f"ignored: {reason}", "runs": []})
+            return self._ignored(f"{intent.only_if_up} of {repository} is not up: nothing to destroy, and nothing "
+                                 "of the pull request's code runs", key)
         runs = [Run.start(r.workflow, self._resolved(r), key, source, self._trace_header()) for r in intent.requests]
         started = []
         for run in runs:
