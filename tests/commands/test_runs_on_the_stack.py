@@ -152,7 +152,7 @@ def approve_when_asked(stack, environment: str) -> threading.Thread:
         ops = operator(stack)
         run = wait_for(f"a run on {environment} to wait for approval", lambda: next(
             (r for r in ops.runs(environment=environment) if r["approval_state"] == "pending"), None))
-        ops.decide(run["run_id"], True, "lead@example.com")
+        ops.decide(run["run_id"], True)
     thread = threading.Thread(target=approve, daemon=True)
     thread.start()
     return thread

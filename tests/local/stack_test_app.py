@@ -10,7 +10,7 @@ import threading
 import time
 from collections import defaultdict
 
-from chalice import Chalice, Rate
+from chalice import Chalice, IAMAuthorizer, Rate
 
 app = Chalice(app_name="tfpipe")
 
@@ -112,3 +112,9 @@ def webhook():
 @app.route("/ping")
 def ping():
     return {"pong": True}
+
+
+@app.route("/whoami", methods=["POST"], content_types=["application/json"], authorizer=IAMAuthorizer())
+def whoami():
+    recorder.record("whoami", app.current_request.context["identity"])
+    return app.current_request.context["identity"]
