@@ -90,8 +90,7 @@ class Intake:
         request = self._parse_request(body)
         actions_token.require_repository(token, request.repository, doing)
         if not self._settings.repository_allowed(request.repository):
-            return self._ignored(f"repository {request.repository} is not on tfpipe's allow-list "
-                                 "(TFPIPE_ALLOWED_REPOSITORIES)", None)
+            return self._off_the_allow_list(request)
         actions_token.require_default_branch(token, self._vcs().default_branch(request.repository), doing)
         request = self._resolved(request)
         actions_token.require_commit(token, request.sha, request.commit, doing)
@@ -103,8 +102,7 @@ class Intake:
         self._check_size(body, "run request")
         request = self._parse_request(body)
         if not self._settings.repository_allowed(request.repository):
-            return self._ignored(f"repository {request.repository} is not on tfpipe's allow-list "
-                                 "(TFPIPE_ALLOWED_REPOSITORIES)", None)
+            return self._off_the_allow_list(request)
         log.info("run request from %s", caller)
         return self._start_requested(request, body)
 
@@ -124,6 +122,10 @@ class Intake:
         raw = _json(body, "reading the dispatch request body")
         return parse_pipeline_request(raw, self._settings.request_defaults, self._settings.ttl_bounds,
                                       doing="validating the dispatched PipelineRequest")
+
+    def _off_the_allow_list(self, request: PipelineRequest) -> Answer:
+        return self._ignored(f"repository {request.repository} is not on tfpipe's allow-list "
+                             "(TFPIPE_ALLOWED_REPOSITORIES)", None)
 
     def _start_requested(self, request: PipelineRequest, body: bytes) -> Answer:
         key = request.request_id or hashlib.sha256(body).hexdigest()[:32]
