@@ -161,3 +161,67 @@ def test_a_refused_request_fails_the_job_with_the_intakes_reason(tmp_path, issue
         server.server_close()
     assert result.returncode == 1
     assert "HTTP 401" in result.stderr and "wrong audience" in result.stderr
+
+
+def bare_commit(path, branch: str = "main") -> str:
+    """A commit made inside a bare repository with Git's plumbing: no hook runs, so no push webhook
+    starts a run of its own beside the one the workflow dispatches."""
+    def git(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=path, input=stdin, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    blob = git("hash-object", "-w", "--stdin", stdin="# infrastructure\n")
+    tree = git("mktree", stdin=f"100644 blob {blob}\tmain.tf\n")
+    sha = git("-c", "user.name=octocat", "-c", "user.email=octocat@example.com", "commit-tree", tree, "-m", "first")
+    git("update-ref", f"refs/heads/{branch}", sha)
+    return sha
+
+
+@pytest.fixture(scope="module")
+def stack():
+    import tempfile
+
+    from tfpipe.local.stack import Stack
+
+    # Jobs are a no-op: this is about who may start a run, not what the run does.
+    with Stack(app="app:app", stage="dispatch", state_dir=tempfile.mkdtemp(prefix="tfpipe-dispatch-"), provision=True,
+               job_command=[sys.executable, "-c", "pass"]) as running:
+        yield running
+
+
+def run_on_the_stack(tmp_path, stack, repository: str, **extra: str) -> tuple[str, subprocess.CompletedProcess]:
+    """The workflow's script, as a job pushed to `repository`'s main on the stand-in runs it."""
+    sha = bare_commit(stack.create_repository(repository))
+    payload = load_fixture("push", "payload.json") | {"ref": "refs/heads/main", "after": sha, "deleted": False}
+    payload["repository"] = payload["repository"] | {"full_name": repository, "default_branch": "main"}
+    (tmp_path / "event.json").write_text(json.dumps(payload))
+    job = {"repository": repository, "ref": "refs/heads/main"}  # the job's sha: the branch's head
+    return sha, subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=60, env={
+        "PATH": os.environ["PATH"], "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+        "GITHUB_RUN_ID": "77", "GITHUB_SHA": sha, "TFPIPE_DISPATCH_URL": f"{stack.api_url}/dispatch",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{stack.oidc_issuer}/idtoken?{urlencode(job)}",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "job-request-token", **extra})
+
+
+def executions(stack) -> list[dict]:
+    sfn = stack.client("stepfunctions")
+    listed = sfn.list_executions(stateMachineArn=stack.env["TFPIPE_STATE_MACHINE_PLAN_APPLY"])["executions"]
+    return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in listed]
+
+
+@pytest.mark.e2e
+def test_the_workflows_script_starts_a_run_on_the_embedded_stack_with_the_stand_ins_token(tmp_path, stack):
+    sha, result = run_on_the_stack(tmp_path, stack, "acme/dispatched")
+
+    assert result.returncode == 0, result.stderr
+    assert "apply prod: HTTP 202" in result.stdout and "plan-apply-prod-" in result.stdout
+    assert [e["request"]["sha"] for e in executions(stack) if e["request"]["repository"] == "acme/dispatched"] == [sha]
+
+
+@pytest.mark.e2e
+def test_a_token_for_another_audience_is_refused_by_the_embedded_stack_and_starts_nothing(tmp_path, stack):
+    _, result = run_on_the_stack(tmp_path, stack, "acme/elsewhere", TFPIPE_OIDC_AUDIENCE="https://github.com/acme")
+
+    assert result.returncode == 1
+    assert "HTTP 401" in result.stderr and "wrong audience 'https://github.com/acme'" in result.stderr
+    assert [e for e in executions(stack) if e["request"]["repository"] == "acme/elsewhere"] == []
