@@ -1,16 +1,20 @@
 """Every Lambda entry point of tfpipe. Each handler parses its event, calls one function in
 chalicelib, and shapes the answer; the logic lives in chalicelib/ (see docs/architecture.md section 2)."""
 
-from chalice import Chalice
+from chalice import Chalice, IAMAuthorizer
 
 from chalicelib import logs
-from chalicelib.api import respond
+from chalicelib.api import caller_arn, respond
 from chalicelib.core.batch_events import FAILED_JOB_PATTERN
 from chalicelib.settings import status_queue_name_from_env
 from chalicelib.wiring import container
 
 app = Chalice(app_name="tfpipe", configure_logs=False)
 logs.configure()
+# One authentication per channel: GitHub's webhooks carry its HMAC signature, GitHub Actions' dispatch
+# its OIDC token (both checked in chalicelib/intake.py); the operator routes (the CLI, approvals) are
+# SigV4-signed and checked by API Gateway (authorization AWS_IAM), which hands over the caller's ARN.
+iam = IAMAuthorizer()
 
 # -- Intake: GitHub webhooks and dispatch (issue 2) -------------------------------------------------
 
@@ -25,6 +29,12 @@ def github_webhook():
 def dispatch():
     request = app.current_request
     return respond(lambda: container().intake.dispatch(request.headers, request.raw_body))
+
+
+@app.route("/runs", methods=["POST"], content_types=["application/json"], authorizer=iam)
+def request_runs():
+    request = app.current_request
+    return respond(lambda: container().intake.operator_dispatch(request.raw_body, caller_arn(request)))
 
 
 # -- Workflows: task Lambdas of the state machines, approvals, the safety-net sweep (issue 4) --------
@@ -90,16 +100,15 @@ def _decide(run_id: str, approved: bool):
     from chalicelib.intake import Answer
     from chalicelib.tasks import approval
     request = app.current_request
-    return respond(lambda: Answer(200, approval.decide_signed(container(), run_id, approved, request.headers,
-                                                              request.raw_body or b"")))
+    return respond(lambda: Answer(200, approval.decide(container(), run_id, approved, caller_arn(request))))
 
 
-@app.route("/runs/{run_id}/approve", methods=["POST"], content_types=["application/json"])
+@app.route("/runs/{run_id}/approve", methods=["POST"], content_types=["application/json"], authorizer=iam)
 def approve_run(run_id):
     return _decide(run_id, True)
 
 
-@app.route("/runs/{run_id}/reject", methods=["POST"], content_types=["application/json"])
+@app.route("/runs/{run_id}/reject", methods=["POST"], content_types=["application/json"], authorizer=iam)
 def reject_run(run_id):
     return _decide(run_id, False)
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from chalicelib.core import signature
+from chalicelib.core import actions_token, signature
 from chalicelib.core.errors import FieldError, InvalidRequest, NotFound, PayloadTooLarge
 from chalicelib.core.github_events import PingEvent, parse_event
 from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, TrustCheck, route
@@ -47,8 +47,10 @@ class Headers:
 class Intake:
     def __init__(self, settings: Settings, secrets: SecretStore, ledger: DeliveryLedger,
                  starter: ExecutionStarter, vcs: Callable[[], Vcs], approvals: Callable[[], Approvals],
-                 environments: Callable[[], Environments], trace_header: Callable[[], str | None] = lambda: None):
+                 environments: Callable[[], Environments], trace_header: Callable[[], str | None] = lambda: None,
+                 actions_keys: Callable[[str], object | None] = lambda kid: None):
         self._settings = settings
+        self._actions_keys = actions_keys  # the OIDC issuer's public keys by key id (adapters/oidc_keys.py)
         self._secrets = secrets
         self._ledger = ledger
         self._starter = starter
@@ -82,22 +84,57 @@ class Intake:
         return self._once(f"webhook:{delivery}", f"webhook:{delivery}", intent)
 
     def dispatch(self, headers: Mapping[str, str], body: bytes) -> Answer:
-        self._authenticate(Headers(headers), body, "dispatch request")
-        raw = _json(body, "reading the dispatch request body")
-        request = parse_pipeline_request(raw, self._settings.request_defaults, self._settings.ttl_bounds,
-                                         doing="validating the dispatched PipelineRequest")
+        """`POST /dispatch` from GitHub Actions: authenticated by the job's OIDC token, which must be for
+        the request's repository, from its default branch, at the requested commit."""
+        doing = "authenticating the dispatch request"
+        self._check_size(body, "dispatch request")
+        token = self._actions_token(Headers(headers), doing)
+        request = self._parse_request(body)
+        actions_token.require_repository(token, request.repository, doing)
         if not self._settings.repository_allowed(request.repository):
-            return self._ignored(f"repository {request.repository} is not on tfpipe's allow-list "
-                                 "(TFPIPE_ALLOWED_REPOSITORIES)", None)
-        key = request.request_id or hashlib.sha256(body).hexdigest()[:32]
-        return self._once(f"dispatch:{key}", f"dispatch:{key}", Start((request,), pull_request=request.pull_request))
+            return self._off_the_allow_list(request)
+        actions_token.require_default_branch(token, self._vcs().default_branch(request.repository), doing)
+        request = self._resolved(request)
+        actions_token.require_commit(token, request.sha, request.commit, doing)
+        return self._start_requested(request, body)
+
+    def operator_dispatch(self, body: bytes, caller: str) -> Answer:
+        """`POST /runs` from the CLI or another operator tool; API Gateway checked the caller's SigV4
+        signature (IAM), `caller` is the ARN it derived from it."""
+        self._check_size(body, "run request")
+        request = self._parse_request(body)
+        if not self._settings.repository_allowed(request.repository):
+            return self._off_the_allow_list(request)
+        log.info("run request from %s", caller)
+        return self._start_requested(request, body)
 
     # -- steps ----------------------------------------------------------------------------------------
 
-    def _authenticate(self, head: Headers, body: bytes, what: str) -> None:
+    def _check_size(self, body: bytes, what: str) -> None:
         if len(body) > self._settings.max_body_bytes:
             raise PayloadTooLarge(f"reading the {what}: body of {len(body)} bytes is over the limit of "
                                   f"{self._settings.max_body_bytes} bytes")
+
+    def _actions_token(self, head: Headers, doing: str) -> actions_token.ActionsToken:
+        audience = self._settings.oidc_audience
+        jwt_text = actions_token.bearer(head.get("Authorization"), doing, audience)
+        return actions_token.verify(jwt_text, self._actions_keys, self._settings.oidc_issuer, audience, doing)
+
+    def _parse_request(self, body: bytes) -> PipelineRequest:
+        raw = _json(body, "reading the dispatch request body")
+        return parse_pipeline_request(raw, self._settings.request_defaults, self._settings.ttl_bounds,
+                                      doing="validating the dispatched PipelineRequest")
+
+    def _off_the_allow_list(self, request: PipelineRequest) -> Answer:
+        return self._ignored(f"repository {request.repository} is not on tfpipe's allow-list "
+                             "(TFPIPE_ALLOWED_REPOSITORIES)", None)
+
+    def _start_requested(self, request: PipelineRequest, body: bytes) -> Answer:
+        key = request.request_id or hashlib.sha256(body).hexdigest()[:32]
+        return self._once(f"dispatch:{key}", f"dispatch:{key}", Start((request,), pull_request=request.pull_request))
+
+    def _authenticate(self, head: Headers, body: bytes, what: str) -> None:
+        self._check_size(body, what)
         signature.require(self._secrets.get(self._settings.webhook_secret_name), head.headers, body,
                           f"verifying the {what}")
 

@@ -83,6 +83,10 @@ class Settings:
     status_dlq_url: str = ""
     status_max_receives: int = 5
     artifacts_base_url: str = ""
+    # POST /dispatch: GitHub Actions' OIDC token, verified against the issuer's keys (the embedded stack
+    # points the issuer at its GitHub stand-in); only tokens minted for this audience are accepted.
+    oidc_issuer: str = "https://token.actions.githubusercontent.com"
+    oidc_audience: str = "tfpipe"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +143,8 @@ class Settings:
                 status_dlq_url=get("STATUS_DLQ_URL"),
                 status_max_receives=int(get("STATUS_MAX_RECEIVES", "5")),
                 artifacts_base_url=get("ARTIFACTS_BASE_URL").rstrip("/"),
+                oidc_issuer=get("OIDC_ISSUER", "https://token.actions.githubusercontent.com").rstrip("/"),
+                oidc_audience=get("OIDC_AUDIENCE", "tfpipe"),
             )
         except (ValueError, json.JSONDecodeError) as exc:
             raise SettingsError(f"reading tfpipe settings from the environment: "

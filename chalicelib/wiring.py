@@ -126,12 +126,18 @@ class Container:
                                                         keep_days=s.delivery_ttl_days))
 
     @cached_property
+    def oidc_keys(self):
+        from chalicelib.adapters.oidc_keys import OidcKeys
+
+        return OidcKeys(self.settings.oidc_issuer)
+
+    @cached_property
     def intake(self):
         from chalicelib.intake import Intake
 
         return Intake(self.settings, self.secrets, self.delivery_ledger, self.starter,
                       vcs=lambda: self.vcs, approvals=lambda: self.approvals, environments=lambda: self.runs,
-                      trace_header=tracing.current_trace_header)
+                      trace_header=tracing.current_trace_header, actions_keys=lambda kid: self.oidc_keys.key(kid))
 
 
 _container: Container | None = None

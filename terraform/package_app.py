@@ -52,10 +52,12 @@ ACCESS_LOG_FORMAT = {
 GENERATED_CHECKOV_SKIPS = {
     "CKV_AWS_117": "Lambdas reach only AWS APIs and GitHub; a VPC would need a NAT gateway or endpoints per stage.",
     "CKV_AWS_272": "Chalice uploads deployment.zip directly; code signing needs a Signer profile and signed S3 uploads.",
-    "CKV_AWS_120": "The API takes signed POSTs (webhooks, dispatch, approvals); caching responses would be wrong.",
+    "CKV_AWS_120": "The API takes authenticated POSTs (webhooks, dispatch, approvals); caching responses would be wrong.",
     "CKV_AWS_225": "Same as CKV_AWS_120: method-level caching of signed POSTs would be wrong.",
-    "CKV2_AWS_51": "GitHub webhooks cannot present client certificates; every request is HMAC-signed instead.",
-    "CKV2_AWS_29": "Requests are rejected on a bad HMAC signature before any work; WAF is an operator add-on.",
+    "CKV2_AWS_51": "GitHub cannot present client certificates; webhooks are HMAC-signed, dispatch carries an OIDC token, "
+                   "operator routes are SigV4 (AWS_IAM) instead.",
+    "CKV2_AWS_29": "Requests are rejected on a bad HMAC signature, OIDC token or SigV4 before any work; WAF is an "
+                   "operator add-on.",
 }
 
 

@@ -23,6 +23,7 @@ class GitHubTwin:
 
     permissions: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, user) -> permission
     refs: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, ref) -> sha
+    default_branches: dict[str, str] = field(default_factory=dict)  # repo -> branch; "main" when unlisted
     comments: list[TwinComment] = field(default_factory=list)
     statuses: list[dict] = field(default_factory=list)
     deployments: list[dict] = field(default_factory=list)
@@ -51,6 +52,9 @@ class GitHubTwin:
             return self.refs[(repository, ref)]
         except KeyError:
             raise NotFound(f"resolving {ref} of {repository}: not found") from None
+
+    def default_branch(self, repository: str) -> str:
+        return self.default_branches.get(repository, "main")
 
     def clone_url(self, repository: str) -> str:
         return f"https://github.com/{repository}.git"

@@ -1,6 +1,7 @@
-"""What the CLI and the demo do to a running pipeline: dispatch requests, decide approvals, read
-runs, environments and their artifacts. Talks to the API like any tool (signed requests) and reads
-state with the pipeline's own adapters."""
+"""What the CLI and the demo do to a running pipeline: request runs, decide approvals, read runs,
+environments and their artifacts. Talks to the API's operator routes like any tool, SigV4-signed with
+IAM credentials (service execute-api; API Gateway authorizes them), and reads state with the
+pipeline's own adapters."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import botocore.session
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from chalicelib.core.audit import in_time_order, last_good_commit
 from chalicelib.core.failure_cause import JobFailureCause
 from chalicelib.core.request import Environment
-from chalicelib.core.signature import HEADER, sign
 from chalicelib.core.tiers import artifacts_prefix, tier_for
 from chalicelib.core.workflows import Workflow
 from chalicelib.tasks.status import describe_error
@@ -51,18 +55,26 @@ class Operator:
         target.activate()
         self.deps = Container(target.settings)
 
-    # -- the API, signed like every other caller ----------------------------------------------------
+    # -- the API's operator routes, SigV4-signed (IAM) ---------------------------------------------
 
-    def _secret(self) -> str:
-        if self.target.webhook_secret:
-            return self.target.webhook_secret
-        return self.deps.secrets.get(self.target.settings.webhook_secret_name)
+    def _credentials(self) -> Credentials:
+        """The stack's operator key on the embedded stack; in AWS the caller's own credentials."""
+        if self.target.operator:
+            return Credentials(self.target.operator["access_key_id"], self.target.operator["secret_access_key"])
+        found = botocore.session.Session().get_credentials()
+        if found is None:
+            raise OperatorError(f"signing a call to {self.target.api_url}: no AWS credentials found; the API's "
+                                "operator routes take SigV4-signed calls (IAM). Configure a profile or "
+                                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+        return found.get_frozen_credentials()
 
     def post(self, path: str, payload: dict) -> ApiAnswer:
         body = json.dumps(payload).encode()
+        url = f"{self.target.api_url}{path}"
+        signed = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+        SigV4Auth(self._credentials(), "execute-api", self.target.settings.region).add_auth(signed)
         try:
-            response = requests.post(f"{self.target.api_url}{path}", data=body, timeout=30,
-                                     headers={"Content-Type": "application/json", HEADER: sign(self._secret(), body)})
+            response = requests.post(url, data=body, timeout=30, headers=dict(signed.headers))
         except requests.RequestException as exc:
             raise OperatorError(f"calling {self.target.api_url}{path}: {exc.__class__.__name__}; is the "
                                 f"{self.target.description} running?") from None
@@ -73,11 +85,13 @@ class Operator:
         return ApiAnswer(response.status_code, data)
 
     def dispatch(self, request: dict) -> ApiAnswer:
+        """Start the runs a PipelineRequest asks for (`POST /runs`, the operators' dispatch)."""
         request = {"request_id": f"cli-{uuid.uuid4()}", **request}
-        return self.post("/dispatch", request)
+        return self.post("/runs", request)
 
-    def decide(self, run_id: str, approved: bool, actor: str) -> ApiAnswer:
-        return self.post(f"/runs/{run_id}/{'approve' if approved else 'reject'}", {"actor": actor})
+    def decide(self, run_id: str, approved: bool) -> ApiAnswer:
+        """Approve or reject; the pipeline records the signing IAM identity as who decided."""
+        return self.post(f"/runs/{run_id}/{'approve' if approved else 'reject'}", {})
 
     # -- reading state ------------------------------------------------------------------------------
 

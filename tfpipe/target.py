@@ -1,9 +1,10 @@
 """Where the CLI finds the pipeline: the embedded stack's `<state-dir>/stack.json`, or AWS.
 
 On the embedded stack, stack.json carries the environment the stack's own functions run with
-(TFPIPE_* settings, AWS endpoints, fake credentials), the intake's URL and the local webhook secret.
-Against AWS, settings come from TFPIPE_* variables, TFPIPE_API_URL names the deployed API, and the
-webhook secret is read from Secrets Manager by name with the caller's credentials.
+(TFPIPE_* settings, AWS endpoints, fake credentials), the API's URL, the local webhook secret and the
+IAM credentials of the stack's operator user, which the CLI signs its API calls with (SigV4).
+Against AWS, settings come from TFPIPE_* variables, TFPIPE_API_URL names the deployed API, and API
+calls are signed with the caller's own AWS credentials (botocore's usual chain).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ class Target:
     api_url: str
     settings: Settings
     env: dict[str, str] = field(default_factory=dict)  # applied to this process before any AWS client
-    webhook_secret: str | None = None
     state_dir: Path | None = None
     description: str = ""
+    operator: dict[str, str] = field(default_factory=dict)  # the stack's operator key; empty: the caller's own
 
     @classmethod
     def resolve(cls, state_dir: str | Path | None) -> Target:
@@ -54,8 +55,8 @@ class Target:
         api_url = data.get("api_url") or data.get("endpoints", {}).get("api")
         if not api_url:
             raise TargetError(f"reading {stack_file}: it names no api_url; restart the stack")
-        return cls(api_url.rstrip("/"), Settings.from_env(env), env, data.get("webhook_secret"), path,
-                   f"embedded stack at {path}")
+        return cls(api_url.rstrip("/"), Settings.from_env(env), env, path, f"embedded stack at {path}",
+                   data.get("operator") or {})
 
     @classmethod
     def from_environment(cls) -> Target:
@@ -64,7 +65,7 @@ class Target:
             raise TargetError("finding the pipeline: no embedded stack in .tfpipe/ and TFPIPE_API_URL is not "
                               "set. Run `tfpipe local up`, or export TFPIPE_API_URL (the terraform output "
                               "`api_url`) and the TFPIPE_* settings of your deployment.")
-        return cls(api_url.rstrip("/"), Settings.from_env(), {}, None, None, f"AWS API at {api_url}")
+        return cls(api_url.rstrip("/"), Settings.from_env(), {}, None, f"AWS API at {api_url}")
 
     def activate(self) -> None:
         """Point this process's AWS clients at the target."""

@@ -73,6 +73,10 @@ class GitHubVcs:
         return self._call(f"resolving {ref} of {repository}",
                           lambda: self._repo(repository).get_commit(name).raw_data["sha"], missing=frozenset({404, 422}))
 
+    def default_branch(self, repository: str) -> str:
+        return self._call(f"asking GitHub for the default branch of {repository}",
+                          lambda: self._repo(repository).default_branch)
+
     def clone_url(self, repository: str) -> str:
         if self._local_git_root:
             return f"file://{self._local_git_root}/{repository}.git"

@@ -1,6 +1,7 @@
 """GitHub's webhook signature: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
 
-The same scheme authenticates `/dispatch` and the approval routes, so every caller signs the same way.
+It authenticates GitHub's webhooks only: `/dispatch` takes GitHub Actions' OIDC token (actions_token.py)
+and the operator routes SigV4 (IAM), so the webhook secret is shared with GitHub and nobody else.
 """
 
 from __future__ import annotations

@@ -1,24 +1,19 @@
-"""Approvals: the approval step keeps its task token against the run; a decision (PR comment,
-signed API call, CLI) answers that token once. Nobody answering times out in the state machine."""
+"""Approvals: the approval step keeps its task token against the run; a decision (PR comment, or the
+IAM-authorized API route the CLI calls) answers that token once. Nobody answering times out in the
+state machine."""
 
 from __future__ import annotations
 
-import json
-
 from chalicelib.adapters.task_callbacks import TokenClosed
-from chalicelib.core import signature
 from chalicelib.core.errors import DependencyFailed, FieldError, InvalidRequest, NotFound
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
-
-ACTOR = "a GitHub login or an email address"
-MAX_ACTOR = 254
 
 
 def how_to_decide(run_id: str) -> dict:
     return {"comment": f"/approve {run_id}  or  /reject {run_id}",
             "cli": f"tfpipe approve {run_id}  or  tfpipe reject {run_id}",
-            "api": f"POST /runs/{run_id}/approve  or  /reject (signed like /dispatch)"}
+            "api": f"POST /runs/{run_id}/approve  or  /reject (SigV4-signed with IAM credentials)"}
 
 
 def request(deps, raw: object) -> dict:
@@ -50,20 +45,6 @@ def decide(deps, run_id: str, approved: bool, actor: str) -> dict:
         raise DependencyFailed(f"{verb} run {run_id}: {type(cause).__name__}: {cause}") from cause
     return {"run_id": run_id, "approved": approved, "actor": actor,
             "message": f"run {run_id} {'approved' if approved else 'rejected'} by {actor}"}
-
-
-def decide_signed(deps, run_id: str, approved: bool, headers, body: bytes) -> dict:
-    """`POST /runs/{id}/approve|reject`: the body `{"actor": ...}` signed like a webhook."""
-    verb = "approving" if approved else "rejecting"
-    signature.require(deps.secrets.get(deps.settings.webhook_secret_name), headers, body, f"{verb} run {run_id}")
-    try:
-        payload = json.loads(body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        payload = None
-    actor = payload.get("actor") if isinstance(payload, dict) else None
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > MAX_ACTOR:
-        raise InvalidRequest(f"{verb} run {run_id}", [FieldError("actor", actor, ACTOR)])
-    return decide(deps, run_id, approved, actor.strip())
 
 
 class RunApprovals:

@@ -11,10 +11,13 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.core.errors import NotFound
 from chalicelib.core.signature import sign
 from chalicelib.core.workflows import Workflow
 from chalicelib.settings import Settings
 from tests.twins import GitHubTwin
+from tfpipe.local.github.oidc import ISSUER_PATH, ActionsOidc
+from tfpipe.local.wsgi_server import BackgroundServer
 
 ACCOUNT = "123456789012"
 WEBHOOK_SECRET = "whsec-test-" + "x" * 20
@@ -27,6 +30,7 @@ class Pipeline:
     github: GitHubTwin
     settings: Settings
     secret: str
+    oidc: ActionsOidc  # GitHub Actions' token issuer, stood in on loopback (TFPIPE_OIDC_ISSUER)
 
     def post(self, path: str, body: bytes, headers: dict):
         return self.client.http.post(path, headers={"Content-Type": "application/json", **headers}, body=body)
@@ -38,9 +42,21 @@ class Pipeline:
                    "X-Hub-Signature-256": sign(secret or self.secret, body), **(extra_headers or {})}
         return self.post("/webhooks/github", body, headers)
 
-    def dispatch(self, request: dict, secret: str | None = None):
+    def actions_token(self, request: dict, **claims) -> str:
+        """The token a workflow on the default branch gets when it dispatches `request`'s commit (for a
+        request that names no repository or commit that resolves, one of acme/infra at no commit)."""
+        repository = request.get("repository") if isinstance(request.get("repository"), str) else "acme/infra"
+        try:
+            sha = self.github.resolve_commit(repository, request.get("commit"))
+        except (NotFound, TypeError):
+            sha = "0" * 40
+        claims = {"repository": repository, "ref": "refs/heads/main", "sha": sha, **claims}
+        return self.oidc.mint(claims.pop("repository"), claims.pop("ref"), claims.pop("sha"), **claims)
+
+    def dispatch(self, request: dict, token: str | None = None):
+        """POST /dispatch as GitHub Actions sends it: with the job's OIDC token (a right one by default)."""
         body = json.dumps(request).encode()
-        return self.post("/dispatch", body, {"X-Hub-Signature-256": sign(secret or self.secret, body)})
+        return self.post("/dispatch", body, {"Authorization": f"Bearer {token or self.actions_token(request)}"})
 
     def executions(self) -> list[dict]:
         """Every execution started, with its state machine's workflow and parsed input."""
@@ -94,17 +110,27 @@ def settings_env(stage: str = "test", **overrides) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def actions_oidc():
+    """GitHub Actions' OIDC issuer on loopback: the intake fetches its configuration and keys over HTTP."""
+    server = BackgroundServer(lambda environ, start: issuer(environ, start), name="oidc").start()
+    issuer = ActionsOidc(server.url + ISSUER_PATH)
+    yield issuer
+    server.stop()
+
+
 @pytest.fixture
-def make_pipeline(moto_endpoint):
+def make_pipeline(moto_endpoint, actions_oidc):
     def make(**overrides) -> Pipeline:
         env = {**settings_env(), **provision()} if not overrides.pop("_skip_provision", False) else settings_env()
+        env["TFPIPE_OIDC_ISSUER"] = actions_oidc.issuer
         env.update(overrides)
         settings = Settings.from_env(env)
         container = wiring.reset(settings)
         twin = GitHubTwin()
         container.vcs = twin  # GitHub's API cannot be reached here: the twin stands in for it
         from app import app
-        return Pipeline(Client(app, stage_name="dev"), twin, settings, WEBHOOK_SECRET)
+        return Pipeline(Client(app, stage_name="dev"), twin, settings, WEBHOOK_SECRET, actions_oidc)
     yield make
     wiring.reset(Settings())
 

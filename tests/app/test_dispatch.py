@@ -1,11 +1,16 @@
-"""`POST /dispatch` (GitHub Actions, the CLI, other tools) and dispatch webhooks."""
+"""`POST /dispatch` (GitHub Actions, authenticated by its OIDC token) and dispatch webhooks."""
 
 from __future__ import annotations
 
 import copy
 import json
+import time
 
+import pytest
+
+from chalicelib.core.signature import sign
 from tests.conftest import load_fixture
+from tfpipe.local.github.oidc import new_key
 
 SHA = "d" * 40
 
@@ -51,10 +56,43 @@ def test_an_invalid_request_is_a_400_listing_every_bad_field_and_starts_nothing(
     assert pipeline.executions() == []
 
 
-def test_a_dispatch_with_a_bad_signature_is_refused(pipeline):
-    response = pipeline.dispatch(request(), secret="not-the-secret")
+def test_a_dispatch_without_an_oidc_token_is_refused_even_with_the_webhook_signature(pipeline):
+    body = json.dumps(request()).encode()
+    response = pipeline.post("/dispatch", body, {"X-Hub-Signature-256": sign(pipeline.secret, body)})
     assert response.status_code == 401
+    assert "Authorization: Bearer" in json.loads(response.body)["message"]
     assert pipeline.executions() == []
+
+
+OTHER_KEY = new_key()
+
+
+@pytest.mark.parametrize(("claims", "named"), [
+    ({"audience": "https://github.com/acme"}, "wrong audience 'https://github.com/acme'"),
+    ({"repository": "acme/other-infra"}, "repository claim is 'acme/other-infra'"),
+    ({"issued_at": time.time() - 3600}, "the token expired at"),
+    ({"key": OTHER_KEY}, "bad signature"),
+    ({"ref": "refs/pull/7/merge", "event_name": "pull_request"}, "ref claim is 'refs/pull/7/merge'"),
+    ({"ref": "refs/heads/feature"}, "ref claim is 'refs/heads/feature'"),
+    ({"sha": "e" * 40}, "the token's sha claim is eeeeeeeeeeee"),
+], ids=["wrong-audience", "wrong-repository", "expired", "signed-by-another-key", "pull-request-ref",
+        "other-branch", "other-commit"])
+def test_a_dispatch_whose_oidc_token_does_not_hold_is_refused_naming_why_and_starts_nothing(pipeline, claims, named):
+    response = pipeline.dispatch(request(), token=pipeline.actions_token(request(), **claims))
+    assert response.status_code == 401, response.body
+    body = json.loads(response.body)
+    assert body["error"] == "Unauthenticated" and named in body["message"]
+    assert pipeline.executions() == []
+    assert json.loads(pipeline.dispatch(request()).body)["runs"]  # the same request with a right token starts
+
+
+def test_a_dispatch_from_the_repositorys_own_default_branch_is_accepted_with_github_twin(pipeline):
+    pipeline.github.default_branches["acme/infra"] = "trunk"
+    refused = pipeline.dispatch(request(), token=pipeline.actions_token(request(), ref="refs/heads/main"))
+    assert refused.status_code == 401 and "'refs/heads/trunk'" in json.loads(refused.body)["message"]
+    accepted = pipeline.dispatch(request(), token=pipeline.actions_token(request(), ref="refs/heads/trunk"))
+    assert accepted.status_code == 202, accepted.body
+    assert len(pipeline.executions()) == 1
 
 
 def test_a_branch_is_resolved_to_a_sha_before_the_run_starts_with_github_twin(pipeline):

@@ -14,10 +14,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
-from chalicelib.core.signature import sign
 from tfpipe.local.testing import stack_fixture
+from tfpipe.operations import Operator
+from tfpipe.target import Target
 
 pytestmark = pytest.mark.e2e
 TFPIPE_BIN = Path(sys.executable).parent  # where the `tfpipe` console script is installed
@@ -47,11 +47,9 @@ def a_run_on_the_stack(stack) -> str:
     """A MODIFY CRON run dispatched to the stack (it needs no job), once the runs table lists it."""
     request = {"repository": "acme/infra", "commit": "a" * 40, "environment": "pr-1", "command": "cron",
                "ttl": "1h", "user_email": "dev@example.com", "request_id": str(uuid.uuid4())}
-    body = json.dumps(request).encode()
-    answer = requests.post(f"{stack.api_url}/dispatch", data=body, timeout=30, headers={
-        "Content-Type": "application/json", "X-Hub-Signature-256": sign(stack.webhook_secret, body)})
-    assert answer.status_code == 202, answer.text
-    run_id = answer.json()["runs"][0]["run_id"]
+    answer = Operator(Target.from_state_dir(stack.state_dir)).dispatch(request)  # POST /runs, SigV4-signed
+    assert answer.status == 202, answer.body
+    run_id = answer.body["runs"][0]["run_id"]
     runs = stack.client("dynamodb")
     deadline = time.monotonic() + 60
     while not runs.scan(TableName=stack.env["TFPIPE_RUNS_TABLE"])["Items"]:

@@ -152,7 +152,7 @@ def approve_when_asked(stack, environment: str) -> threading.Thread:
         ops = operator(stack)
         run = wait_for(f"a run on {environment} to wait for approval", lambda: next(
             (r for r in ops.runs(environment=environment) if r["approval_state"] == "pending"), None))
-        ops.decide(run["run_id"], True, "lead@example.com")
+        ops.decide(run["run_id"], True)
     thread = threading.Thread(target=approve, daemon=True)
     thread.start()
     return thread
@@ -178,7 +178,7 @@ def test_run_wait_shows_the_run_moving_asks_for_approval_and_ends_with_the_chang
     asked = [i for i, line in enumerate(lines) if f"waiting for approval: tfpipe approve {run_id}" in line]
     applied = [i for i, line in enumerate(lines) if "running the apply job" in line]
     assert said and asked and applied and said[0] < asked[0] < applied[0], result.output  # in the order it moved
-    assert "approved by lead@example.com" in result.output
+    assert "approved by arn:aws:iam::123456789012:user/tfpipe-local-operator" in result.output  # the signing IAM user
     assert lines[-1] == f"run {run_id}: SUCCEEDED; changes (apply): 1 to add, 0 to change, 0 to destroy"
 
 

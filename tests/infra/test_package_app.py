@@ -110,3 +110,16 @@ def test_packaged_root_plans_against_moto_with_definition_validation_stubbed(pac
     # read them is only known after apply: it names the bucket's ARN).
     [key] = [r["change"]["after"]["policy"] for r in plan["resource_changes"] if r["address"] == "aws_kms_key.pipeline"]
     assert "arn:aws:iam::210987654321:role/tfpipe-deploy" in key
+
+
+def test_operator_routes_are_deployed_with_aws_iam_authorization_and_githubs_are_not(packaged):
+    _, generated = packaged
+    swagger = json.loads(generated["locals"]["chalice_api_swagger"])  # the REST API's body
+    sigv4 = {name for name, scheme in swagger["securityDefinitions"].items()
+             if scheme.get("x-amazon-apigateway-authtype") == "awsSigv4"}
+    secured = {(path, method): any(set(s) & sigv4 for s in operation.get("security", []))
+               for path, operations in swagger["paths"].items() for method, operation in operations.items()
+               if method != "options"}
+    assert {route for route, iam in secured.items() if iam} == {
+        ("/runs", "post"), ("/runs/{run_id}/approve", "post"), ("/runs/{run_id}/reject", "post")}
+    assert not secured[("/dispatch", "post")] and not secured[("/webhooks/github", "post")]

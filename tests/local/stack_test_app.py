@@ -10,7 +10,7 @@ import threading
 import time
 from collections import defaultdict
 
-from chalice import Chalice, Rate
+from chalice import Chalice, IAMAuthorizer, Rate
 
 # configure_logs=False as app.py: Chalice would otherwise set the `tfpipe` logger (its app name) to ERROR
 # with a stdout handler, for every later test in the same process.
@@ -114,3 +114,9 @@ def webhook():
 @app.route("/ping")
 def ping():
     return {"pong": True}
+
+
+@app.route("/whoami", methods=["POST"], content_types=["application/json"], authorizer=IAMAuthorizer())
+def whoami():
+    recorder.record("whoami", app.current_request.context["identity"])
+    return app.current_request.context["identity"]

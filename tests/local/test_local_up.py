@@ -157,11 +157,26 @@ def restarted(tmp_path_factory):
 
 
 def _signed(info: dict, path: str, payload: dict, **headers: str) -> requests.Response:
+    """A webhook signed with the local webhook secret, as GitHub signs it."""
     from chalicelib.core.signature import sign
 
     body = json.dumps(payload).encode()
     return requests.post(f"{info['api_url']}{path}", data=body, timeout=30, headers={
         "Content-Type": "application/json", "X-Hub-Signature-256": sign(info["webhook_secret"], body), **headers})
+
+
+def _run_request(info: dict, payload: dict) -> requests.Response:
+    """`POST /runs` SigV4-signed with the stack's operator key from stack.json, as the CLI signs it."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url, body = f"{info['api_url']}/runs", json.dumps(payload).encode()
+    signed = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    operator = info["operator"]
+    SigV4Auth(Credentials(operator["access_key_id"], operator["secret_access_key"]), "execute-api",
+              info["region"]).add_auth(signed)
+    return requests.post(url, data=body, timeout=30, headers=dict(signed.headers))
 
 
 def test_local_up_keeps_the_settings_exported_in_its_shell_and_shows_them_in_stack_json(restarted):
@@ -172,8 +187,8 @@ def test_local_up_keeps_the_settings_exported_in_its_shell_and_shows_them_in_sta
     cron = {"repository": "acme/infra", "commit": "a" * 40, "environment": "pr-1", "command": "cron",
             "user_email": "dev@example.com"}
 
-    too_short = _signed(info, "/dispatch", {**cron, "ttl": "20s", "request_id": str(uuid.uuid4())})
-    shortest = _signed(info, "/dispatch", {**cron, "ttl": "30s", "request_id": str(uuid.uuid4())})
+    too_short = _run_request(info, {**cron, "ttl": "20s", "request_id": str(uuid.uuid4())})
+    shortest = _run_request(info, {**cron, "ttl": "30s", "request_id": str(uuid.uuid4())})
     off_the_list = _signed(info, "/webhooks/github", load_fixture("push", "1.payload.json"),
                            **{"X-GitHub-Event": "push", "X-GitHub-Delivery": str(uuid.uuid4())})
 

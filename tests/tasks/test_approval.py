@@ -1,4 +1,5 @@
-"""Approvals: the token is kept against the run (DynamoDB on moto) and answered once, signed."""
+"""Approvals: the token is kept against the run (DynamoDB on moto) and answered once. Who may answer
+through the API is API Gateway's IAM authorization (tests/workflows, tests/app/test_operator_routes.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,9 @@ import json
 
 import pytest
 
-from chalicelib.core import signature
-from chalicelib.core.errors import DependencyFailed, InvalidRequest, NotFound, Unauthenticated
+from chalicelib.core.errors import DependencyFailed, NotFound
 from chalicelib.tasks import approval, runs
 from tests.tasks.conftest import make_run, published, task_event
-
-SECRET = "webhook-secret-for-tests"
 
 
 @pytest.fixture
@@ -58,34 +56,6 @@ def test_an_approval_still_open_when_its_run_ends_is_closed_and_no_longer_listed
 def test_deciding_a_run_that_never_asked_is_not_found(deps):
     with pytest.raises(NotFound):
         approval.decide(deps, "plan-apply-prod-0123456-000000000000", True, "lead@example.com")
-
-
-@pytest.fixture
-def secret(deps):
-    deps.clients.secretsmanager.create_secret(Name=deps.settings.webhook_secret_name, SecretString=SECRET)
-
-
-def test_signed_call_without_a_valid_signature_is_refused_and_consumes_nothing(deps, waiting, secret):
-    body = json.dumps({"actor": "mallory"}).encode()
-    for header in (None, signature.sign("wrong", body), signature.sign(SECRET, body + b" ")):
-        headers = {signature.HEADER: header} if header else {}
-        with pytest.raises(Unauthenticated, match="missing or bad X-Hub-Signature-256"):
-            approval.decide_signed(deps, waiting.run_id, True, headers, body)
-    assert deps.runs.get(waiting.run_id).approval_state == "pending"
-
-
-def test_signed_call_needs_an_actor(deps, waiting, secret):
-    body = b"{}"
-    with pytest.raises(InvalidRequest, match="actor: got None"):
-        approval.decide_signed(deps, waiting.run_id, True, {signature.HEADER: signature.sign(SECRET, body)}, body)
-
-
-def test_signed_call_decides_the_run(deps, waiting, secret):
-    body = json.dumps({"actor": "lead@example.com"}).encode()
-    with pytest.raises(NotFound, match="no longer open"):  # the token reached Step Functions
-        approval.decide_signed(deps, waiting.run_id, False, {"x-hub-signature-256": signature.sign(SECRET, body)},
-                               body)
-    assert deps.runs.get(waiting.run_id).approval_state == "expired"
 
 
 def test_pull_request_comment_without_a_run_id_finds_no_waiting_run(deps, waiting):

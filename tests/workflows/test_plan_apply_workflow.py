@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib.core.audit import AuditRecord
@@ -202,28 +204,54 @@ def test_racing_plan_applies_wait_their_turn_and_the_newest_supersedes_older_que
     assert pipeline.lock("e2e-race") is None
 
 
-def test_approval_through_the_signed_api_route_with_scripted_job_standin(pipeline):
-    import json
+def _sigv4_post(url: str, access_key: str, secret_key: str, body: bytes = b"{}"):
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
 
-    from chalice.test import Client
+    signed = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(access_key, secret_key), "execute-api", "us-east-1").add_auth(signed)
+    return requests.post(url, data=body, headers=dict(signed.headers), timeout=30)
 
-    from app import app
-    from chalicelib.core import signature
-    from tests.workflows.conftest import SECRET
 
+def test_an_approval_call_without_a_valid_sigv4_signature_is_refused_403_and_the_run_still_waits(pipeline):
+    import requests
+
+    iam = pipeline.stack.client("iam")
+    iam.create_user(UserName="mallory")
+    key = iam.create_access_key(UserName="mallory")["AccessKey"]
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-api-refused"))
+    pipeline.wait_for_approval(run)
+    url = f"{pipeline.stack.api_url}/runs/{run.run_id}/approve"
+
+    unsigned = requests.post(url, json={"actor": "lead@example.com"}, timeout=30)
+    wrong_secret = _sigv4_post(url, key["AccessKeyId"], "not-" + key["SecretAccessKey"])
+    unknown_key = _sigv4_post(url, "testing", "testing")
+
+    assert (unsigned.status_code, unsigned.json()["message"]) == (403, "Missing Authentication Token")
+    assert wrong_secret.status_code == 403 and "signature we calculated does not match" in wrong_secret.text
+    assert unknown_key.status_code == 403 and "security token included in the request is invalid" in unknown_key.text
+    assert pipeline.deps.runs.get(run.run_id).approval_state == "pending"
+    approval.decide(pipeline.deps, run.run_id, False, "lead@example.com")  # leave no run waiting
+    assert pipeline.wait(run)["status"] == "SUCCEEDED"
+
+
+def test_a_sigv4_signed_approval_applies_and_records_the_callers_iam_arn_with_scripted_job_standin(pipeline):
+    iam = pipeline.stack.client("iam")
+    user = iam.create_user(UserName="lead")["User"]
+    key = iam.create_access_key(UserName="lead")["AccessKey"]
     run = pipeline.start(pipeline.run(Command.APPLY, "e2e-api"))
     pipeline.wait_for_approval(run)
-    body = json.dumps({"actor": "lead@example.com"}).encode()
-    with Client(app) as client:
-        refused = client.http.post(f"/runs/{run.run_id}/approve", body=body,
-                                   headers={"Content-Type": "application/json",
-                                            signature.HEADER: signature.sign("not-the-secret", body)})
-        assert refused.status_code == 401
-        answer = client.http.post(f"/runs/{run.run_id}/approve", body=body,
-                                  headers={"Content-Type": "application/json",
-                                           signature.HEADER: signature.sign(SECRET, body)})
-    assert answer.status_code == 200 and answer.json_body["approved"] is True
+
+    answer = _sigv4_post(f"{pipeline.stack.api_url}/runs/{run.run_id}/approve", key["AccessKeyId"],
+                         key["SecretAccessKey"], json.dumps({"actor": "someone-else@example.com"}).encode())
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["approved"], answer.json()["actor"]) == (True, user["Arn"])
     assert pipeline.wait(run)["status"] == "SUCCEEDED"
+    [record] = pipeline.deps.audit_log.history("acme/infra", "e2e-api")
+    assert record.approver == "arn:aws:iam::123456789012:user/lead"
 
 
 def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_standin(pipeline):
@@ -236,13 +264,15 @@ def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_stand
     pipeline.wait_for_approval(approved)
     pipeline.wait_for_approval(rejected)
     state_dir = str(pipeline.stack.state_dir)
+    operator = pipeline.stack.operator["arn"]  # the stack's operator user, whose key the CLI signs with
 
-    ok = CliRunner().invoke(main, ["approve", approved.run_id, "--email", "lead@example.com", "--state-dir", state_dir])
-    no = CliRunner().invoke(main, ["reject", rejected.run_id, "--email", "lead@example.com", "--state-dir", state_dir])
+    ok = CliRunner().invoke(main, ["approve", approved.run_id, "--state-dir", state_dir])
+    no = CliRunner().invoke(main, ["reject", rejected.run_id, "--state-dir", state_dir])
     again = CliRunner().invoke(main, ["approve", approved.run_id, "--state-dir", state_dir])
 
-    assert ok.exit_code == 0 and f"run {approved.run_id} approved by lead@example.com" in ok.output, ok.output
-    assert no.exit_code == 0 and f"run {rejected.run_id} rejected by lead@example.com" in no.output, no.output
+    assert operator == "arn:aws:iam::123456789012:user/tfpipe-local-operator"
+    assert ok.exit_code == 0 and f"run {approved.run_id} approved by {operator}" in ok.output, ok.output
+    assert no.exit_code == 0 and f"run {rejected.run_id} rejected by {operator}" in no.output, no.output
     assert again.exit_code == 1 and f"approving run {approved.run_id}" in again.output
     assert pipeline.wait(approved)["status"] == "SUCCEEDED" and pipeline.events(approved)[-1] == ("done", "succeeded")
     assert pipeline.wait(rejected)["status"] == "SUCCEEDED" and pipeline.events(rejected)[-1] == ("done", "rejected")

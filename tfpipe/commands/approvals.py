@@ -5,32 +5,32 @@ from __future__ import annotations
 import click
 
 from chalicelib.tasks import lock
-from tfpipe.commands.common import actor_email, answer, failing_clearly, operator, state_dir_option
+from tfpipe.commands.common import answer, failing_clearly, operator, state_dir_option
 
 
-def _decide(run_id: str, approved: bool, email: str | None, state_dir: str | None) -> None:
+def _decide(run_id: str, approved: bool, state_dir: str | None) -> None:
     verb = "approving" if approved else "rejecting"
-    answer(operator(state_dir).decide(run_id, approved, email or actor_email()), f"{verb} run {run_id}")
+    answer(operator(state_dir).decide(run_id, approved), f"{verb} run {run_id}")
 
 
 @click.command("approve")
 @click.argument("run_id")
-@click.option("--email", default=None, help="Who approves (default: git config user.email).")
 @state_dir_option
 @failing_clearly
-def approve(run_id, email, state_dir):
-    """Approve the apply a PLAN-APPLY run waits for (signed call to the pipeline's API)."""
-    _decide(run_id, True, email, state_dir)
+def approve(run_id, state_dir):
+    """Approve the apply a PLAN-APPLY run waits for (a SigV4-signed call to the pipeline's API; your IAM
+    identity is recorded as the approver)."""
+    _decide(run_id, True, state_dir)
 
 
 @click.command("reject")
 @click.argument("run_id")
-@click.option("--email", default=None, help="Who rejects (default: git config user.email).")
 @state_dir_option
 @failing_clearly
-def reject(run_id, email, state_dir):
-    """Reject the apply a PLAN-APPLY run waits for: nothing is applied, the lock is released."""
-    _decide(run_id, False, email, state_dir)
+def reject(run_id, state_dir):
+    """Reject the apply a PLAN-APPLY run waits for: nothing is applied, the lock is released (a SigV4-signed
+    call; your IAM identity is recorded)."""
+    _decide(run_id, False, state_dir)
 
 
 @click.command("unlock")

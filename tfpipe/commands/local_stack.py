@@ -77,7 +77,7 @@ def _print_ready(stack, seconds: float) -> None:
     click.echo(f"  webhooks -> {stack.intake_url}")
     for repository in git_repos.repositories(stack.git_root):
         click.echo(f"  repository {repository}: git clone {git_repos.repository_path(stack.git_root, repository)}")
-    click.echo(f"endpoints and the local webhook secret: {stack.state_dir / stack_file.NAME}")
+    click.echo(f"endpoints, the local webhook secret and the operator's IAM key: {stack.state_dir / stack_file.NAME}")
     _print_settings(stack)
     _warn_of_environments_gone(stack.git_root)
     click.echo("point a shell at it: eval \"$(tfpipe local env)\"; stop with Ctrl-C")

@@ -1,7 +1,10 @@
 """The Chalice app's REST API served over HTTP on loopback, the way API Gateway serves it: each
 request becomes an API Gateway (REST, proxy) event for the app's API handler function
 `<app>-<stage>`, invoked through the local Lambda service; its answer becomes the HTTP response.
-A path no route matches gets API Gateway's 403 "Missing Authentication Token"."""
+A path no route matches gets API Gateway's 403 "Missing Authentication Token". A route with Chalice's
+`IAMAuthorizer` (authorization AWS_IAM) needs a SigV4 signature (sigv4.py): unsigned or wrongly
+signed calls are refused with 403 before the function runs, and the caller's ARN goes into
+`requestContext.identity` as API Gateway puts it there."""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from chalice.app import Chalice
+from chalice.app import Chalice, IAMAuthorizer
 from chalice.local import RouteMatcher
 from werkzeug.wrappers import Request, Response
 
+from tfpipe.local.sigv4 import Refused, SigV4Verifier
 
-def api_event(request: Request, resource: str, path_parameters: dict | None, stage: str, account: str) -> dict:
+
+def api_event(request: Request, resource: str, path_parameters: dict | None, stage: str, account: str,
+              identity: dict | None = None) -> dict:
     body = request.get_data()
     try:
         text, encoded = body.decode(), False
@@ -36,7 +42,8 @@ def api_event(request: Request, resource: str, path_parameters: dict | None, sta
             "resourcePath": resource, "httpMethod": request.method, "path": f"/{stage}{request.path}",
             "stage": stage, "accountId": account, "apiId": "local", "protocol": "HTTP/1.1",
             "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
+            "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string,
+                         **(identity or {})},
         },
         "body": text if body else None, "isBase64Encoded": encoded,
     }
@@ -44,8 +51,10 @@ def api_event(request: Request, resource: str, path_parameters: dict | None, sta
 
 class ApiGateway:
     def __init__(self, app: Chalice, function_name: str, invoke: Callable[[str, bytes], object],
-                 stage: str = "api", account: str = "123456789012"):
+                 stage: str = "api", account: str = "123456789012", verifier: SigV4Verifier | None = None):
+        self._app = app
         self._matcher = RouteMatcher(list(app.routes)) if app.routes else None
+        self._verifier = verifier or SigV4Verifier()
         self.function_name = function_name
         self._invoke = invoke
         self.stage = stage
@@ -61,7 +70,15 @@ class ApiGateway:
             response = Response(json.dumps({"message": "Missing Authentication Token"}), status=403,
                                 content_type="application/json")
             return response(environ, start_response)
-        event = api_event(request, matched.route, matched.captured, self.stage, self.account)
+        identity = None
+        if self._needs_iam(matched.route, request.method):
+            try:
+                identity = self._verifier.caller(request).identity()
+            except Refused as refused:
+                response = Response(json.dumps({"message": refused.message}), status=403,
+                                    content_type="application/json", headers={"x-amzn-ErrorType": refused.error_type})
+                return response(environ, start_response)
+        event = api_event(request, matched.route, matched.captured, self.stage, self.account, identity)
         outcome = self._invoke(self.function_name, json.dumps(event).encode())
         if outcome.error:
             response = Response(json.dumps({"message": "Internal server error"}), status=502,
@@ -69,6 +86,10 @@ class ApiGateway:
         else:
             response = _from_proxy_answer(json.loads(outcome.payload or b"null"))
         return response(environ, start_response)
+
+    def _needs_iam(self, resource: str, method: str) -> bool:
+        entry = self._app.routes.get(resource, {}).get(method.upper())
+        return entry is not None and isinstance(entry.authorizer, IAMAuthorizer)
 
 
 def _from_proxy_answer(answer: object) -> Response:

@@ -68,6 +68,7 @@ from tfpipe.local.wsgi_server import BackgroundServer, free_port
 log = logging.getLogger("tfpipe.local.stack")
 
 ACCOUNT_ID = "123456789012"  # moto's default account
+OPERATOR_USER = "tfpipe-local-operator"  # the IAM user whose key the CLI signs operator calls with
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                     "AWS_SESSION_TOKEN": "testing"}
 _HOST_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR",
@@ -75,7 +76,7 @@ _HOST_PASSTHROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TF_CLI_CONFIG_FILE", "
 _ACTIVE = threading.Lock()  # one stack per process
 # Settings the stack points at its own parts whether or not provisioning ran.
 STACK_WIRED = frozenset({"TFPIPE_STAGE", "TFPIPE_TRACING", "TFPIPE_LOCAL_GIT_ROOT", "TFPIPE_GITHUB_API_URL",
-                         "TFPIPE_ARTIFACTS_BASE_URL"})
+                         "TFPIPE_ARTIFACTS_BASE_URL", "TFPIPE_OIDC_ISSUER"})
 
 
 class Stack:
@@ -105,11 +106,13 @@ class Stack:
         self.job_environment = dict(job_environment or {})  # added to the provisioned job definition's
         self.job_command = job_command  # instead of the executor's `python -m executor` (e.g. a test stand-in)
         self.provisioned: Provisioned | None = None
+        self.operator: dict[str, str] = {}  # access_key_id, secret_access_key, arn of OPERATOR_USER
         self.slack: SlackWebhook = SlackWebhook(self.state_dir)
         self.git_root = self.state_dir / "git"
         self.github_store = GitHubStore(self.state_dir)
         self.event_sources: EventSources | None = None
         self.function_urls: FunctionUrls | None = None
+        self.github_api: GitHubApi | None = None
         self._session = boto3.session.Session()
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -154,6 +157,15 @@ class Stack:
         return self._servers["github"].url
 
     @property
+    def oidc_issuer(self) -> str:
+        """GitHub Actions' OIDC issuer, stood in by the GitHub stand-in (TFPIPE_OIDC_ISSUER)."""
+        return self.github_api.oidc.issuer
+
+    def actions_token(self, repository: str, ref: str, sha: str, **claims: Any) -> str:
+        """An OIDC token as GitHub Actions mints it for a job of `repository` on `ref` at `sha`."""
+        return self.github_api.oidc.mint(repository, ref, sha, **claims)
+
+    @property
     def slack_url(self) -> str:
         """The Slack incoming-webhook stand-in (the value of the provisioned Slack secret)."""
         return f"{self._servers['slack'].url}/services/local"
@@ -193,6 +205,7 @@ class Stack:
         self.moto.reset()  # moto's state is process-wide: a new stack starts from an empty account
         # The Step Functions engine reads MOTO_PORT per call: point it at the front door.
         self._set_env({"MOTO_PORT": str(self.moto.port)})
+        self.operator = self._operator_credentials()
         self._serve("slack", self.slack)
         self._serve("artifacts", ArtifactFiles(lambda: self.client("s3"), lambda: self.env["TFPIPE_ARTIFACTS_BUCKET"]))
         if self.provision:
@@ -241,8 +254,17 @@ class Stack:
                                       account=self.account_id))
         github_port = free_port(self.host)
         github_url = f"http://{self.host}:{github_port}"
-        self._serve("github", GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root)),
-                                        on_comment=self._comment_webhook), port=github_port)
+        self.github_api = GitHubApi(self.github_store, self.git_root, Urls(github_url, github_url, str(self.git_root)),
+                                    on_comment=self._comment_webhook)
+        self._serve("github", self.github_api, port=github_port)
+
+    def _operator_credentials(self) -> dict[str, str]:
+        """An IAM user with an access key in moto: the operator routes (approvals, `POST /runs`) verify
+        SigV4 against moto's IAM, where the stack's fake `testing` key does not exist."""
+        iam = self.client("iam")
+        user = iam.create_user(UserName=OPERATOR_USER)["User"]
+        key = iam.create_access_key(UserName=OPERATOR_USER)["AccessKey"]
+        return {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"], "arn": user["Arn"]}
 
     def _build_front_door(self, moto_app: Any) -> FrontDoor:
         self.front_door = FrontDoor(moto_app)
@@ -266,6 +288,7 @@ class Stack:
             env["TFPIPE_ARTIFACTS_BASE_URL"] = self._servers["artifacts"].url
         if "github" in self._servers:
             env["TFPIPE_GITHUB_API_URL"] = self.github_url
+            env["TFPIPE_OIDC_ISSUER"] = self.oidc_issuer
         self.ignored_settings = sorted(name for name, value in self.settings.items()
                                        if name in wired and env.get(name) != value)
         return env
@@ -299,10 +322,12 @@ class Stack:
         return env
 
     def describe(self) -> dict:
-        """What stack.json holds: endpoints, the intake, the local webhook secret, the app's env."""
+        """What stack.json holds: endpoints, the intake, the local webhook secret, the app's env, the
+        operator's IAM credentials (the CLI signs with them) and the Actions OIDC issuer."""
         return {"state_dir": str(self.state_dir), "git_root": str(self.git_root), "endpoints": self.endpoints,
                 "api_url": self.api_url, "intake_url": self.intake_url, "slack_url": self.slack_url,
-                "webhook_secret": self.webhook_secret, "env": self.env,
+                "webhook_secret": self.webhook_secret, "env": self.env, "operator": self.operator,
+                "oidc_issuer": self.oidc_issuer if self.github_api else None,
                 "stage": self.stage, "region": self.region, "account_id": self.account_id, "pid": os.getpid(),
                 "function_urls": self.function_urls.local_urls(sync=False) if self.function_urls else {}}
 

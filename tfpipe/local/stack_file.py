@@ -1,5 +1,6 @@
-"""`<state-dir>/stack.json`: where a running stack listens and its local webhook secret, for the
-parts that run in other processes (the Git hook, `tfpipe pr`, a shell that exports the env).
+"""`<state-dir>/stack.json`: where a running stack listens, its local webhook secret and its operator
+IAM key (the CLI signs API calls with it), for the parts that run in other processes (the Git hook,
+`tfpipe pr`, the CLI, a shell that exports the env).
 Written when the stack is up, removed when it stops: its presence means "a stack is running".
 
 `<state-dir>/stack.lock` says which process owns the state directory: a stack holds an exclusive
@@ -31,7 +32,7 @@ def write(state_dir: Path, info: dict) -> Path:
     path = Path(state_dir) / NAME
     staging = path.with_suffix(".tmp")
     staging.write_text(json.dumps(info, indent=2, sort_keys=True))
-    staging.chmod(0o600)  # it holds the local webhook secret
+    staging.chmod(0o600)  # it holds the local webhook secret and the operator's IAM key
     os.replace(staging, path)
     return path
 

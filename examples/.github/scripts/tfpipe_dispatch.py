@@ -1,33 +1,32 @@
-"""Dispatch tfpipe pipeline events from GitHub Actions: signed `POST /dispatch` requests.
+"""Dispatch tfpipe runs from GitHub Actions: `POST /dispatch` authenticated by the job's OIDC token.
 
-For teams that prefer Actions to a repository webhook. Reads the event GitHub Actions hands the job
-($GITHUB_EVENT_NAME, $GITHUB_EVENT_PATH) and sends one PipelineRequest per run it should start:
+For teams that prefer Actions to a repository webhook for pushes. Reads the event GitHub Actions hands
+the job ($GITHUB_EVENT_NAME, $GITHUB_EVENT_PATH) and sends one PipelineRequest per run it should start:
 
-  push to the default branch         -> apply (PLAN-APPLY) to $TFPIPE_ENVIRONMENT
-  pull request opened/synchronize/   -> plan against $TFPIPE_ENVIRONMENT, and ephemeral pr-<N>
-    reopened
-  pull request closed                -> destroy pr-<N>
-  PR comment /plan, /ephemeral [ttl=4h], /ttl <duration>, /destroy, /terraform <args> [env=<name>]
-                                     -> the matching command (other comments: nothing)
+  push to the default branch           -> apply (PLAN-APPLY) of the pushed commit to $TFPIPE_ENVIRONMENT
+  workflow_dispatch on the default      -> inputs.command (apply or plan) of $GITHUB_SHA to
+    branch                                $TFPIPE_ENVIRONMENT
+  anything else (pull requests,         -> nothing: they reach tfpipe through its GitHub webhook, and
+    comments, other branches)             tfpipe refuses a token whose ref is not the default branch
 
-Each body is signed like a GitHub webhook: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`
-with the pipeline's webhook secret ($TFPIPE_WEBHOOK_SECRET, never printed). request_id is derived from
-the workflow run, so a re-sent request starts nothing twice. Standard library only.
+Each request carries `Authorization: Bearer <token>`, the job's OIDC token for audience
+$TFPIPE_OIDC_AUDIENCE (default tfpipe), asked of $ACTIONS_ID_TOKEN_REQUEST_URL as actions/core's
+getIDToken does (the job needs `permissions: id-token: write`; the token is never printed). tfpipe
+accepts it only for this repository, its default branch and the commit the job runs on. request_id
+is derived from the workflow run, so a re-sent request starts nothing twice. Standard library only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ATTEMPTS = 3
-PR_ACTIONS = {"opened", "synchronize", "reopened"}
 
 
 class DispatchError(Exception):
@@ -42,76 +41,55 @@ def actor_email(payload: dict) -> str:
     return f"{sender.get('id', 0)}+{sender.get('login', 'github-actions')}@users.noreply.github.com"
 
 
-def _comment_request(body: str, number: int) -> dict | None:
-    words = body.strip().splitlines()[0].split() if body.strip() else []
-    if not words or not words[0].startswith("/"):
-        return None
-    verb, args = words[0], words[1:]
-    pr_env = f"pr-{number}"
-    if verb == "/plan" and not args:
-        return {"command": "plan"}
-    if verb == "/ephemeral" and len(args) <= 1 and all(a.startswith("ttl=") for a in args):
-        return {"command": "ephemeral", "environment": pr_env, **({"ttl": args[0][4:]} if args else {})}
-    if verb == "/ttl" and len(args) == 1:
-        return {"command": "cron", "environment": pr_env, "ttl": args[0]}
-    if verb == "/destroy" and not args:
-        return {"command": "destroy", "environment": pr_env}
-    if verb == "/terraform" and args:
-        # env=<name>: a long-lived environment instead (the pipeline lets only read-only commands at it)
-        named = [a for a in args if a.startswith("env=")]
-        rest = [a for a in args if not a.startswith("env=")]
-        if len(named) > 1 or not rest:
-            return None
-        return {"command": "custom", "environment": named[0][4:] if named else pr_env, "args": rest}
-    return None
-
-
 def requests_for(event_name: str, payload: dict, env: dict[str, str]) -> list[dict]:
     """The PipelineRequests (tfpipe: chalicelib/core/request.py FIELDS) this event should start."""
-    environment = env.get("TFPIPE_ENVIRONMENT", "prod")
+    environment = env.get("TFPIPE_ENVIRONMENT") or "prod"
     repository = payload["repository"]["full_name"]
+    default_ref = f"refs/heads/{payload['repository'].get('default_branch')}"
     run = f"gha-{env.get('GITHUB_RUN_ID', '0')}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
-    base = {"repository": repository, "user_email": actor_email(payload)}
     wanted: list[dict] = []
-    if event_name == "push":
-        branch = payload.get("ref", "").removeprefix("refs/heads/")
-        if payload.get("ref", "").startswith("refs/heads/") and branch == payload["repository"].get("default_branch"):
-            wanted.append({"command": "apply", "environment": environment, "commit": payload["after"]})
-    elif event_name == "pull_request":
-        pr = payload["pull_request"]
-        head = {"commit": pr["head"]["sha"], "pull_request": pr["number"]}
-        if payload.get("action") in PR_ACTIONS:
-            wanted += [{"command": "plan", "environment": environment, **head},
-                       {"command": "ephemeral", "environment": f"pr-{pr['number']}", **head}]
-        elif payload.get("action") == "closed":
-            wanted.append({"command": "destroy", "environment": f"pr-{pr['number']}", **head})
-    elif event_name == "issue_comment" and payload.get("action") == "created" and payload["issue"].get("pull_request"):
-        number = payload["issue"]["number"]
-        request = _comment_request(payload["comment"].get("body") or "", number)
-        if request:
-            wanted.append({"environment": environment, "commit": f"refs/pull/{number}/head",
-                           "pull_request": number, **request})
+    if event_name == "push" and payload.get("ref") == default_ref and not payload.get("deleted"):
+        wanted.append({"command": "apply", "commit": payload["after"]})
+    elif event_name == "workflow_dispatch" and payload.get("ref") == default_ref:
+        command = (payload.get("inputs") or {}).get("command") or "apply"
+        if command not in ("apply", "plan"):
+            raise DispatchError(f"dispatching from workflow_dispatch: input command {command!r}; accepted: apply, plan")
+        wanted.append({"command": command, "commit": env.get("GITHUB_SHA") or ""})
     requests = []
     for item in wanted:
-        name = item.pop("environment")
-        target = {"name": name}
-        if env.get("TFPIPE_ACCOUNT_ID") and not name.startswith("pr-"):
+        target = {"name": environment}
+        if env.get("TFPIPE_ACCOUNT_ID"):
             target["account_id"] = env["TFPIPE_ACCOUNT_ID"]
-        requests.append({**base, **item, "environment": target,
-                         "request_id": f"{run}-{item['command']}-{name}"})
+        requests.append({"repository": repository, "user_email": actor_email(payload), **item, "environment": target,
+                         "request_id": f"{run}-{item['command']}-{environment}"})
     return requests
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def id_token(env: dict[str, str], audience: str) -> str:
+    """The job's OIDC token for `audience`, as actions/core's getIDToken asks for it."""
+    url, bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if not url or not bearer:
+        raise DispatchError("getting the job's OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL is not set; give the job "
+                            "`permissions: id-token: write`")
+    if not url.startswith(("https://", "http://")):
+        raise DispatchError(f"getting the job's OIDC token: not an http(s) URL: {url[:100]!r}")
+    request = urllib.request.Request(f"{url}&audience={urllib.parse.quote(audience)}",  # noqa: S310 - http(s) checked
+                                     headers={"Authorization": f"bearer {bearer}", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http(s) checked first
+            value = json.loads(answer.read()).get("value")
+    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+        raise DispatchError(f"getting the job's OIDC token: {exc}") from None
+    if not isinstance(value, str) or not value:
+        raise DispatchError("getting the job's OIDC token: the answer carries no value")
+    return value
 
 
-def send(url: str, secret: str, request: dict, attempts: int = ATTEMPTS) -> tuple[int, str]:
+def send(url: str, token: str, request: dict, attempts: int = ATTEMPTS) -> tuple[int, str]:
     if not url.startswith(("https://", "http://")):
         raise DispatchError(f"dispatching {request['command']}: TFPIPE_DISPATCH_URL must be an http(s) URL, got {url[:100]!r}")
     body = json.dumps(request, sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body),
-               "User-Agent": "tfpipe-dispatch"}
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}", "User-Agent": "tfpipe-dispatch"}
     for attempt in range(1, attempts + 1):
         try:
             request_ = urllib.request.Request(url, body, headers, method="POST")  # noqa: S310 - http(s) checked first
@@ -131,19 +109,25 @@ def send(url: str, secret: str, request: dict, attempts: int = ATTEMPTS) -> tupl
 
 def main() -> int:
     env = dict(os.environ)
-    missing = [n for n in ("TFPIPE_DISPATCH_URL", "TFPIPE_WEBHOOK_SECRET", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH")
-               if not env.get(n)]
+    missing = [n for n in ("TFPIPE_DISPATCH_URL", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH") if not env.get(n)]
     if missing:
         print(f"error: dispatching to tfpipe: set {', '.join(missing)}", file=sys.stderr)
         return 2
     with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
         payload = json.load(handle)
-    requests = requests_for(env["GITHUB_EVENT_NAME"], payload, env)
-    if not requests:
-        print(f"nothing to dispatch for {env['GITHUB_EVENT_NAME']}")
+    try:
+        requests = requests_for(env["GITHUB_EVENT_NAME"], payload, env)
+        if not requests:
+            print(f"nothing to dispatch for {env['GITHUB_EVENT_NAME']} on {payload.get('ref') or '(no ref)'}: "
+                  "tfpipe takes pushes to the default branch and workflow_dispatch on it from Actions")
+            return 0
+        token = id_token(env, env.get("TFPIPE_OIDC_AUDIENCE") or "tfpipe")
+    except DispatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     for request in requests:
         try:
-            status, text = send(env["TFPIPE_DISPATCH_URL"], env["TFPIPE_WEBHOOK_SECRET"], request)
+            status, text = send(env["TFPIPE_DISPATCH_URL"], token, request)
         except DispatchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -7,6 +7,7 @@ bare repositories (refs, commits) and the store (pull requests, comments, status
     POST  /repos/{o}/{r}/statuses/{sha}                    GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}
     GET|POST /repos/{o}/{r}/deployments                    GET   /repos/{o}/{r}/deployments/{id}
     GET|POST /repos/{o}/{r}/deployments/{id}/statuses
+and, under /_services/token, GitHub Actions' OIDC token issuer (oidc.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from tfpipe.local.github import git_repos, shapes
+from tfpipe.local.github.oidc import ISSUER_PATH, ActionsOidc
 from tfpipe.local.github.store import GitHubStore, now_iso
 from tfpipe.local.github.web import GitHubWeb
 
@@ -49,6 +51,7 @@ class GitHubApi:
         self.urls = urls
         self.login = default_login  # who the token belongs to: the author of what the pipeline posts
         self._web = GitHubWeb(store, git_root)  # the html_url pages
+        self.oidc = ActionsOidc(urls.api + ISSUER_PATH, self.git_root)  # Actions' tokens for POST /dispatch
         self._routes = Map([
             Rule(_REPO, endpoint="repo", methods=["GET"]),
             Rule(f"{_REPO}/collaborators/<user>/permission", endpoint="permission", methods=["GET"]),
@@ -72,6 +75,8 @@ class GitHubApi:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
+        if self.oidc.handles(request.path):
+            return self.oidc(environ, start_response)
         if request.method == "GET" and self._web.handles(request.path):
             return self._web(environ, start_response)
         try:
