@@ -27,6 +27,8 @@ JOB_QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:batch:[a-z0-9-]+:\d{12}:job-queue/[
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 CUSTOM_ARG = re.compile(r"^[A-Za-z0-9_.:/=\[\]\"'-]{1,256}$")
 MAX_CUSTOM_ARGS = 16
+EPHEMERAL_NAME = re.compile(r"^pr-[1-9][0-9]{0,8}$")
+TTL_COMMANDS = frozenset({Command.EPHEMERAL, Command.CRON})  # the commands that apply or move a TTL
 FIELDS = ("repository", "commit", "environment", "command", "job_definition_arn", "job_queue_arn",
           "user_email", "pull_request", "ttl", "args", "request_id")
 
@@ -182,6 +184,10 @@ def parse_pipeline_request(raw: object, defaults: RequestDefaults, ttl: TtlBound
         errors.append(FieldError("command", raw.get("command"), ", ".join(c.value for c in Command)))
 
     environment = _parse_environment(raw.get("environment"), defaults, errors)
+    if command in TTL_COMMANDS and environment is not None and not environment.is_ephemeral:
+        errors.append(FieldError("environment.name", environment.name, (
+            f"an ephemeral environment pr-<N> for the {command.value} command: only pull request environments "
+            "get a TTL; a long-lived environment changes only through PLAN-APPLY (command apply)")))
     job_definition, job_queue = _job_target(raw, command, environment, defaults, errors)
     email = text("user_email", EMAIL, "an email address (the actor)")
     request_id = text("request_id", REQUEST_ID, "up to 128 letters, digits and _.:-", required=False)
@@ -257,8 +263,19 @@ def _parse_environment(value: object, defaults: RequestDefaults, errors: list[Fi
     name_ok = isinstance(name, str) and bool(ENVIRONMENT.match(name))
     if not name_ok:
         errors.append(FieldError("environment.name", name, accepted_name))
-    if account is None and name_ok:
-        account = defaults.account_for(name)
+    if name_ok and name.startswith("pr-") and not EPHEMERAL_NAME.match(name):
+        errors.append(FieldError("environment.name", name, "pr-<pull request number> (names starting with pr- are "
+                                                           "pull request environments)"))
+        return None
+    declared = defaults.account_for(name) if name_ok else None
+    if account is None:
+        account = declared
+    elif declared is not None and account != declared:
+        # A long-lived environment's name is bound to its account: prod in another account is not prod.
+        setting = "TFPIPE_EPHEMERAL_ACCOUNT_ID" if name.startswith("pr-") else "TFPIPE_ENVIRONMENTS"
+        errors.append(FieldError("environment.account_id", account,
+                                 f"{name}'s declared account {declared} ({setting}), or no account_id"))
+        return None
     # With a bad name, a missing account cannot be looked up: only an account given and bad is named too.
     if (account is not None or name_ok) and (not isinstance(account, str) or not ACCOUNT_ID.match(account)):
         errors.append(FieldError("environment.account_id", account, "a 12-digit AWS account id"))

@@ -53,7 +53,7 @@ def test_a_branch_is_accepted_and_left_to_resolve():
 @pytest.mark.parametrize("ttl", ["1m", "8d", "4 hours", "-1h", ""])
 def test_a_ttl_out_of_bounds_or_unreadable_is_refused(ttl):
     with pytest.raises(InvalidRequest) as caught:
-        parse_pipeline_request(valid(command="ephemeral", ttl=ttl), DEFAULTS, BOUNDS)
+        parse_pipeline_request(valid(command="ephemeral", environment="pr-7", ttl=ttl), DEFAULTS, BOUNDS)
     assert field_names(caught.value) == {"ttl"}
     assert "between 15m and 7d" in str(caught.value)
 
@@ -110,3 +110,31 @@ def test_a_long_lived_environment_takes_only_read_only_custom_commands(args):
 @pytest.mark.parametrize("args", [["state", "list"], ["output", "-json"], ["show"], ["validate"]])
 def test_a_long_lived_environment_can_be_read(args):
     assert parse_pipeline_request(valid(command="custom", args=args), DEFAULTS, BOUNDS).custom.argv == args
+
+
+@pytest.mark.parametrize("command", ["ephemeral", "cron"])
+def test_ephemeral_and_ttl_on_a_long_lived_environment_are_refused_naming_why(command):
+    with pytest.raises(InvalidRequest) as caught:
+        parse_pipeline_request(valid(command=command, ttl="1h"), DEFAULTS, BOUNDS)
+    assert field_names(caught.value) == {"environment.name"}
+    assert "an ephemeral environment pr-<N>" in str(caught.value) and "PLAN-APPLY" in str(caught.value)
+
+
+def test_a_declared_environment_in_another_account_is_refused_naming_its_account():
+    with pytest.raises(InvalidRequest) as caught:
+        parse_pipeline_request(valid(environment={"name": "prod", "account_id": "999999999999"}), DEFAULTS, BOUNDS)
+    assert field_names(caught.value) == {"environment.account_id"}
+    assert "prod's declared account 123456789012 (TFPIPE_ENVIRONMENTS)" in str(caught.value)
+
+
+def test_a_pull_request_environment_outside_the_preview_account_is_refused():
+    raw = valid(command="ephemeral", environment={"name": "pr-7", "account_id": "123456789012"}, pull_request=7)
+    with pytest.raises(InvalidRequest) as caught:
+        parse_pipeline_request(raw, DEFAULTS, BOUNDS)
+    assert "pr-7's declared account 210987654321 (TFPIPE_EPHEMERAL_ACCOUNT_ID)" in str(caught.value)
+
+
+def test_a_name_starting_with_pr_must_be_a_pull_request_number():
+    with pytest.raises(InvalidRequest) as caught:
+        parse_pipeline_request(valid(command="ephemeral", environment="pr-prod"), DEFAULTS, BOUNDS)
+    assert field_names(caught.value) == {"environment.name"} and "pr-<pull request number>" in str(caught.value)
