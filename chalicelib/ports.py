@@ -120,3 +120,19 @@ class ProgressMarks(Protocol):
     newer one, nor a vague one a precise one (`Mark.replaces` decides)."""
 
     def advance(self, key: str, mark: Mark) -> bool: ...  # True: `mark` replaces what was shown; now recorded
+
+
+@dataclass(frozen=True)
+class HeldTokens:
+    """What a Terraform job fetches at start instead of finding it in its environment."""
+
+    task_token: str
+    clone_token: str | None = None  # for HTTPS clones; None where git needs none (file://, the stack)
+
+
+class JobTokens(Protocol):
+    """Task tokens by job (core/job.py `token_key`), kept out of Batch job overrides."""
+
+    def put(self, key: str, tokens: HeldTokens) -> None: ...
+    def get(self, key: str) -> HeldTokens | None: ...
+    def delete(self, key: str) -> None: ...

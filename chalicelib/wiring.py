@@ -81,6 +81,12 @@ class Container:
         return BatchJobs(self.clients.batch)
 
     @cached_property
+    def job_tokens(self):
+        from chalicelib.adapters.tokens_table import DynamoDbJobTokens
+
+        return DynamoDbJobTokens(self.clients.dynamodb, self.settings.tokens_table)
+
+    @cached_property
     def ttl_schedules(self):
         from chalicelib.adapters.ttl_schedules import SchedulerTtlSchedules
 
