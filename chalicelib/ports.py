@@ -9,6 +9,7 @@ from typing import Protocol
 
 from chalicelib.core.audit import AuditRecord
 from chalicelib.core.fanout import Mark
+from chalicelib.core.run_records import RunRecord
 from chalicelib.core.runs import Run
 from chalicelib.core.status import StatusEvent
 
@@ -136,3 +137,9 @@ class JobTokens(Protocol):
     def put(self, key: str, tokens: HeldTokens) -> None: ...
     def get(self, key: str) -> HeldTokens | None: ...
     def delete(self, key: str) -> None: ...
+
+
+class RunRecords(Protocol):
+    """The runs table as the status fan-out reads it: what the pipeline's Lambdas recorded of a run."""
+
+    def get(self, run_id: str) -> RunRecord | None: ...

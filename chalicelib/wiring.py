@@ -129,7 +129,8 @@ class Container:
                             dead_letters=SqsDeadLetters(self.clients.sqs, s.status_dlq_url) if s.status_dlq_url else None,
                             max_receives=s.status_max_receives, artifact_link=s.artifact_link,
                             marks=DynamoDbProgressMarks(self.clients.dynamodb, s.deliveries_table,
-                                                        keep_days=s.delivery_ttl_days))
+                                                        keep_days=s.delivery_ttl_days),
+                            runs=self.runs)  # what a job's events claim is checked against the run's record
 
     @cached_property
     def intake(self):
