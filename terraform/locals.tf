@@ -46,11 +46,14 @@ locals {
       TFPIPE_ALLOWED_REPOSITORIES = join(",", var.allowed_repositories)
       TFPIPE_ENVIRONMENTS         = jsonencode(var.environments)
       TFPIPE_EPHEMERAL_ACCOUNT_ID = var.ephemeral_account_id
-      TFPIPE_REPOSITORY_SECRETS   = jsonencode(var.repository_secrets)
-      TFPIPE_REPOSITORY_SECRETS_PREFIX = local.repository_secrets_prefix
       TFPIPE_DEPLOY_ROLE_NAME     = var.deploy_role_name
       TFPIPE_GITHUB_API_URL       = var.github_api_url
       TFPIPE_TRACING              = "on"
+    },
+    # Which secrets each repository's Terraform receives (never read from its tfpipe.yml).
+    {
+      TFPIPE_REPOSITORY_SECRETS        = jsonencode(var.repository_secrets)
+      TFPIPE_REPOSITORY_SECRETS_PREFIX = local.repository_secrets_prefix
     },
     # Each trust tier's job definition and queue (tiers.tf); the pipeline picks the tier per run.
     {

@@ -236,6 +236,7 @@ class Provisioner:
             "TFPIPE_STATUS_QUEUE_URL": out.resources["status_queue"], "TFPIPE_STATUS_DLQ_URL": out.resources["status_dlq"],
             "TFPIPE_STATUS_MAX_RECEIVES": str(STATUS_MAX_RECEIVES),
             "TFPIPE_SCHEDULER_ROLE_ARN": out.resources["scheduler_role"],
+            "TFPIPE_REPOSITORY_SECRETS_PREFIX": f"{self.app}/{self.stage}/repos/",  # as terraform's default
             "TFPIPE_TRACING": "off",  # no X-Ray here
         })
         return env
