@@ -268,7 +268,7 @@ def test_no_job_role_reads_the_pipelines_secrets_only_its_repositories_and_only_
     for tier, job_role in rendered["job_roles"].items():
         policy = rendered["job_tier"][tier]
 
-        def decision(action: str, resource: str) -> str:
+        def decision(action: str, resource: str, policy=policy, job_role=job_role) -> str:
             return decide(policy, job_role, action, resource)
 
         for pipelines in ("tfpipe/dev/github-token", "tfpipe/dev/github-webhook-secret", "tfpipe/dev/slack-webhook-url"):
