@@ -42,6 +42,9 @@ def main(environ: dict[str, str] | None = None) -> int:
     if missing:
         return _cannot_start(environ, token, f"starting the executor: {' and '.join(missing)} not set")
     tokens = _job_tokens(config) if spec.job_key else None
+    if spec.job_key and tokens is None:  # the token waits in a table this job cannot find: never run unanswerable
+        return _cannot_start(environ, None, f"starting the executor: TFPIPE_TOKENS_TABLE is not set, and job "
+                             f"{spec.job_key} of run {spec.run_id} gets its task token from there")
     clone_token = None
     if tokens is not None:
         try:

@@ -73,3 +73,11 @@ def test_the_job_fetches_its_task_token_from_the_tokens_table_and_deletes_it_onc
     assert finished_execution(aws, execution)["status"] == "SUCCEEDED"
     assert "Item" not in dynamodb.get_item(TableName="tfpipe-test-tokens", Key=key)
     assert [t[:80] for t in texts_of(aws, done) if token in t] == []
+
+
+def test_a_job_told_a_job_key_but_not_the_tokens_table_refuses_to_start_instead_of_running_unanswerable(aws, infra):
+    sha = infra.commit("plain")
+    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, job_key=uuid.uuid4().hex))
+    assert done.returncode == 2  # Batch marks it FAILED; batch_job_failed fails its token from the table
+    assert "TFPIPE_TOKENS_TABLE is not set" in done.stdout
+    assert aws.keys(ARTIFACTS_BUCKET) == []  # nothing ran
