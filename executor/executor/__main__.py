@@ -56,8 +56,9 @@ def main(environ: dict[str, str] | None = None) -> int:
                                  f"of run {spec.run_id} in {config.settings.tokens_table} (answered already?)")
         token, clone_token = held.task_token, held.clone_token
     masker = Masker()
-    if clone_token:
-        masker.add(clone_token)
+    for held_value in (token, clone_token):  # neither may show in a log, artifact or status, whatever prints it
+        if held_value:
+            masker.add(held_value)
     log = JobLog(spec.run_id, masker)
     interrupt = Interrupt()
     interrupt.install_signal_handlers()
