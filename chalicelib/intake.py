@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from chalicelib.core import signature
 from chalicelib.core.errors import FieldError, InvalidRequest, NotFound, PayloadTooLarge
 from chalicelib.core.github_events import PingEvent, parse_event
-from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, route
+from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, TrustCheck, route
 from chalicelib.core.request import PipelineRequest, parse_pipeline_request
 from chalicelib.core.runs import Run
 from chalicelib.permissions import PermissionCache
-from chalicelib.ports import Approvals, DeliveryLedger, ExecutionStarter, SecretStore, Vcs
+from chalicelib.ports import Approvals, DeliveryLedger, Environments, ExecutionStarter, SecretStore, Vcs
 from chalicelib.settings import Settings
 
 log = logging.getLogger("tfpipe.intake")
@@ -47,16 +47,18 @@ class Headers:
 class Intake:
     def __init__(self, settings: Settings, secrets: SecretStore, ledger: DeliveryLedger,
                  starter: ExecutionStarter, vcs: Callable[[], Vcs], approvals: Callable[[], Approvals],
-                 trace_header: Callable[[], str | None] = lambda: None):
+                 environments: Callable[[], Environments], trace_header: Callable[[], str | None] = lambda: None):
         self._settings = settings
         self._secrets = secrets
         self._ledger = ledger
         self._starter = starter
         self._vcs = vcs
         self._approvals = approvals
+        self._environments = environments
         self._trace_header = trace_header
         self._permissions: PermissionCache | None = None
-        self._policy = RoutingPolicy(settings.default_environment, settings.request_defaults, settings.ttl_bounds)
+        self._policy = RoutingPolicy(settings.default_environment, settings.request_defaults, settings.ttl_bounds,
+                                     untrusted_pull_requests=settings.untrusted_prs)
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -123,6 +125,10 @@ class Intake:
         return answer
 
     def _act(self, intent: Intent, key: str, source: str) -> Answer:
+        if isinstance(intent, TrustCheck):
+            intent = intent.trusted if self._author_can_write(intent) else intent.untrusted
+            if isinstance(intent, Ignore):
+                return self._ignored(intent.reason, key)
         needs = getattr(intent, "requires_write_access", None)
         if needs and not self._can_write(intent, needs):
             purpose = getattr(intent, "write_access_for", None) or "command tfpipe"
@@ -131,7 +137,7 @@ class Intake:
             return Answer(202, {"message": message, "runs": []})
         if isinstance(intent, Reply):
             self._reply(intent, intent.message)
-            return Answer(202, {"message": intent.message, "runs": []})
+            return Answer(202, {"message": intent.answer or intent.message, "runs": []})
         if isinstance(intent, Decide):
             message = self._approvals().decide_for_pull_request(intent.repository, intent.pull_request,
                                                                 intent.run_id, intent.approved, intent.actor)
@@ -140,6 +146,10 @@ class Intake:
         return self._start(intent, key, source)
 
     def _start(self, intent: Start, key: str, source: str) -> Answer:
+        repository = intent_repository(intent)
+        if intent.only_if_up and self._environments().get_environment(repository, intent.only_if_up) is None:
+            return self._ignored(f"{intent.only_if_up} of {repository} is not up: nothing to destroy, and nothing "
+                                 "of the pull request's code runs", key)
         runs = [Run.start(r.workflow, self._resolved(r), key, source, self._trace_header()) for r in intent.requests]
         started = []
         for run in runs:
@@ -168,9 +178,20 @@ class Intake:
             self._permissions = PermissionCache(self._vcs(), self._settings.permission_cache_seconds)
         return self._permissions.can_write(intent_repository(intent), user)
 
+    def _author_can_write(self, check: TrustCheck) -> bool:
+        try:
+            return self._can_write(check, check.author)
+        except NotFound:  # GitHub knows no such collaborator (a deleted account, some bots): untrusted
+            return False
+
     def _reply(self, intent: Intent, message: str) -> None:
         pull_request = getattr(intent, "pull_request", None)
-        if pull_request:
+        if not pull_request:
+            return
+        marker = getattr(intent, "marker", None)
+        if marker:  # once per marker: another delivery about the same head edits it (unchanged), never adds
+            self._vcs().upsert_comment(intent_repository(intent), pull_request, marker, [message])
+        else:
             self._vcs().post_comment(intent_repository(intent), pull_request, message)
 
 

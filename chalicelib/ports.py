@@ -9,7 +9,7 @@ from typing import Protocol
 
 from chalicelib.core.audit import AuditRecord
 from chalicelib.core.fanout import Mark
-from chalicelib.core.run_records import RunRecord
+from chalicelib.core.run_records import EnvironmentRecord, RunRecord
 from chalicelib.core.runs import Run
 from chalicelib.core.status import StatusEvent
 
@@ -49,6 +49,12 @@ class Approvals(Protocol):
 
     def decide_for_pull_request(self, repository: str, pull_request: int, run_id: str | None,
                                 approved: bool, actor: str) -> str: ...  # a message for the author
+
+
+class Environments(Protocol):
+    """The ephemeral environments that are up (the runs table), as the intake asks about them."""
+
+    def get_environment(self, repository: str, environment: str) -> EnvironmentRecord | None: ...
 
 
 class Vcs(Protocol):

@@ -7,10 +7,12 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fnmatch import fnmatchcase
 from urllib.parse import quote
 
 from chalicelib.core.durations import TtlBounds, parse_duration
+from chalicelib.core.intake import UntrustedPullRequests
 from chalicelib.core.repository_secrets import RepositorySecrets, RepositorySecretsError
 from chalicelib.core.request import RequestDefaults
 from chalicelib.core.tiers import JobTarget, Tier
@@ -72,6 +74,9 @@ class Settings:
     preview_role_name: str = "tfpipe-preview"  # preview
     plan_role_name: str = "tfpipe-plan"  # plan: read-only
     permission_cache_seconds: int = 60
+    # A pull request from a fork or from an author without write access: `ask` (one comment per head
+    # sha saying a writer's `/plan` trusts it) or `ignore` (nothing said); nothing of it runs either way.
+    untrusted_prs: UntrustedPullRequests = UntrustedPullRequests.ASK
     delivery_ttl_days: int = 30
     # Workflows: how long a PLAN-APPLY waits for a held lock (polling every lock_wait), how long an
     # approval stays open, and when the sweep calls a lock stale.
@@ -146,6 +151,7 @@ class Settings:
                 preview_role_name=get("PREVIEW_ROLE_NAME", "tfpipe-preview"),
                 plan_role_name=get("PLAN_ROLE_NAME", "tfpipe-plan"),
                 permission_cache_seconds=int(get("PERMISSION_CACHE_SECONDS", "60")),
+                untrusted_prs=_choice(UntrustedPullRequests, get("UNTRUSTED_PRS", "ask")),
                 lock_wait_seconds=parse_duration(get("LOCK_WAIT", "30s")),
                 lock_max_wait_seconds=parse_duration(get("LOCK_MAX_WAIT", "2h")),
                 approval_timeout_seconds=parse_duration(get("APPROVAL_TIMEOUT", "24h")),
@@ -199,6 +205,13 @@ class Settings:
 
     def repository_allowed(self, repository: str) -> bool:
         return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
+
+
+def _choice(kind: type[StrEnum], value: str):
+    try:
+        return kind(value.strip().lower())
+    except ValueError:
+        raise ValueError(f"got {value!r}; accepted: {', '.join(k.value for k in kind)}") from None
 
 
 def _malformed(env: Mapping[str, str]) -> list[str]:

@@ -137,7 +137,7 @@ class Container:
         from chalicelib.intake import Intake
 
         return Intake(self.settings, self.secrets, self.delivery_ledger, self.starter,
-                      vcs=lambda: self.vcs, approvals=lambda: self.approvals,
+                      vcs=lambda: self.vcs, approvals=lambda: self.approvals, environments=lambda: self.runs,
                       trace_header=tracing.current_trace_header)
 
 

@@ -48,6 +48,7 @@ locals {
       TFPIPE_EPHEMERAL_ACCOUNT_ID = var.ephemeral_account_id
       TFPIPE_DEPLOY_ROLE_NAME     = var.deploy_role_name
       TFPIPE_GITHUB_API_URL       = var.github_api_url
+      TFPIPE_UNTRUSTED_PRS        = var.untrusted_pull_requests
       TFPIPE_TRACING              = "on"
     },
     # Which secrets each repository's Terraform receives (never read from its tfpipe.yml).

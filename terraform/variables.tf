@@ -97,6 +97,17 @@ variable "plan_role_name" {
   default     = "tfpipe-plan"
 }
 
+variable "untrusted_pull_requests" {
+  description = "A pull request from a fork or from an author without write access runs nothing until a writer comments /plan: ask (comment once per head sha saying so) or ignore (say nothing)."
+  type        = string
+  default     = "ask"
+
+  validation {
+    condition     = contains(["ask", "ignore"], var.untrusted_pull_requests)
+    error_message = "untrusted_pull_requests must be ask or ignore."
+  }
+}
+
 variable "github_api_url" {
   description = "GitHub API base URL (GitHub Enterprise Server: https://<host>/api/v3)."
   type        = string

@@ -28,6 +28,7 @@ class GitHubTwin:
     deployments: list[dict] = field(default_factory=list)
     deployment_statuses: list[dict] = field(default_factory=list)
     permission_calls: int = 0
+    unknown_users: set[str] = field(default_factory=set)  # logins GitHub answers 404 for
     fail_next: int = 0  # answer this many calls with a 5xx-like failure, then recover
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -39,6 +40,8 @@ class GitHubTwin:
     def permission(self, repository: str, user: str) -> str:
         self.permission_calls += 1
         self._maybe_fail("asking for a permission")
+        if user in self.unknown_users:
+            raise NotFound(f"asking for {user}'s permission on {repository}: not found")
         return self.permissions.get((repository, user), "none")
 
     def resolve_commit(self, repository: str, ref: str) -> str:

@@ -73,6 +73,25 @@ def event_marker(event: StatusEvent) -> str:
     return marker(event.workflow, comment_run(event))
 
 
+def untrusted_marker(sha: str) -> str:
+    """The hidden line of the one comment that asks a writer to trust head `sha` of a pull request."""
+    return f"<!-- tfpipe:untrusted sha={_safe_word(sha)} -->"
+
+
+def untrusted_pull_request(repository: str, number: int, sha: str, why: str) -> str:
+    """The reply to a pull request whose code nobody with write access vouched for: nothing ran, and
+    how a writer trusts this head. The marker comes first, so the comment is never read as a command."""
+    return "\n".join([
+        untrusted_marker(sha),
+        f"**tfpipe ran nothing for `{_code(sha[:7])}`**: this pull request {_inline(why)}, and planning or "
+        "previewing it would run its code with the pipeline's credentials.",
+        "",
+        f"A user with write access to {_inline(repository)} who has read the changes can comment `/plan` to "
+        f"trust this head, `{_code(sha)}`, and plan it read-only (nothing is applied), and `/ephemeral` to "
+        f"build its preview environment `pr-{number}`. A new push needs a new `/plan`.",
+    ])
+
+
 def render(view: CommentView, limit: int = MAX_COMMENT_CHARS) -> list[str]:
     """The comment bodies, in order; each at most `limit` characters."""
     head = _head(view)

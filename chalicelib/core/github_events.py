@@ -55,6 +55,14 @@ class PullRequestEvent:
     draft: bool
     merged: bool
     sender: Actor
+    author: str  # pull_request.user.login: who opened it, whose code the head is
+    head_repository: str | None  # pull_request.head.repo.full_name; null when the fork was deleted
+
+    @property
+    def from_fork(self) -> bool:
+        """The head lives in another repository (a fork, or one deleted since): whoever can push there
+        need not be a collaborator of this one."""
+        return self.head_repository is None or self.head_repository.lower() != self.repository.lower()
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,8 @@ def _pull_request(read: _Reader) -> PullRequestEvent:
         number=read.get("pull_request.number", int), head_sha=read.get("pull_request.head.sha", str),
         draft=bool(read.get("pull_request.draft", bool, optional=True)),
         merged=bool(read.get("pull_request.merged", bool, optional=True)), sender=read.actor(),
+        author=read.get("pull_request.user.login", str) or "",
+        head_repository=read.get("pull_request.head.repo.full_name", str, optional=True),
     )
 
 

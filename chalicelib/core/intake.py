@@ -1,15 +1,18 @@
 """What a webhook or dispatch asks the pipeline to do, decided without I/O.
 
 `route()` turns a typed GitHub event into an Intent: start these runs, decide this approval, reply
-with this message, or ignore it (and why). Permission checks, commit resolution and starting
-executions happen in `chalicelib.intake`, which acts on the intent.
+with this message, ignore it (and why), or, for a pull request whose runs would run its code, one of
+two intents depending on whether its author may write to the repository. Permission checks, commit
+resolution and starting executions happen in `chalicelib.intake`, which acts on the intent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from chalicelib.core.comment_commands import NotACommand, UnknownCommand, Verb, parse_comment
+from chalicelib.core.comments import untrusted_marker, untrusted_pull_request
 from chalicelib.core.durations import TtlBounds
 from chalicelib.core.errors import FieldError, InvalidRequest
 from chalicelib.core.github_events import (
@@ -43,6 +46,9 @@ class Start:
     requires_write_access: str | None = None  # a comment's author, whose permission is checked first
     pull_request: int | None = None
     write_access_for: str | None = None  # what the refusal says write access is needed for
+    # Start only while this environment is up (the runs table has it); else nothing runs. A closed
+    # untrusted pull request's DESTROY: with no applied commit to destroy with it would run the head.
+    only_if_up: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,31 @@ class Reply:
     pull_request: int
     message: str
     requires_write_access: str | None = None
+    marker: str | None = None  # one comment per marker: a redelivery or a twin event edits it, never adds
+    answer: str | None = None  # what the webhook's answer says, when not the comment itself
 
 
-Intent = Ignore | Pong | Start | Decide | Reply
+@dataclass(frozen=True)
+class TrustCheck:
+    """A pull request event whose runs would run the head's code with credentials: `trusted` when
+    its author has write access to the repository (asked of GitHub), else `untrusted`. A head in a
+    fork is never trusted, so it never gets here."""
+
+    repository: str
+    author: str
+    trusted: Start
+    untrusted: Intent
+
+
+Intent = Ignore | Pong | Start | Decide | Reply | TrustCheck
+
+
+class UntrustedPullRequests(StrEnum):
+    """What a pull request from a fork or from an author without write access gets
+    (TFPIPE_UNTRUSTED_PRS): nothing runs either way until a writer comments `/plan` or `/ephemeral`."""
+
+    ASK = "ask"  # one comment per head sha saying a writer's `/plan` trusts it
+    IGNORE = "ignore"  # nothing said
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,7 @@ class RoutingPolicy:
     defaults: RequestDefaults
     ttl: TtlBounds
     extra_default_branches: tuple[str, ...] = field(default=("main", "master"))
+    untrusted_pull_requests: UntrustedPullRequests = UntrustedPullRequests.ASK
 
     @property
     def long_lived_environments(self) -> list[str]:
@@ -86,6 +115,7 @@ class RoutingPolicy:
         return sorted(n for n in names if not n.startswith("pr-"))
 
 
+UNTRUSTED_ANSWER = "untrusted: "  # how the webhook's answer starts when it asked for a writer's `/plan`
 PR_PLAN_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 
 
@@ -126,19 +156,47 @@ def _push(event: PushEvent, policy: RoutingPolicy) -> Intent:
 def _pull_request(event: PullRequestEvent, policy: RoutingPolicy) -> Intent:
     common = {"repository": event.repository, "commit": event.head_sha, "pull_request": event.number,
               "user_email": event.sender.email}
+    environment = ephemeral_environment(event.number)
     if event.action == "closed":
-        return Start((_request(policy, f"destroying the environment of pull request #{event.number}",
-                               command="destroy", environment=ephemeral_environment(event.number), **common),),
-                     pull_request=event.number)
+        destroy = Start((_request(policy, f"destroying the environment of pull request #{event.number}",
+                                  command="destroy", environment=environment, **common),),
+                        pull_request=event.number)
+        # DESTROY works at the environment's last applied commit, which only a writer's `/ephemeral`
+        # can have made for an untrusted pull request; with none, it would fall back to the head.
+        return _trust_check(event, destroy, replace(destroy, only_if_up=environment))
     if event.action not in PR_PLAN_ACTIONS:
         return Ignore(f"pull_request {event.action} starts nothing")
     plan = _request(policy, f"planning pull request #{event.number}", command="plan",
                     environment=policy.default_environment, **common)
     if event.draft:
-        return Start((plan,), pull_request=event.number)
+        return _trust_check(event, Start((plan,), pull_request=event.number), _untrusted(event, policy))
     ephemeral = _request(policy, f"applying the ephemeral environment of pull request #{event.number}",
-                         command="ephemeral", environment=ephemeral_environment(event.number), **common)
-    return Start((plan, ephemeral), pull_request=event.number)
+                         command="ephemeral", environment=environment, **common)
+    return _trust_check(event, Start((plan, ephemeral), pull_request=event.number), _untrusted(event, policy))
+
+
+def _trust_check(event: PullRequestEvent, trusted: Start, untrusted: Intent) -> Intent:
+    """A fork's head is untrusted whoever opened it (anyone the fork lets push can move it); a head in
+    the repository itself is as trusted as its author, whose permission the intake asks."""
+    if event.from_fork:
+        return untrusted
+    return TrustCheck(event.repository, event.author, trusted, untrusted)
+
+
+def _untrusted(event: PullRequestEvent, policy: RoutingPolicy) -> Intent:
+    """What a pull request whose code nobody with write access vouched for gets: nothing runs."""
+    if event.from_fork:
+        why = f"comes from the fork {event.head_repository or '(deleted)'}"
+    else:
+        why = f"was opened by @{event.author}, who does not have write access to {event.repository}"
+    if policy.untrusted_pull_requests is UntrustedPullRequests.IGNORE:
+        return Ignore(f"pull request #{event.number} {why}; untrusted pull requests are ignored "
+                      "(TFPIPE_UNTRUSTED_PRS=ignore)")
+    return Reply(event.repository, event.number, untrusted_pull_request(event.repository, event.number,
+                                                                        event.head_sha, why),
+                 marker=untrusted_marker(event.head_sha),
+                 answer=f"{UNTRUSTED_ANSWER}pull request #{event.number} {why}; nothing started: a user with write "
+                        f"access must comment /plan to trust {event.head_sha[:7]}")
 
 
 def _issue_comment(event: IssueCommentEvent, policy: RoutingPolicy) -> Intent:

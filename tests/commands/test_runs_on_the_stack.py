@@ -198,7 +198,7 @@ def test_show_says_why_a_failed_run_failed_and_shows_the_log_of_its_last_job(sta
     text = shown.output
     assert "why it failed" in text and why in text  # its last status event, not Step Functions' "RunFailed"
     assert "the apply job failed: TerraformApplyFailed" in text
-    assert f"log of the last job (runs/{run_id}/apply/log.txt)" in text
+    assert f"log of the last job (runs/apply/{run_id}/apply/log.txt)" in text
     assert "| apply: creating aws_s3_bucket.site" in text
     assert "| plan: refreshing state" not in text  # the plan's log says nothing about the failed apply
 
@@ -283,6 +283,7 @@ def test_pr_open_and_pushes_print_the_runs_they_started_and_the_pull_request_pag
     [push_run] = re.findall(rf"tfpipe:   run (plan-apply-prod-{main_sha[:7]}-\w+)  \(plan-apply of prod at {main_sha[:7]}\)",
                             pushed)
 
+    stack.github_store.set_permission(REPOSITORY, "dev", "write")  # a reader's pull request runs nothing
     opened = tfpipe(stack, "pr", "open", "--head", "feature", "--repo", REPOSITORY, "--user", "dev")
     assert opened.exit_code == 0, opened.output
     assert re.search(rf"run plan-prod-{feature_sha[:7]}-\w+  \(plan of prod at {feature_sha[:7]}\)", opened.output)
@@ -301,6 +302,19 @@ def test_pr_open_and_pushes_print_the_runs_they_started_and_the_pull_request_pag
 
     wait_for("the pushed run to ask for approval", lambda: asks_for_approval(stack, push_run))
     assert tfpipe(stack, "reject", push_run).exit_code == 0
+
+
+def test_pr_open_by_a_reader_says_why_nothing_started(stack, feature_sha):
+    stack.github_store.set_permission(REPOSITORY, "reader", "read")
+    # The reader's branch, made in the repository itself (no push, so no webhook): the same commit.
+    subprocess.run(["git", "-C", str(stack.git_root / f"{REPOSITORY}.git"), "branch", "contribution", feature_sha],
+                   check=True, capture_output=True)
+    opened = tfpipe(stack, "pr", "open", "--head", "contribution", "--base", "feature", "--repo", REPOSITORY,
+                    "--user", "reader")
+    assert opened.exit_code == 0, opened.output
+    assert "untrusted: pull request #" in opened.output and "who does not have write access" in opened.output
+    assert f"must comment /plan to trust {feature_sha[:7]}" in opened.output
+    assert " run " not in opened.output
 
 
 def test_permit_says_a_running_stack_may_act_on_the_old_permission_for_its_cache_time(stack):

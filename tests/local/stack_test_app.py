@@ -12,7 +12,9 @@ from collections import defaultdict
 
 from chalice import Chalice, Rate
 
-app = Chalice(app_name="tfpipe")
+# configure_logs=False as app.py: Chalice would otherwise set the `tfpipe` logger (its app name) to ERROR
+# with a stdout handler, for every later test in the same process.
+app = Chalice(app_name="tfpipe", configure_logs=False)
 
 WORK_QUEUE = "tfpipe-test-work"
 PARTIAL_QUEUE = "tfpipe-test-partial"

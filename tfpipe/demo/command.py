@@ -10,8 +10,8 @@ import shutil
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 from rich.console import Console
@@ -54,7 +54,7 @@ def quiet_logs(log_file: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        for logger, (handlers, level) in zip(loggers, before):
+        for logger, (handlers, level) in zip(loggers, before, strict=True):
             logger.handlers = handlers
             logger.setLevel(level)
         handler.close()

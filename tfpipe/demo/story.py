@@ -89,7 +89,9 @@ class Story:
             except OperatorError:  # not recorded yet
                 return None
             seen["where"] = history.lines[-1].text if history.lines else (history.steps or [{}])[-1].get("state")
-            return self.ops.execution_view(self.ops.artifacts_prefix(run_id), detail, history) if detail["status"] in TERMINAL else None
+            if detail["status"] not in TERMINAL:
+                return None
+            return self.ops.execution_view(self.ops.artifacts_prefix(run_id), detail, history)
 
         execution = self.wait(f"run {run_id} to end", ended, timeout or self.timeout, detail=lambda: seen.get("where"))
         return {**execution, "record": self.ops.run(run_id)}
