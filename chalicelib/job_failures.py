@@ -25,8 +25,12 @@ def job_failed(detail: dict, time: str, callbacks, publisher: StatusPublisher, t
     and EventBridge's asynchronous invocation is retried). The token is the one submit_job left in
     the tokens table for the job (`tokens`), or, for a job started by hand, the one in its environment."""
     job = failed_job(detail)
-    held = tokens.get(token_key(job.spec)) if tokens is not None and job.spec and job.spec.job_key else None
-    if held is not None:
+    held = None
+    if tokens is not None and job.spec and job.spec.job_key:
+        held = tokens.get(token_key(job.spec))
+        if held is None:  # the executor deletes its item once it answered: the task has ended
+            log.info("batch job %s failed after its job answered its task token", job.job_id)
+            return {"job_id": job.job_id, "token": "already closed"}
         job = replace(job, task_token=held.task_token)
     if job.task_token is None:
         log.info("batch job %s failed; it carries no task token, so it is not a tfpipe run's", job.job_id)

@@ -123,3 +123,19 @@ def test_a_job_without_a_token_is_left_alone(sfn, sqs):
     answer = job_failed(batch_event_detail(None, token=None), "t", StepFunctionsCallbacks(sfn),
                         SqsStatusPublisher(sqs, status_queue))
     assert answer == {"job_id": "4c7599ae", "token": "none"}
+
+
+def test_a_failed_job_that_answered_its_token_already_publishes_nothing(sqs):
+    from chalicelib.adapters.tokens_table import DynamoDbJobTokens
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="tokens", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    status_queue = sqs.create_queue(QueueName="status")["QueueUrl"]
+    # The executor failed its token precisely, deleted its item, then exited 1: Batch says FAILED.
+    detail = batch_event_detail(spec(job_key="ab" * 16), token=None)
+    answer = job_failed(detail, "t", ClosedTokens(), SqsStatusPublisher(sqs, status_queue),
+                        DynamoDbJobTokens(dynamodb, "tokens"))
+    assert answer["token"] == "already closed"
+    assert sqs.receive_message(QueueUrl=status_queue).get("Messages", []) == []
