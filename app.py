@@ -129,4 +129,4 @@ def status_fanout(event):
 def batch_job_failed(event):
     from chalicelib.job_failures import job_failed
     deps = container()
-    return job_failed(event.detail, event.time, deps.task_callbacks, deps.status_publisher)
+    return job_failed(event.detail, event.time, deps.task_callbacks, deps.status_publisher, deps.job_tokens)

@@ -6,6 +6,11 @@ sink is called and completed after it answered. A sink that fails gives its clai
 message in the batch's failures, so SQS hands it back later; the sinks that worked are not called
 again. On its last allowed receive a message that still fails goes to the dead-letter queue with
 the reason (if that send fails too, the queue's redrive policy moves it there without one).
+
+Nothing on the queue is taken as sent: Terraform jobs may send their progress there too, and a pull
+request's code runs in some. An event that would show a success (commit status, deployment, result
+comment, Slack) is delivered only when the run's record agrees (core/fanout.py `unverified`); one it
+does not is dropped with a warning, never retried.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from chalicelib.core.errors import DependencyFailed
 from chalicelib.core.fanout import Sink
 from chalicelib.core.plan_summary import summarize
 from chalicelib.core.status import StatusEvent
-from chalicelib.ports import ArtifactReader, DeadLetters, DeliveryLedger, Notifier, ProgressMarks, Vcs
+from chalicelib.ports import ArtifactReader, DeadLetters, DeliveryLedger, Notifier, ProgressMarks, RunRecords, Vcs
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,7 @@ class Outcome:
     message_id: str
     delivered: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # delivered before (a redelivery) or by a concurrent twin
+    refused: dict[str, str] = field(default_factory=dict)  # sink -> why the run's record does not back it
     failed: dict[str, str] = field(default_factory=dict)  # sink -> reason
     dead_lettered: bool = False
 
@@ -67,7 +73,10 @@ def _progress(record: dict) -> tuple:
 class StatusFanout:
     def __init__(self, vcs: Vcs, notifier: Notifier | None, ledger: DeliveryLedger, artifacts: ArtifactReader | None,
                  dead_letters: DeadLetters | None = None, max_receives: int = 5,
-                 artifact_link: Callable[[str], str] | None = None, marks: ProgressMarks | None = None):
+                 artifact_link: Callable[[str], str] | None = None, marks: ProgressMarks | None = None,
+                 runs: RunRecords | None = None):
+        """`runs`: where the run's record is read to check what an event claims; None (tests of the
+        sinks alone) believes every event."""
         self._vcs = vcs
         self._notifier = notifier
         self._ledger = ledger
@@ -76,6 +85,7 @@ class StatusFanout:
         self._max_receives = max_receives
         self._link = artifact_link
         self._marks = marks
+        self._runs = runs
         self._deliverers: dict[Sink, Callable[[StatusEvent], None]] = {
             Sink.COMMENT: self._comment, Sink.COMMIT_STATUS: self._commit_status,
             Sink.DEPLOYMENT: self._deployment, Sink.SLACK: self._slack,
@@ -102,9 +112,15 @@ class StatusFanout:
         except (ValueError, KeyError, TypeError) as exc:
             outcome.failed["parse"] = f"not a status event: {type(exc).__name__}: {str(exc)[:200]}"
         else:
+            record = self._record(event, outcome)
             for sink in fanout.sinks_for(event):
                 if sink == Sink.SLACK and self._notifier is None:
                     continue  # no Slack configured
+                why = fanout.unverified(event, sink, record) if self._runs is not None else None
+                if why is not None:
+                    outcome.refused[sink.value] = why
+                    log.warning("status message %s: not delivered to %s: %s", message.message_id, sink.value, why)
+                    continue
                 self._deliver_once(event, sink, outcome)
         if outcome.failed:
             log.warning("status message %s (receive %d): %s", message.message_id, message.receive_count,
@@ -112,6 +128,15 @@ class StatusFanout:
             if message.receive_count >= self._max_receives:
                 self._dead_letter(message, outcome)
         return outcome
+
+    def _record(self, event: StatusEvent, outcome: Outcome):
+        if self._runs is None:
+            return None
+        try:
+            return self._runs.get(event.run_id)
+        except Exception as exc:  # unread, it backs nothing: successes wait for a retry
+            outcome.failed["run record"] = f"reading run {event.run_id}: {exc}"
+            return None
 
     def _deliver_once(self, event: StatusEvent, sink: Sink, outcome: Outcome) -> None:
         key = fanout.delivery_key(event, sink)

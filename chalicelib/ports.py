@@ -9,7 +9,7 @@ from typing import Protocol
 
 from chalicelib.core.audit import AuditRecord
 from chalicelib.core.fanout import Mark
-from chalicelib.core.run_records import EnvironmentRecord
+from chalicelib.core.run_records import EnvironmentRecord, RunRecord
 from chalicelib.core.runs import Run
 from chalicelib.core.status import StatusEvent
 
@@ -128,3 +128,25 @@ class ProgressMarks(Protocol):
     newer one, nor a vague one a precise one (`Mark.replaces` decides)."""
 
     def advance(self, key: str, mark: Mark) -> bool: ...  # True: `mark` replaces what was shown; now recorded
+
+
+@dataclass(frozen=True)
+class HeldTokens:
+    """What a Terraform job fetches at start instead of finding it in its environment."""
+
+    task_token: str
+    clone_token: str | None = None  # for HTTPS clones; None where git needs none (file://, the stack)
+
+
+class JobTokens(Protocol):
+    """Task tokens by job (core/job.py `token_key`), kept out of Batch job overrides."""
+
+    def put(self, key: str, tokens: HeldTokens) -> None: ...
+    def get(self, key: str) -> HeldTokens | None: ...
+    def delete(self, key: str) -> None: ...
+
+
+class RunRecords(Protocol):
+    """The runs table as the status fan-out reads it: what the pipeline's Lambdas recorded of a run."""
+
+    def get(self, run_id: str) -> RunRecord | None: ...

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from chalicelib.core.durations import TtlBounds, parse_duration
 from chalicelib.core.intake import UntrustedPullRequests
+from chalicelib.core.repository_secrets import RepositorySecrets, RepositorySecretsError
 from chalicelib.core.request import RequestDefaults
 from chalicelib.core.tiers import JobTarget, Tier
 from chalicelib.core.workflows import Workflow
@@ -39,6 +40,12 @@ class Settings:
     webhook_secret_name: str = ""
     github_token_secret_name: str = ""
     slack_webhook_secret_name: str = ""
+    # Which secrets each repository's Terraform receives, per environment (core/repository_secrets.py);
+    # declared here by the operator, never in the repository's tfpipe.yml.
+    repository_secrets: RepositorySecrets = field(default_factory=RepositorySecrets)
+    # Where the submit_job Lambda keeps each job's task token (by run id and job key) for the job to
+    # fetch: no token travels in a Batch job's overrides, which anyone who may describe jobs reads.
+    tokens_table: str = ""
     # Each trust tier's job definition and queue (Tier value -> ARN); the two above serve a tier without
     # its own (tests, and a single-definition setup that gives up the isolation between tiers).
     job_definition_arn: str = ""
@@ -95,10 +102,23 @@ class Settings:
         def get(name: str, default: str = "") -> str:
             return env.get(PREFIX + name, default)
 
+        stage, app_name = get("STAGE", "dev"), get("APP_NAME", "tfpipe")
+        try:
+            # Checked alone, so its message names the repository, environment and variable at fault.
+            repository_secrets = RepositorySecrets.parse(
+                json.loads(get("REPOSITORY_SECRETS", "{}")),
+                get("REPOSITORY_SECRETS_PREFIX", f"{app_name}/{stage}/repos/"))
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"reading tfpipe settings from the environment: {PREFIX}REPOSITORY_SECRETS "
+                                f"is not JSON: {exc}") from exc
+        except RepositorySecretsError as exc:
+            raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
         try:
             return cls(
-                stage=get("STAGE", "dev"),
-                app_name=get("APP_NAME", "tfpipe"),
+                stage=stage,
+                app_name=app_name,
+                repository_secrets=repository_secrets,
+                tokens_table=get("TOKENS_TABLE"),
                 region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
                 state_machines={w.value: get(f"STATE_MACHINE_{w.settings_key}") for w in Workflow
                                 if get(f"STATE_MACHINE_{w.settings_key}")},

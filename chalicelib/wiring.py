@@ -81,6 +81,12 @@ class Container:
         return BatchJobs(self.clients.batch)
 
     @cached_property
+    def job_tokens(self):
+        from chalicelib.adapters.tokens_table import DynamoDbJobTokens
+
+        return DynamoDbJobTokens(self.clients.dynamodb, self.settings.tokens_table)
+
+    @cached_property
     def ttl_schedules(self):
         from chalicelib.adapters.ttl_schedules import SchedulerTtlSchedules
 
@@ -123,7 +129,8 @@ class Container:
                             dead_letters=SqsDeadLetters(self.clients.sqs, s.status_dlq_url) if s.status_dlq_url else None,
                             max_receives=s.status_max_receives, artifact_link=s.artifact_link,
                             marks=DynamoDbProgressMarks(self.clients.dynamodb, s.deliveries_table,
-                                                        keep_days=s.delivery_ttl_days))
+                                                        keep_days=s.delivery_ttl_days),
+                            runs=self.runs)  # what a job's events claim is checked against the run's record
 
     @cached_property
     def oidc_keys(self):

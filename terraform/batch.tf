@@ -87,7 +87,8 @@ resource "aws_batch_job_definition" "executor" {
   }
 
   # Only names and addresses: the job fetches secrets by name and assumes the deploy role itself.
-  # The run (TFPIPE_JOB) and the task token come per job as container overrides.
+  # The run (TFPIPE_JOB) comes per job as a container override; the task token and an HTTPS clone's
+  # token wait in the tokens table, which the job reads by its run id and job key.
   container_properties = jsonencode({
     image            = "${aws_ecr_repository.executor.repository_url}:${var.executor_image_tag}"
     jobRoleArn       = aws_iam_role.job[each.key].arn
@@ -115,7 +116,8 @@ resource "aws_batch_job_definition" "executor" {
       { name = "TFPIPE_ARTIFACTS_BUCKET", value = local.names.artifacts_bucket },
       { name = "TFPIPE_STATE_BUCKET", value = local.names.state_bucket },
       { name = "TFPIPE_STATUS_QUEUE_URL", value = aws_sqs_queue.status.url },
-      { name = "TFPIPE_GITHUB_TOKEN_SECRET_NAME", value = local.names.github_token_secret },
+      { name = "TFPIPE_TOKENS_TABLE", value = local.names.tokens_table },
+      { name = "TFPIPE_REPOSITORY_SECRETS_PREFIX", value = local.repository_secrets_prefix },
       { name = "TFPIPE_JOB_TIER", value = each.key },
       { name = "TFPIPE_DEPLOY_ROLE_NAME", value = var.deploy_role_name },
       { name = "TFPIPE_PREVIEW_ROLE_NAME", value = var.preview_role_name },

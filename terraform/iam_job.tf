@@ -54,6 +54,23 @@ data "aws_iam_policy_document" "job_tier" {
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
     resources = [for workflow in each.value.workflows : local.state_machine_arns[workflow]]
   }
+
+  # Only the repositories' secrets (repository_secrets, by name prefix); the pipeline's own secrets,
+  # the GitHub token included, are out of reach: submit_job hands a clone its token through the
+  # tokens table. (ARNs built from names, so the policy is known at plan time and tests can read it.)
+  statement {
+    sid       = "RepositorySecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.repository_secrets_prefix}*"]
+  }
+
+  # The job's own task token (and clone token), which submit_job left under its run id and job key.
+  # IAM cannot narrow this to one run's item: the key's random part and the tier split bound it.
+  statement {
+    sid       = "TaskToken"
+    actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
+    resources = ["arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.names.tokens_table}"]
+  }
 }
 
 resource "aws_iam_role_policy" "job_tier" {
@@ -63,7 +80,7 @@ resource "aws_iam_role_policy" "job_tier" {
   policy   = data.aws_iam_policy_document.job_tier[each.key].json
 }
 
-# What every tier's job does alike: report status, read its secrets, use the key, log and trace.
+# What every tier's job does alike: report progress, use the key, log and trace.
 data "aws_iam_policy_document" "job" {
   statement {
     sid       = "StatusEvents"
@@ -71,15 +88,6 @@ data "aws_iam_policy_document" "job" {
     resources = [aws_sqs_queue.status.arn]
   }
 
-  # The GitHub token for checkouts, and the secrets repositories declare in tfpipe.yml (by name prefix).
-  statement {
-    sid     = "Secrets"
-    actions = ["secretsmanager:GetSecretValue"]
-    resources = [
-      "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.secret_names.github_token}-??????",
-      "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.repository_secrets_prefix}*",
-    ]
-  }
 
   statement {
     sid       = "DataKey"

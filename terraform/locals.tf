@@ -51,6 +51,11 @@ locals {
       TFPIPE_UNTRUSTED_PRS        = var.untrusted_pull_requests
       TFPIPE_TRACING              = "on"
     },
+    # Which secrets each repository's Terraform receives (never read from its tfpipe.yml).
+    {
+      TFPIPE_REPOSITORY_SECRETS        = jsonencode(var.repository_secrets)
+      TFPIPE_REPOSITORY_SECRETS_PREFIX = local.repository_secrets_prefix
+    },
     # Each trust tier's job definition and queue (tiers.tf); the pipeline picks the tier per run.
     {
       TFPIPE_JOB_DEFINITION_ARN_PLAN    = aws_batch_job_definition.executor["plan"].arn

@@ -199,7 +199,25 @@ variable "api_throttle_burst" {
 }
 
 variable "repository_secrets_prefix" {
-  description = "Secrets Manager name prefix of the secrets infrastructure repositories may hand to Terraform (tfpipe.yml `secrets:`); the job may read only these and the GitHub token. Empty: <app>/<stage>/repos/."
+  description = "Secrets Manager name prefix of the secrets repositories' Terraform may receive (repository_secrets); each repository's live under <prefix><owner>/<name>/, and the job roles may read nothing else. Empty: <app>/<stage>/repos/."
   type        = string
   default     = ""
+}
+
+variable "repository_secrets" {
+  description = "Which secrets each repository's Terraform receives, per environment: {\"owner/name\" = {\"*\" = {db_password = \"db\"}, \"prod\" = {...}}}, Terraform variable -> secret name relative to <prefix><owner>/<name>/ (TFPIPE_REPOSITORY_SECRETS; never read from a repository's tfpipe.yml). Environment keys: a name, a pattern such as pr-*, or * for all."
+  type        = map(map(map(string)))
+  default     = {}
+
+  validation {
+    condition = alltrue(flatten([
+      for repository, environments in var.repository_secrets : [
+        for environment, variables in environments : [
+          for variable, name in variables :
+          can(regex("^[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*$", name)) && !contains(split("/", name), "..") && !contains(split("/", name), ".")
+        ]
+      ]
+    ]))
+    error_message = "Each repository_secrets name is relative to <prefix><owner>/<name>/: parts of letters, digits and _+=.@- joined by '/', without a leading '/', '..' or empty parts."
+  }
 }

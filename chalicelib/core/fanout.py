@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from chalicelib.core.batch_events import is_job_died_report
+from chalicelib.core.run_records import RunRecord
 from chalicelib.core.status import Phase, Status, StatusEvent
 from chalicelib.core.timestamps import parse_timestamp
 from chalicelib.core.workflows import LOCKING_WORKFLOWS, Workflow
@@ -48,10 +49,8 @@ def commit_state(event: StatusEvent) -> str:
         return "failure"  # an ephemeral run destroys only to clean up after its failed apply
     if event.status == Status.SUCCEEDED and is_final(event):
         return "success"
-    if event.workflow == Workflow.DESTROY.value and event.phase == Phase.DESTROY and event.status == Status.SUCCEEDED:
-        # The destroy job's own end settles its commit: DESTROY works at the environment's last good
-        # commit, which may not be the commit the run's last event names.
-        return "success"
+    # Only a run's last event, which the pipeline's Lambdas publish from the run's record, is a success:
+    # a job's own phases (a DESTROY job's end included) stay pending (`unverified` below).
     return "pending"
 
 
@@ -304,3 +303,43 @@ def delivery_key(event: StatusEvent, sink: Sink) -> str:
 def deployment_key(event: StatusEvent) -> str:
     """The record that holds the GitHub deployment id of a run."""
     return f"deployment|{event.repository}|{event.run_id}"
+
+
+# -- what a job may not say ---------------------------------------------------------------------------
+# A Terraform job's role may send to the status queue (its phases' progress), and a pull request's code
+# runs in plan and preview jobs: nothing on the queue is taken as sent. Whatever would show a success on
+# GitHub (a success commit status, which branch protection trusts; a deployment made live or retired;
+# the result comment) or announce one in Slack is delivered only when the run's record, which only the
+# pipeline's Lambdas write (publish_status records a run's end before it publishes it), agrees.
+
+_SUCCESS_NEWS = frozenset({SlackNews.APPLIED, SlackNews.EPHEMERAL_CREATED, SlackNews.DESTROYED, SlackNews.TTL_MOVED})
+
+
+def claims_success(event: StatusEvent, sink: Sink) -> bool:
+    if sink == Sink.COMMIT_STATUS:
+        return commit_state(event) == "success"
+    if sink == Sink.DEPLOYMENT:
+        return deployment_state(event) in ("success", "inactive") or retires_environment(event)
+    if sink == Sink.COMMENT:
+        return is_final(event) and event.status == Status.SUCCEEDED
+    return slack_news(event) in _SUCCESS_NEWS
+
+
+def unverified(event: StatusEvent, sink: Sink, record: RunRecord | None) -> str | None:
+    """Why the run's record does not back what `event` would show on `sink` (None: it does, or the
+    event claims nothing a job could gain by forging)."""
+    if sink == Sink.COMMIT_STATUS and record is not None and event.sha != record.sha:
+        # A DESTROY job works at the environment's last good commit: its phases are no news for the
+        # commit the run is about, and nobody else would ever settle a status left on that one.
+        return f"it names commit {event.sha[:7]}, run {event.run_id} is about {record.sha[:7]}"
+    if not claims_success(event, sink):
+        return None
+    if record is None:
+        return f"it claims a success of run {event.run_id}, which has no record"
+    claimed = (event.workflow, event.repository, event.environment, event.sha)
+    if claimed != (record.workflow, record.repository, record.environment, record.sha):
+        return (f"it claims a success of {'/'.join(claimed)}, run {event.run_id} is "
+                f"{'/'.join((record.workflow, record.repository, record.environment, record.sha))}")
+    if record.status != Status.SUCCEEDED.value:
+        return f"it claims a success, the record of run {event.run_id} says {record.status}"
+    return None

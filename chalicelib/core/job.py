@@ -1,8 +1,11 @@
 """The contract between the workflows and the executor (docs/architecture.md section 3, Terraform jobs).
 
 A task Lambda submits a Batch job whose environment carries `TFPIPE_JOB` (a `JobSpec` as JSON) and
-`TFPIPE_TASK_TOKEN`. The executor ends with SendTaskSuccess(`JobResult`) or SendTaskFailure(error
-class, cause). Nothing secret ever goes into either: the job fetches secrets by name.
+nothing else: the task token waits in the tokens table under `token_key(spec)`, for the job to fetch
+(anyone who may describe Batch jobs reads their overrides, and a token answers a workflow step). The
+executor ends with SendTaskSuccess(`JobResult`) or SendTaskFailure(error class, cause). Nothing secret
+ever goes into either: the job fetches secrets by name. `TFPIPE_TASK_TOKEN` is read only from a job
+run by hand.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ class JobSpec:
     # Which role the job assumes in the target account and whether it locks state (core/tiers.py). The
     # job definition's own TFPIPE_JOB_TIER, where set, must agree: IAM grants by job role, not by this field.
     tier: Tier = Tier.APPLY
+    # Terraform variable -> Secrets Manager secret name, from the pipeline's settings for this repository
+    # and environment (core/repository_secrets.py); the job fetches exactly these, by name.
+    secrets: dict[str, str] = field(default_factory=dict)
+    # A random name for this job's item in the tokens table (with run_id: `token_key`), set on submit.
+    job_key: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -76,6 +84,11 @@ class JobSpec:
         data["action"] = JobAction(data["action"])
         data["tier"] = Tier(data.get("tier", Tier.APPLY))
         return cls(**data)
+
+
+def token_key(spec: JobSpec) -> str:
+    """The tokens table's key of a job's task token."""
+    return f"{spec.run_id}#{spec.job_key}"
 
 
 @dataclass(frozen=True)

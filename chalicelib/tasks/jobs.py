@@ -1,11 +1,16 @@
-"""Submitting a Terraform job: the task token and the job spec go to Batch, the job answers the token."""
+"""Submitting a Terraform job: the task token goes to the tokens table, the job spec to Batch; the job
+fetches the token by its run id and job key and answers it."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
+
 from chalicelib.core.errors import FieldError, InvalidRequest
-from chalicelib.core.job import JobAction, JobSpec
+from chalicelib.core.job import JobAction, JobSpec, token_key
 from chalicelib.core.request import parse_custom_command
 from chalicelib.core.tiers import artifacts_prefix, target_errors, tier_for
+from chalicelib.ports import HeldTokens
 from chalicelib.tasks import last_good, status
 from chalicelib.tasks.event import TaskEvent
 
@@ -42,7 +47,16 @@ def job_spec(deps, event: TaskEvent, action: JobAction, rollback: bool) -> JobSp
         account_id=environment.account_id, workspace=environment.name if environment.is_ephemeral else "default",
         actor=request.user_email, pull_request=request.pull_request, plan_key=plan_key, plan_checksum=plan_checksum,
         custom_args=_custom_args(event, doing) if action is JobAction.CUSTOM else [],
-        artifacts_prefix=prefix, trace_header=run.trace_header, tier=tier)
+        artifacts_prefix=prefix, trace_header=run.trace_header, tier=tier,
+        secrets=deps.settings.repository_secrets.for_environment(request.repository, environment.name))
+
+
+def _clone_token(deps, spec: JobSpec) -> str | None:
+    """The GitHub token an HTTPS clone needs, read here so that no job role may read its secret (a pull
+    request's code runs in plan and preview jobs); it waits beside the task token."""
+    if not (spec.clone_url.startswith("https://") and deps.settings.github_token_secret_name):
+        return None
+    return deps.secrets.get(deps.settings.github_token_secret_name)
 
 
 def submit(deps, raw: object) -> dict:
@@ -66,7 +80,10 @@ def submit(deps, raw: object) -> dict:
     errors = target_errors(spec.tier, target, request.job_definition_arn, request.job_queue_arn)
     if errors:
         raise InvalidRequest(f"submitting the {action.value} job of run {event.run.run_id}", errors)
-    job_id = deps.batch_jobs.submit(spec, token, target.definition_arn, target.queue_arn)
+    # The token waits in the tokens table under a key no one can guess; Batch sees only the key.
+    spec = replace(spec, job_key=uuid.uuid4().hex)
+    deps.job_tokens.put(token_key(spec), HeldTokens(token, _clone_token(deps, spec)))
+    job_id = deps.batch_jobs.submit(spec, target.definition_arn, target.queue_arn)
     if rollback:  # the job tells its own phases; only the workflow knows this one is a rollback
         status.publish(deps, event.run, "rollback-started", event.state, details={"job_id": job_id})
     return {"job_id": job_id, "action": action.value}

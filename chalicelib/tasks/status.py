@@ -220,11 +220,11 @@ def handle(deps, raw: object) -> dict:
     if not isinstance(names, list) or not names or any(n not in MESSAGES for n in names):
         raise InvalidRequest("publishing a run's status", [FieldError("messages", names, ", ".join(MESSAGES))])
     final = bool(event.params.get("final"))
+    if final:  # recorded before it is told: the fan-out shows a success only when the run's record agrees
+        deps.runs.finish(event.run.run_id, MESSAGES[names[-1]].status.value)
     # The last event of a run says so (details.final), so sinks know the run ended there.
     published = [publish(deps, event.run, name, event.state, details={"final": True} if final and i == len(names) - 1
                          else None) for i, name in enumerate(names)]
-    if final:
-        deps.runs.finish(event.run.run_id, published[-1].status.value)
     return {"phase": published[-1].phase.value, "status": published[-1].status.value,
             "message": published[-1].message}
 

@@ -1,7 +1,10 @@
-"""`python -m executor`: run the job in TFPIPE_JOB and answer TFPIPE_TASK_TOKEN.
+"""`python -m executor`: run the job in TFPIPE_JOB and answer its task token.
 
 Everything comes from the environment (the Batch job definition plus the submitter's overrides), so
-AWS Batch on Fargate and the embedded stack's local Batch service start it the same way.
+AWS Batch on Fargate and the embedded stack's local Batch service start it the same way. The task
+token is not among it: the job fetches it (and an HTTPS clone's token) from the tokens table
+(`TFPIPE_TOKENS_TABLE`) by its run id and job key, and deletes the item once it answered. A job run
+by hand may pass `TFPIPE_TASK_TOKEN` instead.
 
 Exit codes: 0 the job succeeded; 1 it failed and the failure was reported through the task token
 (or printed, without a token); 2 the job could not start or could not report (bad environment,
@@ -14,7 +17,7 @@ import json
 import os
 import sys
 
-from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobErrorClass, JobSpec
+from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobErrorClass, JobSpec, token_key
 from chalicelib.settings import SettingsError
 from executor.config import ExecutorConfig
 from executor.interrupt import Interrupt
@@ -38,7 +41,24 @@ def main(environ: dict[str, str] | None = None) -> int:
                                         ("TFPIPE_ARTIFACTS_BUCKET", config.settings.artifacts_bucket)) if not value]
     if missing:
         return _cannot_start(environ, token, f"starting the executor: {' and '.join(missing)} not set")
+    tokens = _job_tokens(config) if spec.job_key else None
+    if spec.job_key and tokens is None:  # the token waits in a table this job cannot find: never run unanswerable
+        return _cannot_start(environ, None, f"starting the executor: TFPIPE_TOKENS_TABLE is not set, and job "
+                             f"{spec.job_key} of run {spec.run_id} gets its task token from there")
+    clone_token = None
+    if tokens is not None:
+        try:
+            held = tokens.get(token_key(spec))
+        except Exception as exc:  # Batch then fails the job, and batch_job_failed its token
+            return _cannot_start(environ, None, f"starting the executor: {exc}")
+        if held is None:
+            return _cannot_start(environ, None, f"starting the executor: no task token for job {spec.job_key} "
+                                 f"of run {spec.run_id} in {config.settings.tokens_table} (answered already?)")
+        token, clone_token = held.task_token, held.clone_token
     masker = Masker()
+    for held_value in (token, clone_token):  # neither may show in a log, artifact or status, whatever prints it
+        if held_value:
+            masker.add(held_value)
     log = JobLog(spec.run_id, masker)
     interrupt = Interrupt()
     interrupt.install_signal_handlers()
@@ -46,7 +66,12 @@ def main(environ: dict[str, str] | None = None) -> int:
     tracer = make_tracer(config.settings.tracing and environ.get("AWS_XRAY_SDK_ENABLED", "").lower() != "false",
                          f"{config.settings.app_name}-{config.settings.stage}-executor")
     services = _services(config, token)
-    outcome = Job(spec, config, services, log, masker, interrupt, tracer, environ, token).run()
+    outcome = Job(spec, config, services, log, masker, interrupt, tracer, environ, token, clone_token).run()
+    if tokens is not None and outcome.reported:
+        try:  # answered: the token opens nothing any more, and nobody needs the clone token
+            tokens.delete(token_key(spec))
+        except Exception as exc:  # it expires through the table's TTL instead
+            print(json.dumps({"level": "warning", "source": "executor", "message": str(exc)}), flush=True)
     if token and not outcome.reported:
         return 2
     if not token:  # run by hand: the result is the last line on stdout
@@ -71,6 +96,15 @@ def _services(config: ExecutorConfig, token: str | None) -> Services:
         secrets=SecretsManagerStore(clients.client("secretsmanager")),
         status=SqsStatusPublisher(clients.client("sqs"), settings.status_queue_url) if settings.status_queue_url else None,
         callbacks=StepFunctionsCallbacks(clients.client("stepfunctions")) if token else None)
+
+
+def _job_tokens(config: ExecutorConfig):
+    from chalicelib.adapters.aws_clients import AwsClients
+    from chalicelib.adapters.tokens_table import DynamoDbJobTokens
+
+    if not config.settings.tokens_table:
+        return None
+    return DynamoDbJobTokens(AwsClients(config.settings).client("dynamodb"), config.settings.tokens_table)
 
 
 def _cannot_start(environ: dict[str, str], token: str | None, message: str) -> int:

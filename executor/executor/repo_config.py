@@ -1,5 +1,4 @@
-"""`tfpipe.yml` at the root of an infrastructure repository: what to build before planning, and which
-Terraform variables come from Secrets Manager.
+"""`tfpipe.yml` at the root of an infrastructure repository: what to build before planning.
 
     build:                               # each command an argument list, run in the checkout, no shell
       - name: app
@@ -8,10 +7,15 @@ Terraform variables come from Secrets Manager.
         variable: app_package_key        # gets the S3 key: -var app_package_key=<key>
         timeout: 10m                     # optional, default 10m
     artifacts_bucket_variable: artifacts_bucket   # gets the bucket the outputs went to
-    secrets:                             # Terraform variable -> Secrets Manager secret name
-      api_key: demo/api-key              # handed over as TF_VAR_api_key, masked everywhere
 
 A failing build fails the run (BuildFailed) before anything is planned.
+
+The file is read from the commit being planned, a pull request's head included, so nothing in it may
+widen what the job reaches. Which secrets Terraform receives is declared in the pipeline's settings
+(`TFPIPE_REPOSITORY_SECRETS`, per repository and environment), and a `secrets:` key here is refused
+before any secret is read. The two keys left change nothing a job may reach: build steps are the
+pull request's code like its Terraform, run with the same (lack of) credentials, and the artifacts
+bucket is the one the job role may write its own prefix of anyway.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from chalicelib.core.job import JobErrorClass
 from executor.failures import JobFailure
 
 FILE = "tfpipe.yml"
-KEYS = {"build", "artifacts_bucket_variable", "secrets"}
+KEYS = {"build", "artifacts_bucket_variable"}
+# Keys this file once had, and why they are refused now (a stale file fails loudly, it is not ignored).
+MOVED = {"secrets": "secrets are no longer read from the repository: a pull request could name any secret "
+                    "(the pipeline's GitHub token included). Declare them in the pipeline's settings, "
+                    "TFPIPE_REPOSITORY_SECRETS (per repository and environment, names under "
+                    "<app>/<stage>/repos/<owner>/<name>/; docs/security.md, Secrets), and remove `secrets:`"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 DEFAULT_BUILD_TIMEOUT = 600
 
@@ -45,7 +54,6 @@ class BuildStep:
 class RepoConfig:
     build: list[BuildStep] = field(default_factory=list)
     artifacts_bucket_variable: str | None = None
-    secrets: dict[str, str] = field(default_factory=dict)  # TF variable name -> secret name
 
 
 def load_repo_config(checkout: Path) -> RepoConfig:
@@ -57,6 +65,9 @@ def load_repo_config(checkout: Path) -> RepoConfig:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: not valid YAML: {exc}") from None
+    if isinstance(raw, dict):
+        for key in sorted(set(raw) & set(MOVED)):
+            raise _bad(doing, f"`{key}:` is refused: {MOVED[key]}")
     if not isinstance(raw, dict) or set(raw) - KEYS:
         raise _bad(doing, f"expected a mapping with only the keys {', '.join(sorted(KEYS))}")
     steps = raw.get("build") or []
@@ -65,8 +76,7 @@ def load_repo_config(checkout: Path) -> RepoConfig:
     bucket_variable = raw.get("artifacts_bucket_variable")
     if bucket_variable is not None and not (isinstance(bucket_variable, str) and _NAME.match(bucket_variable)):
         raise _bad(doing, "artifacts_bucket_variable must be a Terraform variable name")
-    return RepoConfig([_step(s, i, doing) for i, s in enumerate(steps)], bucket_variable,
-                      _secrets(raw.get("secrets") or {}, doing))
+    return RepoConfig([_step(s, i, doing) for i, s in enumerate(steps)], bucket_variable)
 
 
 def var_file(checkout: Path, environment: str, ephemeral: bool) -> str | None:
@@ -98,13 +108,6 @@ def _step(raw: object, index: int, doing: str) -> BuildStep:
     except ValueError as exc:
         raise _bad(doing, f"{where}.timeout: {exc}") from None
     return BuildStep(name, list(command), output, variable, timeout)
-
-
-def _secrets(raw: object, doing: str) -> dict[str, str]:
-    if not isinstance(raw, dict) or not all(
-            isinstance(k, str) and _NAME.match(k) and isinstance(v, str) and v for k, v in raw.items()):
-        raise _bad(doing, "secrets must map Terraform variable names to Secrets Manager secret names")
-    return dict(raw)
 
 
 def _inside(rel: str) -> bool:

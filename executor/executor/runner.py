@@ -20,6 +20,7 @@ from pathlib import Path
 from chalicelib.adapters.artifacts import ChecksumMismatch, sha256_of
 from chalicelib.core.errors import FieldError
 from chalicelib.core.job import JobAction, JobErrorClass, JobResult, JobSpec
+from chalicelib.core.repository_secrets import is_under
 from chalicelib.core.request import parse_custom_command
 from chalicelib.core.status import Phase, Status
 from chalicelib.core.tiers import Tier
@@ -79,7 +80,8 @@ class Outcome:
 
 class Job:
     def __init__(self, spec: JobSpec, config: ExecutorConfig, services: Services, log: JobLog, masker: Masker,
-                 interrupt: Interrupt, tracer, environ: dict[str, str], token: str | None = None):
+                 interrupt: Interrupt, tracer, environ: dict[str, str], token: str | None = None,
+                 clone_token: str | None = None):
         self.spec = spec
         self.config = config
         self.settings = config.settings
@@ -90,6 +92,7 @@ class Job:
         self.tracer = tracer
         self.environ = dict(environ)
         self.token = token
+        self.clone_token = clone_token  # from the tokens table; no job role may read the GitHub token's secret
         prefix = spec.artifacts_prefix or f"runs/{spec.run_id}/"
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.workdir: Path | None = None
@@ -185,9 +188,9 @@ class Job:
     # ---- steps -----------------------------------------------------------------------------------
 
     def _checkout(self) -> None:
-        token = None
-        if self.spec.clone_url.startswith("https://") and self.settings.github_token_secret_name:
-            token = self._secret(self.settings.github_token_secret_name, JobErrorClass.CHECKOUT_FAILED)
+        token = self.clone_token
+        if not token and self.spec.clone_url.startswith("https://") and self.settings.github_token_secret_name:
+            token = self._secret(self.settings.github_token_secret_name, JobErrorClass.CHECKOUT_FAILED)  # by hand
         env = {**self._plain_env(), **git.git_auth_env(self.spec.clone_url, token)}
         self.src = self.workdir / "src"
         git.checkout(self.spec.clone_url, self.spec.sha, self.src, env, self.config.phase_timeout_seconds)
@@ -203,7 +206,13 @@ class Job:
         self.artifacts.update(artifacts)
 
     def _init(self) -> None:
-        for variable, secret_name in self.repo.secrets.items():
+        # Exactly the secrets the pipeline's settings give this repository and environment (in the spec),
+        # and only under the repository's own prefix: a spec written by hand cannot reach another's.
+        prefix = self.settings.repository_secrets.repository_prefix(self.spec.repository)
+        for variable, secret_name in sorted(self.spec.secrets.items()):
+            if not is_under(secret_name, prefix):
+                raise JobFailure(JobErrorClass.INIT_FAILED, f"reading secret {secret_name!r} for variable "
+                                 f"{variable}: only secrets under {prefix} are handed to this repository")
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
         tier = job_tier(self.spec, self.environ)
         role = self.settings.target_role_name(tier)

@@ -20,7 +20,9 @@ from chalicelib.core.fanout import (
     sinks_for,
     slack_message,
     slack_news,
+    unverified,
 )
+from chalicelib.core.run_records import RunRecord
 from tests.core.test_batch_events import batch_event_detail, spec
 from tests.status_events import status_event
 
@@ -40,7 +42,7 @@ def test_plan_apply_commit_status_is_pending_until_the_runs_last_event(phase, st
     ("plan", "done", "succeeded", {"final": True}, "success"),
     ("apply-ephemeral", "schedule", "succeeded", {}, "pending"),
     ("apply-ephemeral", "destroy", "succeeded", {}, "failure"),  # cleaning up after a failed apply
-    ("destroy", "destroy", "succeeded", {}, "success"),  # the job's commit may be the last good one, not the run's
+    ("destroy", "destroy", "succeeded", {}, "pending"),  # a job never says success: the run's last event does
     ("destroy", "done", "succeeded", {"final": True}, "success"),
     ("custom", "approval", "succeeded", {"final": True}, "success"),  # a final event says so itself
 ])
@@ -195,3 +197,32 @@ def test_each_custom_run_keeps_its_own_comment_mark_so_one_reply_never_holds_bac
     assert mark_key(first, Sink.COMMENT) != mark_key(second, Sink.COMMENT)
     # One comment per pull request and workflow otherwise: a newer run's events move the same comment.
     assert mark_key(status_event(run_id="a"), Sink.COMMENT) == mark_key(status_event(run_id="b"), Sink.COMMENT)
+
+
+def record(status: str, **overrides) -> RunRecord:
+    event = status_event()
+    values = dict(run_id=event.run_id, workflow=event.workflow, repository=event.repository,
+                  environment=event.environment, sha=event.sha, actor="dev", execution_arn="arn",
+                  started_at="2026-11-25T04:00:00Z", status=status)
+    return RunRecord(**{**values, **overrides})
+
+
+@pytest.mark.parametrize(("sink", "overrides"), [
+    (Sink.COMMIT_STATUS, dict(phase="done", status="succeeded", details={"final": True})),
+    (Sink.DEPLOYMENT, dict(phase="done", status="succeeded")),
+    (Sink.COMMENT, dict(phase="done", status="succeeded", details={"final": True})),
+    (Sink.SLACK, dict(phase="done", status="succeeded")),
+])
+def test_a_success_is_shown_only_when_the_runs_record_says_the_run_succeeded(sink, overrides):
+    event = status_event(**overrides)
+    assert unverified(event, sink, record("succeeded")) is None
+    for other in (record("running"), record("failed"), None, record("succeeded", environment="staging"),
+                  record("succeeded", workflow="plan")):
+        assert unverified(event, sink, other) is not None
+
+
+def test_progress_and_failures_need_no_record_but_a_destroy_jobs_other_commit_gets_no_status():
+    assert unverified(status_event(phase="apply", status="started"), Sink.COMMIT_STATUS, None) is None
+    assert unverified(status_event(phase="done", status="failed"), Sink.COMMIT_STATUS, record("running")) is None
+    last_good = status_event(workflow="destroy", phase="destroy", status="succeeded", sha="f" * 40)
+    assert "is about" in unverified(last_good, Sink.COMMIT_STATUS, record("running", workflow="destroy"))

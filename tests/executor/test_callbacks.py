@@ -28,16 +28,18 @@ from tests.executor.conftest import (
 
 pytestmark = pytest.mark.terraform
 STATE_KEY = "acme/infra/env/staging/terraform.tfstate"
+API_KEY_SECRET = "tfpipe/dev/repos/acme/infra/api-key"  # under the repository's prefix (stage dev)
 
 
 def test_canary_secret_is_masked_in_logs_artifacts_status_events_and_the_callback(aws, infra):
     canary = f"canary-{uuid.uuid4().hex}"
-    aws.secrets.create_secret(Name="test/api-key", SecretString=canary)
-    infra.write("tfpipe.yml", "secrets:\n  api_key: test/api-key\n")
+    aws.secrets.create_secret(Name=API_KEY_SECRET, SecretString=canary)
     sha = infra.commit("reads a secret")
     execution, token = token_execution(aws, "canary")
 
-    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY), token=token)
+    # Declared in the pipeline's settings (TFPIPE_REPOSITORY_SECRETS), resolved into the spec by submit_job.
+    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, secrets={"api_key": API_KEY_SECRET}),
+                        token=token)
     assert done.returncode == 0, done.stdout[-3000:]
     assert done.seconds > HEARTBEAT_SECONDS  # so the execution survived on the job's heartbeats
     described = finished_execution(aws, execution)
@@ -71,13 +73,12 @@ GATE = """resource "terraform_data" "gate" {
 
 def test_terraforms_error_reaches_the_cause_and_the_status_with_file_and_line_and_its_secret_masked(aws, infra):
     canary = f"canary-{uuid.uuid4().hex}"
-    aws.secrets.create_secret(Name="test/api-key", SecretString=canary)
-    infra.write("tfpipe.yml", "secrets:\n  api_key: test/api-key\n")
+    aws.secrets.create_secret(Name=API_KEY_SECRET, SecretString=canary)
     infra.write("gate.tf", GATE)  # a careless error message that prints the secret
     sha = infra.commit("a precondition that fails at plan")
     execution, token = token_execution(aws, "gate")
 
-    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN), token=token)
+    done = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, secrets={"api_key": API_KEY_SECRET}), token=token)
     assert done.returncode == 1, done.stdout[-3000:]
     described = finished_execution(aws, execution)
     assert described["error"] == "PlanFailed"

@@ -1,4 +1,5 @@
-"""`tfpipe.yml`: build steps and secret variables, every bad shape refused with a clear message."""
+"""`tfpipe.yml`: build steps, every bad shape refused with a clear message, and no secrets: those the
+pipeline's settings declare (docs/security.md, Secrets)."""
 
 from __future__ import annotations
 
@@ -15,24 +16,30 @@ REPO_ROOT_EXAMPLE = """build:
     variable: app_package_key
     timeout: 2m
 artifacts_bucket_variable: artifacts_bucket
-secrets:
-  api_key: demo/api-key
 """
 
 
 def test_a_repository_without_tfpipe_yml_builds_nothing(tmp_path):
     config = load_repo_config(tmp_path)
-    assert (config.build, config.secrets, config.artifacts_bucket_variable) == ([], {}, None)
+    assert (config.build, config.artifacts_bucket_variable) == ([], None)
 
 
-def test_build_steps_bucket_variable_and_secrets_are_read(tmp_path):
+def test_build_steps_and_bucket_variable_are_read(tmp_path):
     (tmp_path / "tfpipe.yml").write_text(REPO_ROOT_EXAMPLE)
     config = load_repo_config(tmp_path)
     [step] = config.build
     assert (step.name, step.command, step.output, step.variable, step.timeout_seconds) == (
         "app", ["python3", "build.py", "dist/app.zip"], "dist/app.zip", "app_package_key", 120)
     assert config.artifacts_bucket_variable == "artifacts_bucket"
-    assert config.secrets == {"api_key": "demo/api-key"}
+
+
+@pytest.mark.parametrize("text", ["secrets:\n  api_key: demo/api-key\n",
+                                  "secrets:\n  stolen: tfpipe/prod/github-token\n", "secrets: {}\n"])
+def test_secrets_in_tfpipe_yml_are_refused_saying_where_they_are_declared_now(tmp_path, text):
+    (tmp_path / "tfpipe.yml").write_text(text)
+    with pytest.raises(JobFailure, match=r"`secrets:` is refused: .*TFPIPE_REPOSITORY_SECRETS") as caught:
+        load_repo_config(tmp_path)
+    assert caught.value.error is JobErrorClass.BUILD_FAILED
 
 
 def test_the_sample_applications_tfpipe_yml_is_understood():
@@ -50,7 +57,6 @@ def test_the_sample_applications_tfpipe_yml_is_understood():
     ("build:\n  - name: app\n    command: [make]\n    output: /etc/passwd\n", "inside the repository"),
     ("build:\n  - name: app\n    command: [make]\n    variable: key\n", "with an output"),
     ("build:\n  - name: app\n    command: [make]\n    timeout: soon\n", "timeout"),
-    ("secrets:\n  api-key: [x]\n", "secrets must map"),
 ])
 def test_bad_tfpipe_yml_fails_the_build_saying_what_is_wrong(tmp_path, text, message):
     (tmp_path / "tfpipe.yml").write_text(text)
@@ -86,7 +92,7 @@ def test_the_tfpipe_yml_docs_onboarding_shows_is_read_as_it_says(tmp_path):
     assert set(re.findall(r"^([a-z_]+):", shown, re.M)) == KEYS
     step = config.build[0]
     assert (step.output, step.variable, step.timeout_seconds) == ("dist/app.zip", "app_package_key", 600)
-    assert config.artifacts_bucket_variable == "artifacts_bucket" and config.secrets == {"api_key": "acme-infra/api-key"}
+    assert config.artifacts_bucket_variable == "artifacts_bucket"
 
 
 def test_a_pull_requests_own_tfvars_comes_before_the_shared_ephemeral_one(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -14,8 +15,10 @@ from chalicelib.adapters.audit_git import GitAuditLog
 from chalicelib.adapters.deliveries_table import DynamoDbDeliveryLedger
 from chalicelib.adapters.github import GitHubVcs
 from chalicelib.adapters.progress_marks import DynamoDbProgressMarks
+from chalicelib.adapters.runs_table import DynamoDbRunsTable
 from chalicelib.core.audit import AUDIT_BRANCH, AuditRecord
 from chalicelib.core.comments import MAX_COMMENT_CHARS
+from chalicelib.core.run_records import RunRecord
 from chalicelib.fanout import StatusFanout
 from tests.fixtures.plans import plan_json, plan_text
 from tests.local.github_helpers import Clone
@@ -24,7 +27,7 @@ from tests.status_events import status_event
 from tfpipe.local.testing import stack_fixture
 
 REPO = "acme/infra"
-TABLE, BUCKET = "tfpipe-test-deliveries", "tfpipe-test-artifacts"
+TABLE, BUCKET, RUNS = "tfpipe-test-deliveries", "tfpipe-test-artifacts", "tfpipe-test-runs"
 
 stack = stack_fixture(app="tests.local.stack_test_app:app", stage="test", scope="module")
 
@@ -42,12 +45,19 @@ def setup(stack, tmp_path_factory):
     dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
                           KeySchema=[{"AttributeName": "delivery", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "delivery", "AttributeType": "S"}])
+    dynamodb.create_table(TableName=RUNS, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     s3.create_bucket(Bucket=BUCKET)
     store = S3ArtifactStore(s3, BUCKET)
-    fanout = StatusFanout(GitHubVcs(lambda: "local-token", stack.github_url, str(stack.git_root)), None,
-                          DynamoDbDeliveryLedger(dynamodb, TABLE), store,
+    vcs = GitHubVcs(lambda: "local-token", stack.github_url, str(stack.git_root))
+    fanout = StatusFanout(vcs, None, DynamoDbDeliveryLedger(dynamodb, TABLE), store,
                           marks=DynamoDbProgressMarks(dynamodb, TABLE))
-    return {"pr": pr["number"], "head": head, "fanout": fanout, "store": store}
+    runs = DynamoDbRunsTable(dynamodb, RUNS)
+    # As the wiring builds it: what an event claims is checked against the run's record.
+    checked = StatusFanout(vcs, None, DynamoDbDeliveryLedger(dynamodb, TABLE), store,
+                           marks=DynamoDbProgressMarks(dynamodb, TABLE), runs=runs)
+    return {"pr": pr["number"], "head": head, "fanout": fanout, "store": store, "checked": checked, "runs": runs}
 
 
 def upload(store, run: str, name: str) -> dict:
@@ -107,6 +117,40 @@ def test_a_run_leaves_statuses_and_one_deployment_with_its_url_on_github_standin
         ("in_progress", None), ("in_progress", None), ("success", url), ("success", url)]
     [comment] = tfpipe_comments(stack, number, "apply-ephemeral")
     assert f"Environment URL: <{url}>" in comment
+
+
+def test_a_success_forged_as_a_job_would_send_it_leaves_no_success_status_on_github_standin(stack, setup):
+    """A job role may send to the status queue (its progress), and a pull request's code runs in some
+    jobs: a forged "run succeeded" for a run still running, then failed, sets no success commit status
+    (which branch protection trusts), no live deployment, no result comment; the run's real end does."""
+    number, head, runs = setup["pr"], setup["head"], setup["runs"]
+    context = "tfpipe/plan-apply/prod"
+    runs.start(RunRecord(run_id="apply-9", workflow="plan-apply", repository=REPO, environment="prod", sha=head,
+                         actor="ada@example.test", execution_arn="arn:x", started_at="2026-11-25T06:00:00+00:00",
+                         pull_request=number))
+    event = dict(run_id="apply-9", workflow="plan-apply", environment="prod", sha=head, pull_request=number,
+                 repository=REPO, message="applied (forged)")
+    forged = [status_event(phase="done", status="succeeded", timestamp="2026-11-25T06:00:01+00:00",
+                           details={"final": True}, **event),
+              status_event(phase="apply", status="succeeded", timestamp="2026-11-25T06:00:01+00:00",
+                           **{**event, "message": "apply succeeded"})]  # progress: delivered, pending
+    deliver(setup["checked"], *forged)  # while the run is running
+    runs.finish("apply-9", "failed")
+    deliver(setup["checked"], *[replace(e, timestamp="2026-11-25T06:00:09+00:00") for e in forged])
+    shown = stack.github().show(REPO, number)
+    assert {s["state"] for s in shown["statuses"] if s["context"] == context} <= {"pending"}
+    assert [d for d in shown["deployments"] if d["environment"] == "prod" and
+            any(s["state"] == "success" for s in d["statuses"])] == []
+    assert not any("applied (forged)" in body for body in tfpipe_comments(stack, number, "plan-apply"))
+
+    # The same event for a run whose record says it succeeded (publish_status records that first).
+    runs.start(RunRecord(run_id="apply-10", workflow="plan-apply", repository=REPO, environment="prod", sha=head,
+                         actor="ada@example.test", execution_arn="arn:y", started_at="2026-11-25T07:00:00+00:00",
+                         pull_request=number))
+    runs.finish("apply-10", "succeeded")
+    deliver(setup["checked"], replace(forged[0], run_id="apply-10", timestamp="2026-11-25T07:00:01+00:00"))
+    shown = stack.github().show(REPO, number)
+    assert [s["state"] for s in shown["statuses"] if s["context"] == context][-1] == "success"
 
 
 def test_audit_records_in_the_stacks_repository_send_no_push_webhook(stack, setup):

@@ -13,8 +13,10 @@ import time
 
 import pytest
 
+from chalicelib.adapters.runs_table import DynamoDbRunsTable
 from chalicelib.adapters.status_queue import SqsStatusPublisher
 from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV
+from chalicelib.core.run_records import RunRecord
 from chalicelib.wiring import Container
 from tests.core.test_batch_events import spec
 from tests.local.github_helpers import Clone
@@ -98,6 +100,12 @@ def test_status_events_on_the_queue_reach_github_and_slack_with_fanout_wired_in_
     publisher = SqsStatusPublisher(stack.client("sqs"), stack.env["TFPIPE_STATUS_QUEUE_URL"])
     common = dict(run_id="plan-apply-prod-e2e", workflow="plan-apply", repository=REPO, sha=head,
                   environment="prod", pull_request=number)
+    # As start_run and publish_status record it: the fan-out shows the run's success only when its record agrees.
+    runs = DynamoDbRunsTable(stack.client("dynamodb"), stack.env["TFPIPE_RUNS_TABLE"])
+    runs.start(RunRecord(run_id=common["run_id"], workflow="plan-apply", repository=REPO, environment="prod", sha=head,
+                         actor="ada@example.test", execution_arn="arn:e2e", started_at="2026-11-25T05:00:00+00:00",
+                         pull_request=number))
+    runs.finish(common["run_id"], "succeeded")
     for i, (phase, status) in enumerate([("queued", "started"), ("approval", "pending"), ("apply", "started"),
                                          ("apply", "succeeded"), ("done", "succeeded")]):
         publisher.publish(status_event(phase=phase, status=status, timestamp=f"2026-11-25T05:00:0{i}+00:00",

@@ -71,6 +71,27 @@ def test_a_failed_job_fails_its_task_token_at_once_and_publishes_the_status(sfn,
     assert token not in body  # the token stays out of the status
 
 
+def test_a_failed_job_whose_token_waits_in_the_tokens_table_is_failed_from_there_and_the_item_goes(sfn, sqs):
+    from chalicelib.adapters.tokens_table import DynamoDbJobTokens
+    from chalicelib.core.job import token_key
+    from chalicelib.ports import HeldTokens
+
+    execution, token = waiting_execution(sfn, sqs)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="tokens", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    tokens = DynamoDbJobTokens(dynamodb, "tokens")
+    job = spec(job_key="9f" * 16)
+    tokens.put(token_key(job), HeldTokens(token))
+    status_queue = sqs.create_queue(QueueName="status")["QueueUrl"]
+    detail = batch_event_detail(job, token=None)  # as submit_job submits it: no token in the job
+    answer = job_failed(detail, "t", StepFunctionsCallbacks(sfn), SqsStatusPublisher(sqs, status_queue), tokens)
+    assert answer["token"] == "failed"
+    assert wait_for_end(sfn, execution).get("error") == "JobFailed"
+    assert tokens.get(token_key(job)) is None
+
+
 class ClosedTokens:
     """Step Functions answering TaskTimedOut for a token its task no longer waits on; moto 5.2 accepts
     a second SendTaskFailure silently, so the closed token is stood in for here."""
@@ -102,3 +123,19 @@ def test_a_job_without_a_token_is_left_alone(sfn, sqs):
     answer = job_failed(batch_event_detail(None, token=None), "t", StepFunctionsCallbacks(sfn),
                         SqsStatusPublisher(sqs, status_queue))
     assert answer == {"job_id": "4c7599ae", "token": "none"}
+
+
+def test_a_failed_job_that_answered_its_token_already_publishes_nothing(sqs):
+    from chalicelib.adapters.tokens_table import DynamoDbJobTokens
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="tokens", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    status_queue = sqs.create_queue(QueueName="status")["QueueUrl"]
+    # The executor failed its token precisely, deleted its item, then exited 1: Batch says FAILED.
+    detail = batch_event_detail(spec(job_key="ab" * 16), token=None)
+    answer = job_failed(detail, "t", ClosedTokens(), SqsStatusPublisher(sqs, status_queue),
+                        DynamoDbJobTokens(dynamodb, "tokens"))
+    assert answer["token"] == "already closed"
+    assert sqs.receive_message(QueueUrl=status_queue).get("Messages", []) == []

@@ -252,6 +252,35 @@ def test_each_target_role_trusts_only_its_own_tiers_job_role(rendered):
     assert set(rendered["accounts"][PROD]) == {"tfpipe-plan", "tfpipe-deploy"}  # no preview role in production
 
 
+def secret_arn(name: str) -> str:
+    return f"arn:aws:secretsmanager:us-east-1:{PIPELINE}:secret:{name}-AbCdEf"  # Secrets Manager's 6-char suffix
+
+
+def table_arn(name: str) -> str:
+    return f"arn:aws:dynamodb:us-east-1:{PIPELINE}:table/{name}"
+
+
+def test_no_job_role_reads_the_pipelines_secrets_only_its_repositories_and_only_its_own_token_item(rendered):
+    """A pull request's code runs in plan and preview jobs: the GitHub token (which could comment /approve
+    as the bot) and the webhook secret are out of every job role's reach; a job fetches its task token
+    from the tokens table and may not write or list it (moto evaluates no resource-level grants for
+    Secrets Manager or DynamoDB, so these go through the evaluator)."""
+    for tier, job_role in rendered["job_roles"].items():
+        policy = rendered["job_tier"][tier]
+
+        def decision(action: str, resource: str, policy=policy, job_role=job_role) -> str:
+            return decide(policy, job_role, action, resource)
+
+        for pipelines in ("tfpipe/dev/github-token", "tfpipe/dev/github-webhook-secret", "tfpipe/dev/slack-webhook-url"):
+            assert decision("secretsmanager:GetSecretValue", secret_arn(pipelines)) == "None", (tier, pipelines)
+        assert decision("secretsmanager:GetSecretValue", secret_arn("tfpipe/dev/repos/acme/infra/db")) == "Allow"
+        tokens = table_arn("tfpipe-dev-tokens")
+        assert decision("dynamodb:GetItem", tokens) == "Allow" and decision("dynamodb:DeleteItem", tokens) == "Allow"
+        for action in ("dynamodb:PutItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem"):
+            assert decision(action, tokens) == "None", (tier, action)
+        assert decision("dynamodb:GetItem", table_arn("tfpipe-dev-runs")) == "None"  # approval tokens live there
+
+
 def test_the_evaluator_tells_an_allow_from_a_deny_from_nothing():
     policy = {"Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/a/*",

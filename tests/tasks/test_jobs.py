@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import boto3
 import pytest
 
 from chalicelib.core.errors import InvalidRequest
-from chalicelib.core.job import JobAction
+from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobAction, JobSpec, token_key
 from chalicelib.core.request import CustomCommand
 from chalicelib.core.tiers import Tier
 from chalicelib.core.workflows import Workflow
@@ -127,3 +128,56 @@ def test_a_run_naming_another_tiers_job_definition_is_refused_before_any_job_sta
     with pytest.raises(InvalidRequest, match=r"job_definition_arn: .*the plan tier's job definition"):
         jobs.submit(deps, task_event(run, action="plan", task_token="token-1"))
     assert deps.clients.batch.list_jobs(jobQueue=targets[Tier.PLAN][1])["jobSummaryList"] == []
+
+
+def test_secrets_declared_in_the_settings_for_the_repository_and_environment_go_into_the_job_spec(deps):
+    from chalicelib.core.repository_secrets import RepositorySecrets
+
+    declared = RepositorySecrets.parse({"acme/infra": {"*": {"db_password": "db", "api_key": "api"},
+                                                       "pr-*": {"db_password": "preview/db"},
+                                                       "prod": {"api_key": "prod/api"}},
+                                        "acme/other": {"*": {"token": "t"}}}, "tfpipe/test/repos/")
+    deps = Container(replace(deps.settings, repository_secrets=declared))
+    prod = spec(deps, make_run(Workflow.PLAN, "prod", pull_request=5), JobAction.PLAN)
+    assert prod.secrets == {"api_key": "tfpipe/test/repos/acme/infra/prod/api",
+                            "db_password": "tfpipe/test/repos/acme/infra/db"}
+    preview = spec(deps, make_run(Workflow.APPLY_EPHEMERAL, "pr-7", pull_request=7), JobAction.PLAN_APPLY)
+    assert preview.secrets == {"api_key": "tfpipe/test/repos/acme/infra/api",
+                               "db_password": "tfpipe/test/repos/acme/infra/preview/db"}
+
+
+def plan_run():
+    """A PLAN run that leaves the job definition and queue to the pipeline (as intake starts one)."""
+    run = make_run(Workflow.PLAN, "prod", pull_request=5)
+    return replace(run, request=replace(run.request, job_definition_arn="", job_queue_arn=""))
+
+
+def test_batch_describe_jobs_shows_no_task_token_and_the_job_fetches_it_by_its_key(deps, moto_endpoint):
+    targets = tiered(deps, moto_endpoint)
+    deps = with_tiers(deps, targets)
+    token = "AQCEAAAAKgAAAAMAAAAAAAAAAaskTokenThatApprovesAStep"  # a stand-in task token
+    run = plan_run()
+    answer = jobs.submit(deps, task_event(run, action="plan", task_token=token))
+    [job] = deps.clients.batch.describe_jobs(jobs=[answer["job_id"]])["jobs"]
+    assert token not in json.dumps(job, default=str)
+    listed = deps.clients.batch.list_jobs(jobQueue=targets[Tier.PLAN][1])["jobSummaryList"]
+    assert listed and token not in json.dumps(listed, default=str)
+    env = {e["name"]: e["value"] for e in job["container"]["environment"]}
+    assert TASK_TOKEN_ENV not in env
+    submitted = JobSpec.from_json(env[JOB_ENV])
+    assert submitted.run_id == run.run_id and len(submitted.job_key) == 32
+    # What the job reads with its key (and deletes once it answered).
+    assert deps.job_tokens.get(token_key(submitted)).task_token == token
+
+
+def test_each_job_gets_its_own_unguessable_token_key(deps, moto_endpoint):
+    deps = with_tiers(deps, tiered(deps, moto_endpoint))
+    run = plan_run()
+    keys = set()
+    for token in ("token-1", "token-2"):  # a retried job gets a new token, under a new key
+        answer = jobs.submit(deps, task_event(run, action="plan", task_token=token))
+        [job] = deps.clients.batch.describe_jobs(jobs=[answer["job_id"]])["jobs"]
+        submitted = JobSpec.from_json(job["container"]["environment"][0]["value"])
+        assert deps.job_tokens.get(token_key(submitted)).task_token == token
+        keys.add(submitted.job_key)
+    assert len(keys) == 2

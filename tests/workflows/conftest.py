@@ -147,26 +147,28 @@ def _instant(timestamp: object) -> float:
     return datetime.fromisoformat(str(timestamp).replace("Z", "+00:00")).timestamp()
 
 
-def register_standin(stack, workdir: Path) -> str:
-    """A job definition whose command is the scripted stand-in, reading its script from `workdir`."""
+def register_standin(stack, workdir: Path, tokens_table: str) -> str:
+    """A job definition whose command is the scripted stand-in, reading its script from `workdir` and
+    its task token from `tokens_table`."""
     return stack.client("batch").register_job_definition(
         jobDefinitionName="tfpipe-test-standin", type="container", platformCapabilities=["FARGATE"],
         containerProperties={
             "image": "tfpipe-executor", "command": [sys.executable, "-m", "tests.workflows.job_standin"],
             "environment": [{"name": "TFPIPE_STANDIN_SCRIPT", "value": str(workdir / "standin-script.json")},
-                            {"name": "TFPIPE_STANDIN_LOG", "value": str(workdir / "standin-log.jsonl")}],
+                            {"name": "TFPIPE_STANDIN_LOG", "value": str(workdir / "standin-log.jsonl")},
+                            {"name": "TFPIPE_TOKENS_TABLE", "value": tokens_table}],
             "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}]},
     )["jobDefinitionArn"]
 
 
-def _batch(stack, workdir: Path) -> tuple[str, str]:
+def _batch(stack, workdir: Path, tokens_table: str) -> tuple[str, str]:
     batch = stack.client("batch")
     role = stack.client("iam").create_role(RoleName="tfpipe-test-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     compute = batch.create_compute_environment(computeEnvironmentName="tfpipe-test-local", type="UNMANAGED",
                                                state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
     queue = batch.create_job_queue(jobQueueName="tfpipe-test-jobs", state="ENABLED", priority=1,
                                    computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}])["jobQueueArn"]
-    return register_standin(stack, workdir), queue
+    return register_standin(stack, workdir, tokens_table), queue
 
 
 def _state_machines(stack) -> dict[str, str]:
@@ -185,11 +187,12 @@ def _state_machines(stack) -> dict[str, str]:
 def pipeline(stack, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflows")
     settings = provision.create_resources(stack.aws_url, STAGE, status_queue=f"tfpipe-{STAGE}-status-observed")
-    definition, queue = _batch(stack, workdir)
+    definition, queue = _batch(stack, workdir, settings.tokens_table)
     bare_repository(workdir / "git", "acme/infra")
     stack.client("secretsmanager").create_secret(Name=settings.webhook_secret_name, SecretString=SECRET)
     env = {
         "TFPIPE_STAGE": STAGE, "TFPIPE_LOCKS_TABLE": settings.locks_table, "TFPIPE_RUNS_TABLE": settings.runs_table,
+        "TFPIPE_TOKENS_TABLE": settings.tokens_table,
         "TFPIPE_STATUS_QUEUE_URL": settings.status_queue_url, "TFPIPE_SCHEDULE_GROUP": settings.schedule_group,
         "TFPIPE_SCHEDULER_ROLE_ARN": settings.scheduler_role_arn, "TFPIPE_JOB_DEFINITION_ARN": definition,
         "TFPIPE_JOB_QUEUE_ARN": queue, "TFPIPE_LOCAL_GIT_ROOT": str(workdir / "git"),

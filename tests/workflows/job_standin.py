@@ -1,6 +1,6 @@
 """A scripted stand-in for the Terraform executor, run by the local Batch service as a job's command.
 
-It reads the job's contract like the executor (`TFPIPE_JOB`, `TFPIPE_TASK_TOKEN`), looks up what the
+It reads the job's contract like the executor (`TFPIPE_JOB`, its task token from the tokens table), looks up what the
 test scripted for (environment, action, sha) in the JSON file named by `TFPIPE_STANDIN_SCRIPT`, answers
 the task token with SendTaskSuccess(result) or SendTaskFailure(error, cause), and appends what it was
 asked to do to `TFPIPE_STANDIN_LOG`. It never runs Terraform: tests using it say so in their names.
@@ -15,7 +15,7 @@ import sys
 
 import boto3
 
-from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobResult, JobSpec
+from chalicelib.core.job import JOB_ENV, TASK_TOKEN_ENV, JobResult, JobSpec, token_key
 
 
 def outcome_for(script: dict, spec: JobSpec) -> dict:
@@ -28,7 +28,12 @@ def outcome_for(script: dict, spec: JobSpec) -> dict:
 
 def main() -> int:
     spec = JobSpec.from_json(os.environ[JOB_ENV])
-    token = os.environ[TASK_TOKEN_ENV]
+    token = os.environ.get(TASK_TOKEN_ENV)
+    if spec.job_key:  # as the executor: submit_job left it in the tokens table
+        key = {"pk": {"S": token_key(spec)}}
+        table = os.environ["TFPIPE_TOKENS_TABLE"]
+        token = boto3.client("dynamodb").get_item(TableName=table, Key=key)["Item"]["task_token"]["S"]
+        boto3.client("dynamodb").delete_item(TableName=table, Key=key)
     outcome = {}  # no script: every job succeeds with one change
     if os.environ.get("TFPIPE_STANDIN_SCRIPT"):
         with open(os.environ["TFPIPE_STANDIN_SCRIPT"]) as f:

@@ -21,7 +21,7 @@ def create_resources(endpoint: str, stage: str = "test", status_queue: str = "",
     """Create the tables, queue and schedule group in moto; answer settings naming them."""
     prefix = f"tfpipe-{stage}"
     dynamodb = client("dynamodb", endpoint)
-    for table in ("locks", "runs"):
+    for table in ("locks", "runs", "tokens"):
         dynamodb.create_table(TableName=f"{prefix}-{table}", BillingMode="PAY_PER_REQUEST",
                               KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
@@ -29,6 +29,7 @@ def create_resources(endpoint: str, stage: str = "test", status_queue: str = "",
     client("scheduler", endpoint).create_schedule_group(Name=f"{prefix}-ttl")
     settings = Settings(
         stage=stage, region=REGION, locks_table=f"{prefix}-locks", runs_table=f"{prefix}-runs",
+        tokens_table=f"{prefix}-tokens",
         status_queue_url=queue_url, schedule_group=f"{prefix}-ttl",
         scheduler_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{prefix}-scheduler",
         job_definition_arn=f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{prefix}-executor:1",

@@ -42,7 +42,7 @@ def pull_request(stack, tmp_path_factory):
         work.push("feature")
         pr, _ = stack.github().open(REPO, head="feature", user="ada")
     wiring.reset()
-    definition = register_standin(stack, workdir)
+    definition = register_standin(stack, workdir, wiring.container().settings.tokens_table)
     with pytest.MonkeyPatch.context() as patch:  # PLAN-APPLY's jobs (apply tier) run the scripted stand-in
         patch.setenv("TFPIPE_JOB_DEFINITION_ARN_APPLY", definition)
         wiring.reset()

@@ -60,6 +60,7 @@ def executor(pipeline, tmp_path_factory):
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "executor"), str(REPO_ROOT)]),
         "TFPIPE_STAGE": "test", "TFPIPE_STATE_BUCKET": STATE_BUCKET, "TFPIPE_ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
         "TFPIPE_STATUS_QUEUE_URL": pipeline.settings["TFPIPE_STATUS_QUEUE_URL"],
+        "TFPIPE_TOKENS_TABLE": pipeline.settings["TFPIPE_TOKENS_TABLE"],
         "TFPIPE_JOB_HEARTBEAT": "5s", "TFPIPE_JOB_LOCK_TIMEOUT": "30s", "TFPIPE_TRACING": "off",
         "TFPIPE_JOB_WORK_DIR": str(tmp_path_factory.mktemp("jobs"))}
     definition = stack.client("batch").register_job_definition(

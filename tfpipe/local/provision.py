@@ -54,6 +54,8 @@ def default_settings(account: str) -> dict[str, str]:
     deploy role provisioning creates."""
     return {"TFPIPE_ALLOWED_REPOSITORIES": "*/*", "TFPIPE_ENVIRONMENTS": json.dumps({"prod": account}),
             "TFPIPE_EPHEMERAL_ACCOUNT_ID": account,
+            # No repository gets a secret until the operator declares it (docs/security.md, Secrets).
+            "TFPIPE_REPOSITORY_SECRETS": "{}",
             **{setting: TARGET_ROLES[tier] for tier, setting in TARGET_ROLE_SETTINGS.items()}}
 
 
@@ -185,7 +187,8 @@ class Provisioner:
             "TFPIPE_STAGE": self.stage, "TFPIPE_APP_NAME": self.app,
             "TFPIPE_ARTIFACTS_BUCKET": self.names["artifacts_bucket"], "TFPIPE_STATE_BUCKET": self.names["state_bucket"],
             "TFPIPE_STATUS_QUEUE_URL": status_queue_url,
-            "TFPIPE_GITHUB_TOKEN_SECRET_NAME": self.names["github_token_secret"],
+            # As terraform/batch.tf: the task token waits in the tokens table; no job reads the GitHub token.
+            "TFPIPE_TOKENS_TABLE": self.names["tokens_table"],
             "TFPIPE_TRACING": "off", "AWS_REGION": self.region,
             # The image's ENV (executor/Dockerfile) that matters outside a container.
             "PYTHONUNBUFFERED": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1",
@@ -233,6 +236,7 @@ class Provisioner:
             "TFPIPE_STATUS_QUEUE_URL": out.resources["status_queue"], "TFPIPE_STATUS_DLQ_URL": out.resources["status_dlq"],
             "TFPIPE_STATUS_MAX_RECEIVES": str(STATUS_MAX_RECEIVES),
             "TFPIPE_SCHEDULER_ROLE_ARN": out.resources["scheduler_role"],
+            "TFPIPE_REPOSITORY_SECRETS_PREFIX": f"{self.app}/{self.stage}/repos/",  # as terraform's default
             "TFPIPE_TRACING": "off",  # no X-Ray here
         })
         return env
