@@ -56,6 +56,8 @@ def default_settings(account: str) -> dict[str, str]:
             "TFPIPE_EPHEMERAL_ACCOUNT_ID": account,
             # No repository gets a secret until the operator declares it (docs/security.md, Secrets).
             "TFPIPE_REPOSITORY_SECRETS": "{}",
+            # A fork's or a non-writer's pull request waits for a writer's `/plan` (docs/security.md).
+            "TFPIPE_UNTRUSTED_PRS": "ask",
             **{setting: TARGET_ROLES[tier] for tier, setting in TARGET_ROLE_SETTINGS.items()}}
 
 
