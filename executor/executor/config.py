@@ -31,6 +31,7 @@ class ExecutorConfig:
     s3_use_path_style: bool = False  # S3 endpoints that cannot take virtual-hosted buckets (some emulators)
     work_dir: str = ""  # empty: a fresh temporary directory per job
     terraform_binary: str = "terraform"
+    work_user: str = "tfpipe-work"  # runs build steps and Terraform (executor/isolation.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ExecutorConfig:
@@ -51,6 +52,7 @@ class ExecutorConfig:
                 s3_use_path_style=get("S3_USE_PATH_STYLE", "false").lower() in _TRUE,
                 work_dir=get("JOB_WORK_DIR", ""),
                 terraform_binary=get("TERRAFORM_BINARY", "terraform"),
+                work_user=get("WORK_USER", "tfpipe-work"),
             )
         except ValueError as exc:
             raise SettingsError(f"reading the executor's settings from the environment: {exc}") from exc

@@ -32,6 +32,7 @@ from executor.failures import JobFailure
 from executor.healthcheck import wait_healthy
 from executor.heartbeat import Heartbeat
 from executor.interrupt import Interrupt
+from executor.isolation import WorkUser, read_untrusted, runner_env, work_env, work_user, write_untrusted
 from executor.joblog import JobLog
 from executor.masking import Masker
 from executor.repo_config import RepoConfig, load_repo_config, var_file
@@ -98,6 +99,7 @@ class Job:
         self.variables: dict[str, str] = {}  # -var flags (build outputs): not secret
         self.secret_variables: dict[str, str] = {}  # TF_VAR_ environment: masked
         self.credentials: dict[str, str] = {}
+        self.work = WorkUser("")  # who runs untrusted code (executor.isolation), found when the job starts
         self.tf: Terraform | None = None
         self.artifacts: dict[str, str] = {}
         self.durations: dict[str, float] = {}
@@ -123,6 +125,8 @@ class Job:
         with beating:
             try:
                 self.workdir = Path(self.config.make_work_dir())
+                self.work = work_user(self.config.work_user, self.log)
+                self.work.prepare(self.workdir, self.environ)
                 for step in STEPS[self.spec.action]:
                     self._run_step(step)
                 outcome.result = self._result()
@@ -188,17 +192,18 @@ class Job:
         token = None
         if self.spec.clone_url.startswith("https://") and self.settings.github_token_secret_name:
             token = self._secret(self.settings.github_token_secret_name, JobErrorClass.CHECKOUT_FAILED)
-        env = {**self._plain_env(), **git.git_auth_env(self.spec.clone_url, token)}
+        env = {**runner_env(self.environ), **git.git_auth_env(self.spec.clone_url, token)}
         self.src = self.workdir / "src"
         git.checkout(self.spec.clone_url, self.spec.sha, self.src, env, self.config.phase_timeout_seconds)
         self.log.event(f"checked out {self.spec.sha}")
+        self.work.give(self.src)
         self.repo = load_repo_config(self.src)
 
     def _build(self) -> None:
         if not self.repo.build and not self.repo.artifacts_bucket_variable:
             return
-        variables, artifacts = run_build(self.repo, self.src, self._plain_env(), self.log, self.interrupt,
-                                         self.services.artifacts, self.prefix)
+        variables, artifacts = run_build(self.repo, self.src, self._work_env(), self.log, self.interrupt,
+                                         self.services.artifacts, self.prefix, self.work.spawn_kwargs())
         self.variables.update(variables)
         self.artifacts.update(artifacts)
 
@@ -211,9 +216,10 @@ class Job:
         self.log.event(f"working as role {role} of account {self.spec.account_id} ({tier.value} tier)")
         for value in self.credentials.values():
             self.masker.add(value)
-        env = base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables)
+        env = {**base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables),
+               **self.work.env}
         self.tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
-                            self.config.interrupt_grace_seconds)
+                            self.config.interrupt_grace_seconds, self.work.spawn_kwargs())
         try:
             version = self.tf.version()
         except (OSError, ValueError) as exc:
@@ -248,7 +254,8 @@ class Job:
 
     def _without_workspace(self) -> Terraform:
         env = {k: v for k, v in self.tf.env.items() if k != "TF_WORKSPACE"}
-        return Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds)
+        return Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds,
+                         self.tf.spawn)
 
     def _plan(self) -> None:
         plan_path = self.src / PLAN_FILE
@@ -279,7 +286,7 @@ class Job:
 
     def _upload_plan(self, plan_path: Path, text: str) -> None:
         store = self.services.artifacts
-        self.plan_checksum = store.put_file(self.prefix + PLAN_FILE, plan_path)
+        self.plan_checksum = store.put_bytes(self.prefix + PLAN_FILE, read_untrusted(self.src, plan_path.name))
         self.artifacts["plan"] = self.prefix + PLAN_FILE
         self.artifacts["plan_text"] = self.prefix + "plan.txt"
         store.put_text(self.artifacts["plan_text"], self.masker.mask(text))
@@ -308,7 +315,7 @@ class Job:
             data = store.get_bytes(self.spec.plan_key, self.spec.plan_checksum)
         except ChecksumMismatch as exc:
             raise JobFailure(JobErrorClass.APPLY_FAILED, f"applying the stored plan: {exc}") from None
-        plan_path.write_bytes(data)
+        write_untrusted(self.src, plan_path.name, data)  # src/ is the work user's: never follow a link there
         self.plan_checksum = sha256_of(data)
         self.artifacts["plan"] = self.spec.plan_key
         self.log.event(f"applying stored plan s3://{store.bucket}/{self.spec.plan_key} sha256 {self.plan_checksum}")
@@ -385,9 +392,9 @@ class Job:
         tfvars = var_file(self.src, self.spec.environment, self.spec.workspace != "default")
         return args + ([f"-var-file={tfvars}"] if tfvars else [])
 
-    def _plain_env(self) -> dict[str, str]:
-        """For git and build commands: no AWS credentials, no job contract, no Terraform variables."""
-        return base_env(self.environ, {}, "default", {})
+    def _work_env(self) -> dict[str, str]:
+        """For build commands (untrusted): the allow-listed environment, no credentials, no variables."""
+        return {**work_env(self.environ), **self.work.env}
 
     def _timeout(self) -> float:
         return self.config.phase_timeout_seconds
