@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.core.durations import parse_duration
 from chalicelib.settings import PREFIX, Settings, SettingsError
+from executor.sources import parse_list
 
 _TRUE = ("1", "true", "on", "yes")
 
@@ -32,6 +33,10 @@ class ExecutorConfig:
     work_dir: str = ""  # empty: a fresh temporary directory per job
     terraform_binary: str = "terraform"
     work_user: str = "tfpipe-work"  # runs build steps and Terraform (executor/isolation.py)
+    # Checked before `terraform init` (executor/sources.py): globs of namespace/type or host/namespace/type,
+    # and of module sources besides local ones.
+    allowed_providers: tuple[str, ...] = ("hashicorp/*",)
+    allowed_module_sources: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ExecutorConfig:
@@ -53,6 +58,8 @@ class ExecutorConfig:
                 work_dir=get("JOB_WORK_DIR", ""),
                 terraform_binary=get("TERRAFORM_BINARY", "terraform"),
                 work_user=get("WORK_USER", "tfpipe-work"),
+                allowed_providers=parse_list(get("ALLOWED_PROVIDERS", "hashicorp/*")),
+                allowed_module_sources=parse_list(get("ALLOWED_MODULE_SOURCES", "")),
             )
         except ValueError as exc:
             raise SettingsError(f"reading the executor's settings from the environment: {exc}") from exc

@@ -38,6 +38,7 @@ from executor.masking import Masker
 from executor.repo_config import RepoConfig, load_repo_config, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
+from executor.sources import check_configuration, check_fetched_modules
 from executor.summary import Counts, counts_of
 from executor.terraform import MIN_VERSION, Terraform, base_env
 
@@ -208,6 +209,9 @@ class Job:
         self.artifacts.update(artifacts)
 
     def _init(self) -> None:
+        # Before any secret is read or role assumed: the providers and modules init would install.
+        remote_modules = check_configuration(self.src, self.config.allowed_providers,
+                                             self.config.allowed_module_sources)
         for variable, secret_name in self.repo.secrets.items():
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
         tier = job_tier(self.spec, self.environ)
@@ -238,6 +242,10 @@ class Job:
         # Init in the default workspace, then select (or create) the environment's: with TF_WORKSPACE
         # naming a workspace the backend does not have yet, init refuses once any other exists.
         unselected = self._without_workspace()
+        if remote_modules:  # fetch them alone first: their providers are checked before init installs any
+            unselected.run(["get", "-no-color"], self._timeout()).check(JobErrorClass.INIT_FAILED, "terraform get")
+            check_fetched_modules(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"),
+                                  self.config.allowed_providers, self.config.allowed_module_sources)
         unselected.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED,
                                                     f"terraform init for {self.spec.environment}")
         backend = initialized_backend(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"))

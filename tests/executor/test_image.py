@@ -19,7 +19,8 @@ DOCKERFILE = EXECUTOR_ROOT / "Dockerfile"
 BUILDSPEC = EXECUTOR_ROOT / "buildspec.yml"
 REQUIREMENTS = EXECUTOR_ROOT / "requirements.txt"
 # Import name -> distribution name, for the third-party modules the runner may import.
-DISTRIBUTIONS = {"boto3": "boto3", "botocore": "botocore", "aws_xray_sdk": "aws-xray-sdk", "yaml": "PyYAML"}
+DISTRIBUTIONS = {"boto3": "boto3", "botocore": "botocore", "aws_xray_sdk": "aws-xray-sdk", "yaml": "PyYAML",
+                 "hcl2": "python-hcl2"}
 
 
 def instructions(name: str) -> list[str]:
