@@ -27,7 +27,7 @@ from executor import checkout as git
 from executor.backend import backend_args, initialized_backend, state_location
 from executor.build import run_build
 from executor.config import ExecutorConfig
-from executor.credentials import assume_deploy_role, job_tier
+from executor.credentials import assume_target_role, job_tier
 from executor.failures import JobFailure
 from executor.healthcheck import wait_healthy
 from executor.heartbeat import Heartbeat
@@ -35,6 +35,7 @@ from executor.interrupt import Interrupt
 from executor.isolation import WorkUser, read_untrusted, runner_env, work_env, work_user, write_untrusted
 from executor.joblog import JobLog
 from executor.masking import Masker
+from executor.refresh import RefreshedCredentials
 from executor.repo_config import RepoConfig, load_repo_config, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
@@ -56,6 +57,7 @@ PHASE_BY_STEP = {"plan": Phase.PLAN, "apply": Phase.APPLY, "outputs": Phase.APPL
 FIRST_PHASE = {JobAction.PLAN: Phase.PLAN, JobAction.APPLY: Phase.APPLY, JobAction.PLAN_APPLY: Phase.PLAN,
                JobAction.DESTROY: Phase.DESTROY, JobAction.CUSTOM: Phase.CUSTOM}
 PLAN_FILE = "plan.tfplan"
+ERRORED_STATE = "errored.tfstate"  # what terraform writes when it cannot save state to the backend
 STALE_PLAN = "Saved plan is stale"
 _APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 _DESTROYED = re.compile(r"Destroy complete! Resources: (\d+) destroyed")
@@ -101,6 +103,7 @@ class Job:
         self.secret_variables: dict[str, str] = {}  # TF_VAR_ environment: masked
         self.credentials: dict[str, str] = {}
         self.work = WorkUser("")  # who runs untrusted code (executor.isolation), found when the job starts
+        self.refresher: RefreshedCredentials | None = None
         self.tf: Terraform | None = None
         self.artifacts: dict[str, str] = {}
         self.durations: dict[str, float] = {}
@@ -135,6 +138,8 @@ class Job:
                 outcome.failure = failure
             except Exception as exc:  # a bug or an unexpected dependency error still answers the token
                 outcome.failure = JobFailure(JobErrorClass.JOB_FAILED, f"{self.log.phase}: {type(exc).__name__}: {exc}")
+            if self.refresher:
+                self.refresher.stop()
         self._finish(outcome)
         self.tracer.finish(outcome.failure.error.value if outcome.failure else None)
         if self.workdir:
@@ -216,10 +221,11 @@ class Job:
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
         tier = job_tier(self.spec, self.environ)
         role = self.settings.target_role_name(tier)
-        self.credentials = assume_deploy_role(self.services.sts, self.spec.account_id, role, self.spec.run_id)
+        sts, account, run_id = self.services.sts, self.spec.account_id, self.spec.run_id
+        self.refresher = RefreshedCredentials(self.workdir, lambda: assume_target_role(sts, account, role, run_id),
+                                              self.work, self.masker, self.log, self.config.credentials_refresh_seconds)
+        self.credentials = self.refresher.start()  # a profile whose credentials a runner thread keeps fresh
         self.log.event(f"working as role {role} of account {self.spec.account_id} ({tier.value} tier)")
-        for value in self.credentials.values():
-            self.masker.add(value)
         env = {**base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables),
                **self.work.env}
         self.tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
@@ -308,7 +314,7 @@ class Job:
         if not run.ok and STALE_PLAN in run.output:
             raise JobFailure(JobErrorClass.STALE_PLAN, "applying the stored plan: the state changed since it was "
                              "planned (Terraform: saved plan is stale); plan again, it is never re-planned here")
-        run.check(JobErrorClass.APPLY_FAILED, f"terraform apply for {self.spec.environment}")
+        self._check_keeping_errored_state(run, JobErrorClass.APPLY_FAILED, f"terraform apply for {self.spec.environment}")
         counts = _APPLIED.findall(run.output)
         if counts:
             add, change, destroy = (int(n) for n in counts[-1])
@@ -355,7 +361,7 @@ class Job:
         args = ["destroy", "-input=false", "-no-color", "-auto-approve", f"-lock-timeout={self._lock_timeout()}",
                 *self._var_args()]
         run = self.tf.run(args, self._timeout())
-        run.check(JobErrorClass.DESTROY_FAILED, f"terraform destroy for {self.spec.environment}")
+        self._check_keeping_errored_state(run, JobErrorClass.DESTROY_FAILED, f"terraform destroy for {self.spec.environment}")
         found = _DESTROYED.findall(run.output)
         destroyed = int(found[-1]) if found else 0
         self.summary = Counts(0, 0, destroyed, [])
@@ -386,6 +392,28 @@ class Job:
         run.check(JobErrorClass.CUSTOM_FAILED, f"terraform {' '.join(command.argv)} for {self.spec.environment}")
 
     # ---- helpers ---------------------------------------------------------------------------------
+
+    def _check_keeping_errored_state(self, run, error: JobErrorClass, doing: str) -> None:
+        """run.check, but when Terraform could not save the state (its backend unreachable, the job
+        stopped) the `errored.tfstate` it left goes with the run's artifacts, where the tier that
+        applies reads plans, and the failure says how to push it back."""
+        try:
+            run.check(error, doing)
+        except JobFailure as failure:
+            if not (self.src / ERRORED_STATE).is_file():
+                raise
+            key = f"{self.prefix}{ERRORED_STATE}"
+            try:
+                self.services.artifacts.put_bytes(key, read_untrusted(self.src, ERRORED_STATE), "application/json")
+            except Exception as exc:
+                self.log.event(f"uploading {ERRORED_STATE}: {exc}", level="error")
+                raise failure from None
+            self.artifacts["errored_state"] = key
+            url = f"s3://{self.services.artifacts.bucket}/{key}"
+            raise JobFailure(failure.error, f"{failure}; terraform could not save the state and left it in {url}: "
+                             f"recover with `aws s3 cp {url} {ERRORED_STATE}` then `terraform state push "
+                             f"{ERRORED_STATE}` in the configuration, initialized for {self.spec.environment}",
+                             failure.diagnostics) from None
 
     def _secret(self, name: str, error: JobErrorClass) -> str:
         try:
