@@ -83,6 +83,7 @@ class WorkUser:
         home.mkdir(mode=0o700, exist_ok=True)
         if not self.isolated:
             return home
+        self._check_reachable(workdir.parent)
         # The work user may reach src/ and home/ by name, not list or read the rest.
         os.chmod(workdir, 0o711)  # noqa: S103 - execute-only for others, by design
         cache = home / "plugin-cache"
@@ -93,6 +94,18 @@ class WorkUser:
         self.give(home)
         self.env = {"HOME": str(home), "TF_PLUGIN_CACHE_DIR": str(cache)}
         return home
+
+    def _check_reachable(self, directory: Path) -> None:
+        """Every directory above the work directory must let the work user pass (a private temporary
+        directory would leave Terraform unable to enter its own checkout)."""
+        for ancestor in [directory, *directory.parents]:
+            info = os.stat(ancestor)
+            bit = (stat.S_IXUSR if info.st_uid == self.uid else stat.S_IXGRP if info.st_gid == self.gid
+                   else stat.S_IXOTH)
+            if not info.st_mode & bit:
+                raise JobFailure(JobErrorClass.JOB_FAILED, f"preparing the work directory: {ancestor} (mode "
+                                 f"{stat.S_IMODE(info.st_mode):04o}) does not let the work user {self.name} pass; "
+                                 "set TFPIPE_JOB_WORK_DIR below directories others may enter, e.g. /tmp/tfpipe")
 
     def give(self, path: Path) -> None:
         """Hand a tree to the work user, never following a link inside it."""

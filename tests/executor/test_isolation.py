@@ -13,13 +13,18 @@ uses the built-in `local-exec`, which runs the same way: a child of Terraform, a
 from __future__ import annotations
 
 import base64
+import io
 import json
+import os
 import re
 from pathlib import Path
 
 import boto3
 import pytest
-from executor.isolation import read_untrusted, work_env, write_untrusted
+from executor.failures import JobFailure
+from executor.isolation import read_untrusted, work_env, work_user, write_untrusted
+from executor.joblog import JobLog
+from executor.masking import Masker
 
 from chalicelib.core.job import JobAction
 from tests.executor.conftest import (
@@ -178,3 +183,14 @@ def test_a_build_output_that_links_to_the_runners_environment_is_refused_not_upl
     assert failed.returncode == 1
     assert failed.answer["error"] == "BuildFailed" and "did not produce app.zip" in failed.answer["cause"]
     assert aws.keys(ARTIFACTS_BUCKET) == ["runs/run-1/plan/log.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs the runner to be root")
+def test_a_work_directory_the_work_user_cannot_enter_is_refused_with_the_setting_to_change(tmp_path):
+    private = tmp_path / "private"
+    (private / "job").mkdir(parents=True)
+    private.chmod(0o700)
+    work = work_user("tfpipe-work", JobLog("run-1", Masker(), io.StringIO()))
+    with pytest.raises(JobFailure, match=r"private \(mode 0700\) does not let the work user \S+ pass; set "
+                                         "TFPIPE_JOB_WORK_DIR"):
+        work.prepare(private / "job", {})
