@@ -39,7 +39,7 @@ from executor.refresh import RefreshedCredentials
 from executor.repo_config import RepoConfig, load_repo_config, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
-from executor.sources import check_configuration, check_fetched_modules
+from executor.sources import UnreadableFile, check_configuration, check_fetched_modules
 from executor.summary import Counts, counts_of
 from executor.terraform import MIN_VERSION, Terraform, base_env
 
@@ -215,8 +215,12 @@ class Job:
 
     def _init(self) -> None:
         # Before any secret is read or role assumed: the providers and modules init would install.
-        remote_modules = check_configuration(self.src, self.config.allowed_providers,
-                                             self.config.allowed_module_sources)
+        try:
+            remote_modules = check_configuration(self.src, self.config.allowed_providers,
+                                                 self.config.allowed_module_sources)
+        except UnreadableFile as unreadable:
+            self._raise_syntax_errors(unreadable.relative)
+            raise
         for variable, secret_name in self.repo.secrets.items():
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
         tier = job_tier(self.spec, self.environ)
@@ -392,6 +396,16 @@ class Job:
         run.check(JobErrorClass.CUSTOM_FAILED, f"terraform {' '.join(command.argv)} for {self.spec.environment}")
 
     # ---- helpers ---------------------------------------------------------------------------------
+
+    def _raise_syntax_errors(self, relative: str) -> None:
+        """Terraform's own diagnostics (file, line, what it expected) for a file the provider check could
+        not parse; `terraform fmt` parses it without installing or running anything."""
+        env = {**base_env(self.environ, {}, "default", {}), **self.work.env}
+        tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
+                       self.config.interrupt_grace_seconds, self.work.spawn_kwargs())
+        run = tf.run(["fmt", "-check", "-list=false", "-no-color", relative], self._timeout())
+        if "Error:" in run.output:
+            run.check(JobErrorClass.INIT_FAILED, f"reading the configuration for {self.spec.environment}")
 
     def _check_keeping_errored_state(self, run, error: JobErrorClass, doing: str) -> None:
         """run.check, but when Terraform could not save the state (its backend unreachable, the job

@@ -33,6 +33,15 @@ _LOCAL = ("./", "../")
 _RESOURCE_BLOCKS = ("resource", "data", "ephemeral")
 
 
+class UnreadableFile(JobFailure):
+    """A configuration file the check could not parse: usually a syntax error, which Terraform itself
+    describes better (the runner asks `terraform fmt`, which installs nothing)."""
+
+    def __init__(self, relative: str, message: str):
+        self.relative = relative
+        super().__init__(JobErrorClass.INIT_FAILED, message)
+
+
 @dataclass(frozen=True)
 class Use:
     """One provider or module source a configuration asks for, and where."""
@@ -190,9 +199,9 @@ def _load(path: Path, root: Path) -> dict:
         document = json.loads(text) if path.name.endswith(".json") else hcl2.loads(text)
     except Exception as exc:  # lark's errors quote the text: only the line goes out
         line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
-        raise JobFailure(JobErrorClass.INIT_FAILED, f"checking providers before terraform init: {relative} is not "
-                         f"valid {'JSON' if path.name.endswith('.json') else 'HCL'}"
-                         + (f" (line {line})" if line else "")) from None
+        raise UnreadableFile(relative, f"checking providers before terraform init: {relative} is not valid "
+                             f"{'JSON' if path.name.endswith('.json') else 'HCL'}"
+                             + (f" (line {line})" if line else "")) from None
     return document if isinstance(document, dict) else {}
 
 

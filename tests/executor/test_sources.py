@@ -160,3 +160,15 @@ def test_a_module_from_a_disallowed_source_fails_init_and_an_allowed_one_has_its
     assert "provider registry.terraform.io/evilcorp/x (main.tf (module 'remote'))" in fetched.answer["cause"]
     log = aws.text(ARTIFACTS_BUCKET, "runs/run-2/plan/log.txt")
     assert "terraform get" in log and "terraform init -input" not in log
+
+
+@pytest.mark.terraform
+def test_a_syntax_error_is_reported_with_terraforms_own_diagnostic_not_the_checkers(aws, infra):
+    infra.write("broken.tf", 'resource "terraform_data" "greeting" {\n  input = "hello"\n  triggers_replace =\n}\n')
+    sha = infra.commit("a syntax error")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN))
+    assert failed.answer["error"] == "InitFailed"
+    assert failed.answer["cause"].startswith("reading the configuration for staging failed (exit 2): Error: Invalid "
+                                             "expression (broken.tf:3)"), failed.answer["cause"]
+    log = aws.text(ARTIFACTS_BUCKET, "runs/run-1/plan/log.txt")
+    assert "terraform fmt -check" in log and "terraform init -input" not in log
