@@ -220,7 +220,9 @@ class Job:
                                                  self.config.allowed_module_sources)
         except UnreadableFile as unreadable:
             self._raise_syntax_errors(unreadable.relative)
-            raise
+            raise JobFailure(JobErrorClass.INIT_FAILED, f"{unreadable}, though Terraform reads it: the provider "
+                             "check (python-hcl2) cannot, so what init would install is unknown and the job stops "
+                             "here; please report the construct") from None
         for variable, secret_name in self.repo.secrets.items():
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
         tier = job_tier(self.spec, self.environ)
