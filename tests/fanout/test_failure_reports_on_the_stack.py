@@ -69,7 +69,7 @@ def broken_plan(stack, tmp_path_factory) -> dict:
     assert ops.wait_for_run(run["run_id"], timeout=240)["status"] == "FAILED"
     batch = stack.client("batch")
     wait_for("the plan job to end FAILED", lambda: any(
-        job["jobName"] for job in batch.list_jobs(jobQueue=stack.env["TFPIPE_JOB_QUEUE_ARN"],
+        job["jobName"] for job in batch.list_jobs(jobQueue=stack.env["TFPIPE_JOB_QUEUE_ARN_PLAN"],
                                                   jobStatus="FAILED")["jobSummaryList"]), 60)
     deliveries = stack.client("dynamodb")
 
@@ -92,7 +92,7 @@ def test_a_syntax_error_shows_terraforms_error_with_file_and_line_and_the_log_in
     assert "❌" in comment
     assert "Error: Invalid expression" in comment or "Error: Missing expression" in comment, comment
     assert "on main.tf line 7" in comment, comment
-    assert "[log](" in comment and f"runs/{broken_plan['run_id']}/plan/log.txt" in comment, comment
+    assert "[log](" in comment and f"runs/plan/{broken_plan['run_id']}/plan/log.txt" in comment, comment
     assert "died" not in comment, comment
 
 
@@ -111,6 +111,6 @@ def test_tfpipe_show_of_the_failed_run_says_why_with_terraforms_error(stack, bro
     assert "why it failed: InitFailed: reading the configuration for prod failed (exit 2)" in result.output, result.output
     # Terraform's block itself, not only somewhere in the log's tail (whose lines start with "|")
     assert any(line.startswith("on main.tf line 7") for line in lines), result.output
-    assert f"full log: runs/{broken_plan['run_id']}/plan/log.txt" in result.output, result.output
+    assert f"full log: runs/plan/{broken_plan['run_id']}/plan/log.txt" in result.output, result.output
 
 
