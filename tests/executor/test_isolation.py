@@ -194,3 +194,11 @@ def test_a_work_directory_the_work_user_cannot_enter_is_refused_with_the_setting
     with pytest.raises(JobFailure, match=r"private \(mode 0700\) does not let the work user \S+ pass; set "
                                          "TFPIPE_JOB_WORK_DIR"):
         work.prepare(private / "job", {})
+
+
+def test_a_runner_that_is_not_root_says_isolation_is_off_with_a_faked_uid(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    log = JobLog("run-1", Masker(), io.StringIO())
+    work = work_user("tfpipe-work", log)
+    assert not work.isolated and work.spawn_kwargs() == {}
+    assert "isolation is OFF: the runner is not root (uid 1000)" in log.text()
