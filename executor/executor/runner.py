@@ -94,6 +94,8 @@ class Job:
         self.tracer = tracer
         self.environ = dict(environ)
         self.token = token
+        if token:  # whoever holds it can answer the run's step: never printed, whatever prints it
+            masker.add(token)
         prefix = spec.artifacts_prefix or f"runs/{spec.run_id}/"
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.workdir: Path | None = None
