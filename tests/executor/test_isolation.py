@@ -146,6 +146,8 @@ def test_a_hostile_build_step_and_provisioner_find_no_token_job_credentials_or_s
     # It really went looking, and was stopped by the kernel, not by luck.
     assert "reading /proc/" in log and "Permission denied" in log and "secret not read" in log
     assert re.search(r"build steps and terraform run as user \S+ \(uid \d+\)", log)
+    # Terraform (and so its children) gets the target role through the refreshed profile, not static keys.
+    assert "AWS_PROFILE=tfpipe" in log and "AWS_ACCESS_KEY_ID=" not in log
 
 
 def test_untrusted_code_gets_only_the_allow_listed_environment():
