@@ -17,6 +17,8 @@ import io
 import json
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import boto3
@@ -204,3 +206,22 @@ def test_a_runner_that_is_not_root_says_isolation_is_off_with_a_faked_uid(monkey
     work = work_user("tfpipe-work", log)
     assert not work.isolated and work.spawn_kwargs() == {}
     assert "isolation is OFF: the runner is not root (uid 1000)" in log.text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs the runner to be root")
+def test_each_job_gets_its_own_plugin_cache_seeded_read_only_from_the_shared_one():
+    root = Path(tempfile.mkdtemp(prefix="tfpipe-cache-test-"))
+    try:
+        root.chmod(0o711)
+        package = root / "shared" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0" / "linux_amd64"
+        package.mkdir(parents=True)
+        (root / "job").mkdir()
+        work = work_user("tfpipe-work", JobLog("run-1", Masker(), io.StringIO()))
+        work.prepare(root / "job", {"TF_PLUGIN_CACHE_DIR": str(root / "shared")})
+        cache = Path(work.env["TF_PLUGIN_CACHE_DIR"])
+        assert cache.is_relative_to(root / "job") and work.env["HOME"] == str(root / "job" / "home")
+        linked = cache / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0" / "linux_amd64"
+        assert linked.is_symlink() and linked.resolve() == package
+        assert cache.stat().st_uid == work.uid and package.stat().st_uid == 0  # the shared one stays root's
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
