@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.core.durations import parse_duration
 from chalicelib.settings import PREFIX, Settings, SettingsError
+from executor.sources import parse_list
 
 _TRUE = ("1", "true", "on", "yes")
 
@@ -31,6 +32,12 @@ class ExecutorConfig:
     s3_use_path_style: bool = False  # S3 endpoints that cannot take virtual-hosted buckets (some emulators)
     work_dir: str = ""  # empty: a fresh temporary directory per job
     terraform_binary: str = "terraform"
+    credentials_refresh_seconds: float = 900.0  # re-assume the target role (sessions last 1 h): refresh.py
+    work_user: str = "tfpipe-work"  # runs build steps and Terraform (executor/isolation.py)
+    # Checked before `terraform init` (executor/sources.py): globs of namespace/type or host/namespace/type,
+    # and of module sources besides local ones.
+    allowed_providers: tuple[str, ...] = ("hashicorp/*",)
+    allowed_module_sources: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ExecutorConfig:
@@ -51,6 +58,10 @@ class ExecutorConfig:
                 s3_use_path_style=get("S3_USE_PATH_STYLE", "false").lower() in _TRUE,
                 work_dir=get("JOB_WORK_DIR", ""),
                 terraform_binary=get("TERRAFORM_BINARY", "terraform"),
+                credentials_refresh_seconds=parse_duration(get("JOB_CREDENTIALS_REFRESH", "15m")),
+                work_user=get("WORK_USER", "tfpipe-work"),
+                allowed_providers=parse_list(get("ALLOWED_PROVIDERS", "hashicorp/*")),
+                allowed_module_sources=parse_list(get("ALLOWED_MODULE_SOURCES", "")),
             )
         except ValueError as exc:
             raise SettingsError(f"reading the executor's settings from the environment: {exc}") from exc

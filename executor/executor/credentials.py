@@ -5,8 +5,8 @@ plan role, `preview` jobs the preview account's role, `apply` jobs the deploy ro
 tier's job definition runs with may assume only that one (terraform/iam_job.tf), so asking for another
 fails in STS, not here.
 
-The temporary credentials go into Terraform's process environment only: never into a file, a
-backend configuration (which Terraform would store in the plan) or a log line.
+The temporary credentials reach Terraform through a profile the runner refreshes (executor/refresh.py):
+never a backend configuration (which Terraform would store in the plan) or a log line.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def job_tier(spec: JobSpec, environ: Mapping[str, str]) -> Tier:
     return spec.tier
 
 
-def assume_deploy_role(sts, account_id: str, role_name: str, run_id: str, duration_seconds: int = 3600) -> dict[str, str]:
+def assume_target_role(sts, account_id: str, role_name: str, run_id: str, duration_seconds: int = 3600) -> dict:
+    """STS `Credentials` (AccessKeyId, SecretAccessKey, SessionToken, Expiration) of the target role."""
     role_arn = deploy_role_arn(account_id, role_name)
     session = _SESSION_UNSAFE.sub("-", f"tfpipe-{run_id}")[:64]
     try:
@@ -43,5 +44,4 @@ def assume_deploy_role(sts, account_id: str, role_name: str, run_id: str, durati
                                 DurationSeconds=duration_seconds)["Credentials"]
     except Exception as exc:
         raise JobFailure(JobErrorClass.INIT_FAILED, f"assuming role {role_arn}: {exc}") from exc
-    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"]}
+    return creds

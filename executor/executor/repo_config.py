@@ -29,6 +29,7 @@ import yaml
 from chalicelib.core.durations import parse_duration
 from chalicelib.core.job import JobErrorClass
 from executor.failures import JobFailure
+from executor.isolation import read_untrusted
 
 FILE = "tfpipe.yml"
 KEYS = {"build", "artifacts_bucket_variable"}
@@ -62,7 +63,10 @@ def load_repo_config(checkout: Path) -> RepoConfig:
         return RepoConfig()
     doing = f"reading {FILE}"
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        # Never through a link the repository planted (to /proc/self/environ): YAML errors quote the text.
+        raw = yaml.safe_load(read_untrusted(Path(checkout), FILE).decode(errors="replace")) or {}
+    except OSError:
+        raise _bad(doing, f"{FILE} must be a regular file in the repository, not a link") from None
     except yaml.YAMLError as exc:
         raise JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: not valid YAML: {exc}") from None
     if isinstance(raw, dict):

@@ -28,16 +28,19 @@ from executor import checkout as git
 from executor.backend import backend_args, initialized_backend, state_location
 from executor.build import run_build
 from executor.config import ExecutorConfig
-from executor.credentials import assume_deploy_role, job_tier
+from executor.credentials import assume_target_role, job_tier
 from executor.failures import JobFailure
 from executor.healthcheck import wait_healthy
 from executor.heartbeat import Heartbeat
 from executor.interrupt import Interrupt
+from executor.isolation import WorkUser, read_untrusted, runner_env, work_env, work_user, write_untrusted
 from executor.joblog import JobLog
 from executor.masking import Masker
+from executor.refresh import RefreshedCredentials
 from executor.repo_config import RepoConfig, load_repo_config, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
+from executor.sources import UnreadableFile, check_configuration, check_fetched_modules
 from executor.summary import Counts, counts_of
 from executor.terraform import MIN_VERSION, Terraform, base_env
 
@@ -55,6 +58,7 @@ PHASE_BY_STEP = {"plan": Phase.PLAN, "apply": Phase.APPLY, "outputs": Phase.APPL
 FIRST_PHASE = {JobAction.PLAN: Phase.PLAN, JobAction.APPLY: Phase.APPLY, JobAction.PLAN_APPLY: Phase.PLAN,
                JobAction.DESTROY: Phase.DESTROY, JobAction.CUSTOM: Phase.CUSTOM}
 PLAN_FILE = "plan.tfplan"
+ERRORED_STATE = "errored.tfstate"  # what terraform writes when it cannot save state to the backend
 STALE_PLAN = "Saved plan is stale"
 _APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 _DESTROYED = re.compile(r"Destroy complete! Resources: (\d+) destroyed")
@@ -93,6 +97,9 @@ class Job:
         self.environ = dict(environ)
         self.token = token
         self.clone_token = clone_token  # from the tokens table; no job role may read the GitHub token's secret
+        for held in (token, clone_token):  # whoever holds one can answer the run's step or push: never printed
+            if held:
+                masker.add(held)
         prefix = spec.artifacts_prefix or f"runs/{spec.run_id}/"
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.workdir: Path | None = None
@@ -101,6 +108,8 @@ class Job:
         self.variables: dict[str, str] = {}  # -var flags (build outputs): not secret
         self.secret_variables: dict[str, str] = {}  # TF_VAR_ environment: masked
         self.credentials: dict[str, str] = {}
+        self.work = WorkUser("")  # who runs untrusted code (executor.isolation), found when the job starts
+        self.refresher: RefreshedCredentials | None = None
         self.tf: Terraform | None = None
         self.artifacts: dict[str, str] = {}
         self.durations: dict[str, float] = {}
@@ -126,6 +135,8 @@ class Job:
         with beating:
             try:
                 self.workdir = Path(self.config.make_work_dir())
+                self.work = work_user(self.config.work_user, self.log)
+                self.work.prepare(self.workdir, self.environ)
                 for step in STEPS[self.spec.action]:
                     self._run_step(step)
                 outcome.result = self._result()
@@ -133,6 +144,8 @@ class Job:
                 outcome.failure = failure
             except Exception as exc:  # a bug or an unexpected dependency error still answers the token
                 outcome.failure = JobFailure(JobErrorClass.JOB_FAILED, f"{self.log.phase}: {type(exc).__name__}: {exc}")
+            if self.refresher:
+                self.refresher.stop()
         self._finish(outcome)
         self.tracer.finish(outcome.failure.error.value if outcome.failure else None)
         if self.workdir:
@@ -191,21 +204,31 @@ class Job:
         token = self.clone_token
         if not token and self.spec.clone_url.startswith("https://") and self.settings.github_token_secret_name:
             token = self._secret(self.settings.github_token_secret_name, JobErrorClass.CHECKOUT_FAILED)  # by hand
-        env = {**self._plain_env(), **git.git_auth_env(self.spec.clone_url, token)}
+        env = {**runner_env(self.environ), **git.git_auth_env(self.spec.clone_url, token)}
         self.src = self.workdir / "src"
         git.checkout(self.spec.clone_url, self.spec.sha, self.src, env, self.config.phase_timeout_seconds)
         self.log.event(f"checked out {self.spec.sha}")
+        self.work.give(self.src)
         self.repo = load_repo_config(self.src)
 
     def _build(self) -> None:
         if not self.repo.build and not self.repo.artifacts_bucket_variable:
             return
-        variables, artifacts = run_build(self.repo, self.src, self._plain_env(), self.log, self.interrupt,
-                                         self.services.artifacts, self.prefix)
+        variables, artifacts = run_build(self.repo, self.src, self._work_env(), self.log, self.interrupt,
+                                         self.services.artifacts, self.prefix, self.work.spawn_kwargs())
         self.variables.update(variables)
         self.artifacts.update(artifacts)
 
     def _init(self) -> None:
+        # Before any secret is read or role assumed: the providers and modules init would install.
+        try:
+            remote_modules = check_configuration(self.src, self.config.allowed_providers,
+                                                 self.config.allowed_module_sources)
+        except UnreadableFile as unreadable:
+            self._raise_syntax_errors(unreadable.relative)
+            raise JobFailure(JobErrorClass.INIT_FAILED, f"{unreadable}, though Terraform reads it: the provider "
+                             "check (python-hcl2) cannot, so what init would install is unknown and the job stops "
+                             "here; please report the construct") from None
         # Exactly the secrets the pipeline's settings give this repository and environment (in the spec),
         # and only under the repository's own prefix: a spec written by hand cannot reach another's.
         prefix = self.settings.repository_secrets.repository_prefix(self.spec.repository)
@@ -216,13 +239,15 @@ class Job:
             self.secret_variables[variable] = self._secret(secret_name, JobErrorClass.INIT_FAILED)
         tier = job_tier(self.spec, self.environ)
         role = self.settings.target_role_name(tier)
-        self.credentials = assume_deploy_role(self.services.sts, self.spec.account_id, role, self.spec.run_id)
+        sts, account, run_id = self.services.sts, self.spec.account_id, self.spec.run_id
+        self.refresher = RefreshedCredentials(self.workdir, lambda: assume_target_role(sts, account, role, run_id),
+                                              self.work, self.masker, self.log, self.config.credentials_refresh_seconds)
+        self.credentials = self.refresher.start()  # a profile whose credentials a runner thread keeps fresh
         self.log.event(f"working as role {role} of account {self.spec.account_id} ({tier.value} tier)")
-        for value in self.credentials.values():
-            self.masker.add(value)
-        env = base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables)
+        env = {**base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables),
+               **self.work.env}
         self.tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
-                            self.config.interrupt_grace_seconds)
+                            self.config.interrupt_grace_seconds, self.work.spawn_kwargs())
         try:
             version = self.tf.version()
         except (OSError, ValueError) as exc:
@@ -241,6 +266,10 @@ class Job:
         # Init in the default workspace, then select (or create) the environment's: with TF_WORKSPACE
         # naming a workspace the backend does not have yet, init refuses once any other exists.
         unselected = self._without_workspace()
+        if remote_modules:  # fetch them alone first: their providers are checked before init installs any
+            unselected.run(["get", "-no-color"], self._timeout()).check(JobErrorClass.INIT_FAILED, "terraform get")
+            check_fetched_modules(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"),
+                                  self.config.allowed_providers, self.config.allowed_module_sources)
         unselected.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED,
                                                     f"terraform init for {self.spec.environment}")
         backend = initialized_backend(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"))
@@ -257,7 +286,8 @@ class Job:
 
     def _without_workspace(self) -> Terraform:
         env = {k: v for k, v in self.tf.env.items() if k != "TF_WORKSPACE"}
-        return Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds)
+        return Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds,
+                         self.tf.spawn)
 
     def _plan(self) -> None:
         plan_path = self.src / PLAN_FILE
@@ -288,7 +318,7 @@ class Job:
 
     def _upload_plan(self, plan_path: Path, text: str) -> None:
         store = self.services.artifacts
-        self.plan_checksum = store.put_file(self.prefix + PLAN_FILE, plan_path)
+        self.plan_checksum = store.put_bytes(self.prefix + PLAN_FILE, read_untrusted(self.src, plan_path.name))
         self.artifacts["plan"] = self.prefix + PLAN_FILE
         self.artifacts["plan_text"] = self.prefix + "plan.txt"
         store.put_text(self.artifacts["plan_text"], self.masker.mask(text))
@@ -302,7 +332,7 @@ class Job:
         if not run.ok and STALE_PLAN in run.output:
             raise JobFailure(JobErrorClass.STALE_PLAN, "applying the stored plan: the state changed since it was "
                              "planned (Terraform: saved plan is stale); plan again, it is never re-planned here")
-        run.check(JobErrorClass.APPLY_FAILED, f"terraform apply for {self.spec.environment}")
+        self._check_keeping_errored_state(run, JobErrorClass.APPLY_FAILED, f"terraform apply for {self.spec.environment}")
         counts = _APPLIED.findall(run.output)
         if counts:
             add, change, destroy = (int(n) for n in counts[-1])
@@ -317,7 +347,7 @@ class Job:
             data = store.get_bytes(self.spec.plan_key, self.spec.plan_checksum)
         except ChecksumMismatch as exc:
             raise JobFailure(JobErrorClass.APPLY_FAILED, f"applying the stored plan: {exc}") from None
-        plan_path.write_bytes(data)
+        write_untrusted(self.src, plan_path.name, data)  # src/ is the work user's: never follow a link there
         self.plan_checksum = sha256_of(data)
         self.artifacts["plan"] = self.spec.plan_key
         self.log.event(f"applying stored plan s3://{store.bucket}/{self.spec.plan_key} sha256 {self.plan_checksum}")
@@ -349,7 +379,7 @@ class Job:
         args = ["destroy", "-input=false", "-no-color", "-auto-approve", f"-lock-timeout={self._lock_timeout()}",
                 *self._var_args()]
         run = self.tf.run(args, self._timeout())
-        run.check(JobErrorClass.DESTROY_FAILED, f"terraform destroy for {self.spec.environment}")
+        self._check_keeping_errored_state(run, JobErrorClass.DESTROY_FAILED, f"terraform destroy for {self.spec.environment}")
         found = _DESTROYED.findall(run.output)
         destroyed = int(found[-1]) if found else 0
         self.summary = Counts(0, 0, destroyed, [])
@@ -381,6 +411,38 @@ class Job:
 
     # ---- helpers ---------------------------------------------------------------------------------
 
+    def _raise_syntax_errors(self, relative: str) -> None:
+        """Terraform's own diagnostics (file, line, what it expected) for a file the provider check could
+        not parse; `terraform fmt` parses it without installing or running anything."""
+        env = {**base_env(self.environ, {}, "default", {}), **self.work.env}
+        tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
+                       self.config.interrupt_grace_seconds, self.work.spawn_kwargs())
+        run = tf.run(["fmt", "-check", "-list=false", "-no-color", relative], self._timeout())
+        if "Error:" in run.output:
+            run.check(JobErrorClass.INIT_FAILED, f"reading the configuration for {self.spec.environment}")
+
+    def _check_keeping_errored_state(self, run, error: JobErrorClass, doing: str) -> None:
+        """run.check, but when Terraform could not save the state (its backend unreachable, the job
+        stopped) the `errored.tfstate` it left goes with the run's artifacts, where the tier that
+        applies reads plans, and the failure says how to push it back."""
+        try:
+            run.check(error, doing)
+        except JobFailure as failure:
+            if not (self.src / ERRORED_STATE).is_file():
+                raise
+            key = f"{self.prefix}{ERRORED_STATE}"
+            try:
+                self.services.artifacts.put_bytes(key, read_untrusted(self.src, ERRORED_STATE), "application/json")
+            except Exception as exc:
+                self.log.event(f"uploading {ERRORED_STATE}: {exc}", level="error")
+                raise failure from None
+            self.artifacts["errored_state"] = key
+            url = f"s3://{self.services.artifacts.bucket}/{key}"
+            raise JobFailure(failure.error, f"{failure}; terraform could not save the state and left it in {url}: "
+                             f"recover with `aws s3 cp {url} {ERRORED_STATE}` then `terraform state push "
+                             f"{ERRORED_STATE}` in the configuration, initialized for {self.spec.environment}",
+                             failure.diagnostics) from None
+
     def _secret(self, name: str, error: JobErrorClass) -> str:
         try:
             value = self.services.secrets.get(name)
@@ -394,9 +456,9 @@ class Job:
         tfvars = var_file(self.src, self.spec.environment, self.spec.workspace != "default")
         return args + ([f"-var-file={tfvars}"] if tfvars else [])
 
-    def _plain_env(self) -> dict[str, str]:
-        """For git and build commands: no AWS credentials, no job contract, no Terraform variables."""
-        return base_env(self.environ, {}, "default", {})
+    def _work_env(self) -> dict[str, str]:
+        """For build commands (untrusted): the allow-listed environment, no credentials, no variables."""
+        return {**work_env(self.environ), **self.work.env}
 
     def _timeout(self) -> float:
         return self.config.phase_timeout_seconds

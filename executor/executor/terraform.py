@@ -23,6 +23,7 @@ from chalicelib.core.job import JobErrorClass
 from executor.diagnostics import terraform_errors
 from executor.failures import JobFailure
 from executor.interrupt import Interrupt
+from executor.isolation import work_env
 from executor.joblog import JobLog
 
 MIN_VERSION = (1, 10, 0)
@@ -60,8 +61,9 @@ class TfRun:
 
 class Terraform:
     def __init__(self, binary: str, cwd: Path, env: dict[str, str], log: JobLog, interrupt: Interrupt,
-                 grace_seconds: float):
+                 grace_seconds: float, spawn: dict | None = None):
         self.binary = binary
+        self.spawn = dict(spawn or {})  # who runs terraform (executor.isolation.WorkUser.spawn_kwargs)
         self.cwd = Path(cwd)
         self.env = env
         self._log = log
@@ -81,7 +83,7 @@ class Terraform:
             proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                                     stdout=out_handle or subprocess.PIPE,
                                     stderr=subprocess.PIPE if out_handle else subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, **self.spawn)
         except OSError as exc:
             if out_handle:
                 out_handle.close()
@@ -138,7 +140,7 @@ class Terraform:
 
     def version(self) -> tuple[int, int, int]:
         result = subprocess.run([self.binary, "version"], capture_output=True, text=True, timeout=60,
-                                env=self.env, cwd=self.cwd)
+                                env=self.env, cwd=self.cwd, **self.spawn)
         match = re.search(r"Terraform v(\d+)\.(\d+)\.(\d+)", result.stdout)
         if not match:
             raise ValueError(f"reading the terraform version: unexpected output {result.stdout[:200]!r}")
@@ -154,12 +156,9 @@ def _kill_session(session_id: int) -> None:
 
 def base_env(environ: dict[str, str], credentials: dict[str, str], workspace: str,
              variables: dict[str, str]) -> dict[str, str]:
-    """Terraform's environment: ours minus the job's own credentials and contract, plus the deploy
-    role's temporary credentials, the workspace and the `TF_VAR_`s."""
-    dropped = ("AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-               "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
-               "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TFPIPE_JOB", "TFPIPE_TASK_TOKEN")
-    env = {k: v for k, v in environ.items() if k not in dropped and not k.startswith("TF_VAR_")}
+    """Terraform's environment: the allow-listed part of ours (never the job's own credentials or
+    contract), plus the target role's credentials, the workspace and the `TF_VAR_`s."""
+    env = work_env(environ)
     env.update(credentials)
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     env.pop("TF_WORKSPACE", None)
@@ -167,4 +166,3 @@ def base_env(environ: dict[str, str], credentials: dict[str, str], workspace: st
         env["TF_WORKSPACE"] = workspace
     env.update({f"TF_VAR_{name}": value for name, value in variables.items()})
     return env
-

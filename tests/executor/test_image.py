@@ -19,7 +19,8 @@ DOCKERFILE = EXECUTOR_ROOT / "Dockerfile"
 BUILDSPEC = EXECUTOR_ROOT / "buildspec.yml"
 REQUIREMENTS = EXECUTOR_ROOT / "requirements.txt"
 # Import name -> distribution name, for the third-party modules the runner may import.
-DISTRIBUTIONS = {"boto3": "boto3", "botocore": "botocore", "aws_xray_sdk": "aws-xray-sdk", "yaml": "PyYAML"}
+DISTRIBUTIONS = {"boto3": "boto3", "botocore": "botocore", "aws_xray_sdk": "aws-xray-sdk", "yaml": "PyYAML",
+                 "hcl2": "python-hcl2"}
 
 
 def instructions(name: str) -> list[str]:
@@ -50,9 +51,17 @@ def test_git_is_installed_with_every_apt_package_pinned():
     assert all("=" in p for p in packages), packages
 
 
-def test_the_job_runs_as_a_non_root_user():
-    users = instructions("USER")
-    assert users and users[-1] not in ("root", "0")
+def test_untrusted_code_runs_as_the_unprivileged_work_user_the_image_creates():
+    """The runner is root only to start build steps and Terraform as tfpipe-work (executor/isolation.py)."""
+    from executor.config import ExecutorConfig
+
+    assert all(u in ("root", "0") for u in instructions("USER"))  # the runner must be able to switch users
+    [useradd] = [r for r in instructions("RUN") if "useradd" in r]
+    assert re.search(r"--uid \d+", useradd) and useradd.rstrip().endswith(ExecutorConfig().work_user)
+    assert "--shell /usr/sbin/nologin" in useradd and "--no-create-home" in useradd
+    env = DockerfileParser(path=str(DOCKERFILE)).envs
+    assert env["TFPIPE_WORK_USER"] == ExecutorConfig().work_user
+    assert not env["TF_PLUGIN_CACHE_DIR"].startswith("/home/")  # warmed as root, read-only to the work user
 
 
 def test_every_copy_source_exists_in_the_repository():

@@ -109,3 +109,14 @@ def test_a_pull_requests_own_tfvars_comes_before_the_shared_ephemeral_one(tmp_pa
     assert var_file(tmp_path, "pr-3", ephemeral=True) == "environments/pr-3.tfvars"
     assert var_file(tmp_path, "pr-4", ephemeral=True) == "environments/ephemeral.tfvars"
     assert var_file(tmp_path, "staging", ephemeral=False) is None  # a long-lived one never falls back
+
+
+def test_a_tfpipe_yml_that_links_to_the_runners_environment_is_refused_without_quoting_it(tmp_path):
+    secret = tmp_path / "environ"
+    secret.write_text("AWS_SECRET_ACCESS_KEY: [job-role-secret\n")  # not valid YAML: its error would quote it
+    checkout = tmp_path / "src"
+    checkout.mkdir()
+    (checkout / "tfpipe.yml").symlink_to(secret)
+    with pytest.raises(JobFailure, match="must be a regular file in the repository, not a link") as caught:
+        load_repo_config(checkout)
+    assert "job-role-secret" not in str(caught.value)

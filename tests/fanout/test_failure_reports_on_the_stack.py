@@ -110,7 +110,7 @@ def test_tfpipe_show_of_the_failed_run_says_why_with_terraforms_error(stack, bro
     result = CliRunner().invoke(main, ["show", broken_plan["run_id"], "--state-dir", str(stack.state_dir)])
     assert result.exit_code == 0, result.output
     lines = [line.strip() for line in result.output.splitlines()]
-    assert "why it failed: InitFailed: terraform init for prod failed (exit 1)" in result.output, result.output
+    assert "why it failed: InitFailed: reading the configuration for prod failed (exit 2)" in result.output, result.output
     # Terraform's block itself, not only somewhere in the log's tail (whose lines start with "|")
     assert any(line.startswith("on main.tf line 7") for line in lines), result.output
     assert f"full log: runs/plan/{broken_plan['run_id']}/plan/log.txt" in result.output, result.output

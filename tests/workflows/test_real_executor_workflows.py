@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -50,8 +51,12 @@ class InfraRepository:
 
 
 @pytest.fixture(scope="module")
-def executor(pipeline, tmp_path_factory):
+def executor(pipeline, tmp_path_factory, request):
     """A job definition running the real executor, its buckets, and the infrastructure repository."""
+    # Not below pytest's private temporary directory: the executor's work user must pass through it.
+    jobs = Path(tempfile.mkdtemp(prefix="tfpipe-jobs-"))
+    jobs.chmod(0o711)
+    request.addfinalizer(lambda: shutil.rmtree(jobs, ignore_errors=True))
     stack = pipeline.stack
     s3 = stack.client("s3")
     for bucket in (STATE_BUCKET, ARTIFACTS_BUCKET):
@@ -62,7 +67,7 @@ def executor(pipeline, tmp_path_factory):
         "TFPIPE_STATUS_QUEUE_URL": pipeline.settings["TFPIPE_STATUS_QUEUE_URL"],
         "TFPIPE_TOKENS_TABLE": pipeline.settings["TFPIPE_TOKENS_TABLE"],
         "TFPIPE_JOB_HEARTBEAT": "5s", "TFPIPE_JOB_LOCK_TIMEOUT": "30s", "TFPIPE_TRACING": "off",
-        "TFPIPE_JOB_WORK_DIR": str(tmp_path_factory.mktemp("jobs"))}
+        "TFPIPE_JOB_WORK_DIR": str(jobs)}
     definition = stack.client("batch").register_job_definition(
         jobDefinitionName="tfpipe-test-executor", type="container", platformCapabilities=["FARGATE"],
         containerProperties={"image": "tfpipe-executor", "command": [sys.executable, "-m", "executor"],
