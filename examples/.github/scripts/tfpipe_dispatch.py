@@ -4,8 +4,8 @@ For teams that prefer Actions to a repository webhook for pushes. Reads the even
 the job ($GITHUB_EVENT_NAME, $GITHUB_EVENT_PATH) and sends one PipelineRequest per run it should start:
 
   push to the default branch           -> apply (PLAN-APPLY) of the pushed commit to $TFPIPE_ENVIRONMENT
-  workflow_dispatch on the default      -> inputs.command (apply or plan) of $GITHUB_SHA to
-    branch                                $TFPIPE_ENVIRONMENT
+  workflow_dispatch on the default      -> apply of $GITHUB_SHA to $TFPIPE_ENVIRONMENT (the sample
+    branch                                workflow has no inputs; an `inputs.command` of plan is honoured)
   anything else (pull requests,         -> nothing: they reach tfpipe through its GitHub webhook, and
     comments, other branches)             tfpipe refuses a token whose ref is not the default branch
 
