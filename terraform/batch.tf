@@ -122,6 +122,8 @@ resource "aws_batch_job_definition" "executor" {
       { name = "TFPIPE_DEPLOY_ROLE_NAME", value = var.deploy_role_name },
       { name = "TFPIPE_PREVIEW_ROLE_NAME", value = var.preview_role_name },
       { name = "TFPIPE_PLAN_ROLE_NAME", value = var.plan_role_name },
+      { name = "TFPIPE_ALLOWED_PROVIDERS", value = join(",", var.allowed_providers) },
+      { name = "TFPIPE_ALLOWED_MODULE_SOURCES", value = join(",", var.allowed_module_sources) },
       { name = "TFPIPE_TRACING", value = "on" },
       { name = "AWS_REGION", value = local.region },
     ]

@@ -108,6 +108,28 @@ variable "untrusted_pull_requests" {
   }
 }
 
+variable "allowed_providers" {
+  description = "Providers a repository's Terraform may use, as globs of namespace/type (public registry) or host/namespace/type; any other is refused before terraform init (TFPIPE_ALLOWED_PROVIDERS)."
+  type        = list(string)
+  default     = ["hashicorp/*"]
+
+  validation {
+    condition     = alltrue([for p in var.allowed_providers : can(regex("^[A-Za-z0-9*._-]+(/[A-Za-z0-9*._-]+){1,2}$", p))])
+    error_message = "allowed_providers takes globs of namespace/type or host/namespace/type, e.g. hashicorp/*."
+  }
+}
+
+variable "allowed_module_sources" {
+  description = "Module sources allowed besides local ./ and ../ modules, as globs of the source string, e.g. git::https://github.com/acme/* (TFPIPE_ALLOWED_MODULE_SOURCES)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.allowed_module_sources : !strcontains(s, ",")])
+    error_message = "allowed_module_sources entries cannot contain a comma (the job reads them comma-separated)."
+  }
+}
+
 variable "github_api_url" {
   description = "GitHub API base URL (GitHub Enterprise Server: https://<host>/api/v3)."
   type        = string
