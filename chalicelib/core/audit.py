@@ -14,13 +14,13 @@ CLEAN_RESULTS = frozenset({"applied", "rolled-back-to"})  # results that leave t
 class AuditRecord:
     run_id: str
     workflow: str
-    action: str  # apply | rollback | ephemeral-apply | destroy
+    action: str  # apply | rollback | ephemeral-apply | destroy | unlock (run_id: the run whose lock was cleared)
     environment: str
     account_id: str
     repository: str
     sha: str
     actor: str
-    result: str  # applied | failed | rolled-back-to | destroyed | destroy-failed
+    result: str  # applied | failed | rolled-back-to | destroyed | destroy-failed | unlocked | force-unlocked
     started_at: str
     finished_at: str
     approver: str | None = None
