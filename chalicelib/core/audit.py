@@ -40,6 +40,8 @@ class AuditRecord:
     @property
     def commit_message(self) -> str:
         by = f" approved by {self.approver}" if self.approver else ""
+        if self.action == "unlock":  # applies no commit: it names the run whose lock was cleared
+            return f"unlock {self.environment}: {self.result} (lock of run {self.run_id}, by {self.actor})"
         return (f"{self.action} {self.sha[:7]} to {self.environment}: {self.result} "
                 f"(run {self.run_id}, by {self.actor}{by})")
 
