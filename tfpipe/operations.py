@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import boto3.session
 import botocore.session
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core.audit import in_time_order, last_good_commit
 from chalicelib.core.failure_cause import JobFailureCause
@@ -67,6 +69,19 @@ class Operator:
                                 "operator routes take SigV4-signed calls (IAM). Configure a profile or "
                                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
         return found.get_frozen_credentials()
+
+    def caller_arn(self, doing: str) -> str:
+        """Who this CLI acts as: the IAM identity of the credentials it signs with (STS GetCallerIdentity),
+        recorded where an operator acts directly on the pipeline's state (an unlock)."""
+        credentials = self._credentials()
+        sts = boto3.session.Session(aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                                    aws_session_token=credentials.token,
+                                    region_name=self.target.settings.region).client("sts")
+        try:
+            return sts.get_caller_identity()["Arn"]
+        except (BotoCoreError, ClientError) as exc:
+            raise OperatorError(f"{doing}: finding your IAM identity (STS GetCallerIdentity) to record who did it: "
+                                f"{exc}") from None
 
     def post(self, path: str, payload: dict) -> ApiAnswer:
         body = json.dumps(payload).encode()
@@ -197,7 +212,8 @@ class Operator:
             history = in_time_order(self.deps.audit_log.history(repository, environment))
             item["commit"] = last_good_commit(history)
             if item["state"] == "unknown":
-                destroyed = bool(history) and (history[-1].action, history[-1].result) == ("destroy", "destroyed")
+                changes = [r for r in history if r.action != "unlock"]  # an unlock changes nothing there
+                destroyed = bool(changes) and (changes[-1].action, changes[-1].result) == ("destroy", "destroyed")
                 item["state"] = "destroyed" if destroyed else "applied" if item["commit"] else "none applied"
         return sorted(found.values(), key=lambda i: (i["repository"], i["environment"]))
 

@@ -14,13 +14,13 @@ CLEAN_RESULTS = frozenset({"applied", "rolled-back-to"})  # results that leave t
 class AuditRecord:
     run_id: str
     workflow: str
-    action: str  # apply | rollback | ephemeral-apply | destroy
+    action: str  # apply | rollback | ephemeral-apply | destroy | unlock (run_id: the run whose lock was cleared)
     environment: str
     account_id: str
     repository: str
     sha: str
     actor: str
-    result: str  # applied | failed | rolled-back-to | destroyed | destroy-failed
+    result: str  # applied | failed | rolled-back-to | destroyed | destroy-failed | unlocked | force-unlocked
     started_at: str
     finished_at: str
     approver: str | None = None
@@ -40,6 +40,8 @@ class AuditRecord:
     @property
     def commit_message(self) -> str:
         by = f" approved by {self.approver}" if self.approver else ""
+        if self.action == "unlock":  # applies no commit: it names the run whose lock was cleared
+            return f"unlock {self.environment}: {self.result} (lock of run {self.run_id}, by {self.actor})"
         return (f"{self.action} {self.sha[:7]} to {self.environment}: {self.result} "
                 f"(run {self.run_id}, by {self.actor}{by})")
 

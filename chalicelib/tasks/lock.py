@@ -4,9 +4,12 @@ queued PLAN-APPLY supersedes older ones), release it, or hold it when a rollback
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
+from chalicelib.core.audit import AuditRecord
 from chalicelib.core.errors import FieldError, InvalidRequest, LockHeld, NotFound
 from chalicelib.core.lock_queue import LockState, QueuedRun, after_lock_held, superseded_by
+from chalicelib.core.run_records import RunRecord
 from chalicelib.core.status import Status
 from chalicelib.ports import Lock
 from chalicelib.tasks import status
@@ -85,10 +88,10 @@ def handle(deps, raw: object) -> dict:
     return dispatch(OPERATIONS, deps, raw, "working the environment lock")
 
 
-def unlock(deps, environment: str, repository: str | None = None, force: bool = False) -> Lock:
-    """An operator clears an environment's lock (`tfpipe unlock <env>`); answers the lock cleared.
-    The lock of a run that still runs is refused unless forced: that run releases it when it ends,
-    and clearing it lets another run change the environment under it."""
+def unlock(deps, environment: str, by: str, repository: str | None = None, force: bool = False) -> Lock:
+    """An operator (`by`: their IAM identity) clears an environment's lock (`tfpipe unlock <env>`);
+    answers the lock cleared. The lock of a run that still runs is refused unless forced: that run
+    releases it when it ends, and clearing it lets another run change the environment under it."""
     held = [lock for lock in deps.locker.list() if lock.environment == environment
             and (repository is None or lock.repository == repository)]
     if not held:
@@ -101,5 +104,17 @@ def unlock(deps, environment: str, repository: str | None = None, force: bool = 
     if not force and record is not None and deps.starter.is_running(record.execution_arn):
         raise LockHeld(f"unlocking {environment}: run {record.run_id}, which holds the lock, is still running and "
                        f"releases it when it ends; `tfpipe unlock {environment} --force` clears it anyway")
+    # Recorded before the lock goes: an unlock the audit trail could not take does not happen.
+    deps.audit_log.append(_unlock_record(held[0], record, by, force))
     cleared = deps.locker.force_release(held[0].repository, environment)
     return cleared or held[0]
+
+
+def _unlock_record(lock: Lock, run: RunRecord | None, by: str, force: bool) -> AuditRecord:
+    """The audit record of an unlock: the run whose lock was cleared, and who cleared it."""
+    now = datetime.now(UTC)
+    return AuditRecord(
+        run_id=lock.run_id, workflow=run.workflow if run else "", action="unlock", environment=lock.environment,
+        account_id="", repository=lock.repository, sha=run.sha if run else "", actor=by,
+        result="force-unlocked" if force else "unlocked", started_at=lock.acquired_at,
+        finished_at=now.isoformat(timespec="microseconds"))

@@ -17,6 +17,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.core.job import JobErrorClass
+from executor.failures import JobFailure
+from executor.sources import BackendBlock
+
+# What `backend_args` sets, and what would send the state or its lock elsewhere or swap the job's
+# credentials: written in the root's backend "s3" block, each would be overridden or fight the job's.
+REFUSED_SETTINGS = frozenset({"bucket", "key", "region", "use_lockfile", "encrypt", "workspace_key_prefix",
+                              "use_path_style", "dynamodb_table", "profile", "role_arn", "assume_role"})
+MIGRATION_DOC = 'docs/onboarding.md, "Bringing existing state"'
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 STATE_FILE = "terraform.tfstate"
 
@@ -76,3 +85,19 @@ def initialized_backend(checkout: Path, data_dir: str = ".terraform") -> str | N
         return None
     backend = record.get("backend") if isinstance(record, dict) else None
     return backend.get("type") if isinstance(backend, dict) else None
+
+
+def refuse_own_settings(blocks: list[BackendBlock]) -> None:
+    """Before init: a backend "s3" block that says where its state lives is refused, not overridden.
+
+    `-backend-config` silently wins over the block, so a root that kept its old bucket and key would
+    start from an empty state in the pipeline's bucket and plan to create everything again.
+    """
+    for block in blocks:
+        own = [name for name in block.settings if block.kind == "s3" and name in REFUSED_SETTINGS]
+        if own:
+            raise JobFailure(JobErrorClass.INIT_FAILED, f"checking the backend before terraform init: the "
+                             f"backend \"s3\" block in {block.where} sets {', '.join(own)}; the pipeline keeps "
+                             "each environment's state in its own state bucket and sets these itself, so leave "
+                             f"the block empty (`backend \"s3\" {{}}`) and move existing state there first "
+                             f"({MIGRATION_DOC})")

@@ -25,7 +25,7 @@ from chalicelib.core.request import parse_custom_command
 from chalicelib.core.status import Phase, Status
 from chalicelib.core.tiers import Tier
 from executor import checkout as git
-from executor.backend import backend_args, initialized_backend, state_location
+from executor.backend import backend_args, initialized_backend, refuse_own_settings, state_location
 from executor.build import run_build
 from executor.config import ExecutorConfig
 from executor.credentials import assume_target_role, job_tier
@@ -40,7 +40,7 @@ from executor.refresh import RefreshedCredentials
 from executor.repo_config import RepoConfig, load_repo_config, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
-from executor.sources import UnreadableFile, check_configuration, check_fetched_modules
+from executor.sources import UnreadableFile, backend_blocks, check_configuration, check_fetched_modules
 from executor.summary import Counts, counts_of
 from executor.terraform import MIN_VERSION, Terraform, base_env
 
@@ -224,6 +224,7 @@ class Job:
         try:
             remote_modules = check_configuration(self.src, self.config.allowed_providers,
                                                  self.config.allowed_module_sources)
+            refuse_own_settings(backend_blocks(self.src))
         except UnreadableFile as unreadable:
             self._raise_syntax_errors(unreadable.relative)
             raise JobFailure(JobErrorClass.INIT_FAILED, f"{unreadable}, though Terraform reads it: the provider "

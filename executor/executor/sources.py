@@ -7,7 +7,8 @@ Terraform: every `required_providers` entry, every `provider` block, and the pro
 data source and ephemeral resource implies (`random_id` -> hashicorp/random; the default namespace is
 hashicorp), in the root module and in every local module (`./`, `../`) it calls, followed recursively.
 Module sources must be local or match `TFPIPE_ALLOWED_MODULE_SOURCES`; the providers of allowed remote
-modules are checked once `terraform get` has fetched them (still before `init`).
+modules are checked once `terraform get` has fetched them (still before `init`). The same reading
+gives the root module's backend blocks, which `executor.backend` checks before init.
 
 Allow-lists are globs: providers as `namespace/type` (the public registry) or `host/namespace/type`
 (`TFPIPE_ALLOWED_PROVIDERS`, default `hashicorp/*`), module sources as the `source` string.
@@ -49,6 +50,15 @@ class Use:
     kind: str  # "provider" or "module"
     address: str  # a provider's host/namespace/type, or a module's source
     where: str  # e.g. `main.tf` or `modules/net/main.tf (module "net")`
+
+
+@dataclass(frozen=True)
+class BackendBlock:
+    """A `backend "<kind>" { ... }` block of the root module, and the settings written in it."""
+
+    where: str  # the file, relative to the root
+    kind: str  # e.g. "s3"
+    settings: tuple[str, ...]
 
 
 def parse_list(value: str) -> tuple[str, ...]:
@@ -131,9 +141,7 @@ def _module_uses(directory: Path, root: Path, label: str, follow_local: bool, se
     if directory in seen:
         return []
     seen.add(directory)
-    # As Terraform reads a module: its .tf and .tf.json files, not hidden ones (editors' leftovers).
-    documents = [(path, _load(path, root)) for path in sorted(directory.iterdir())
-                 if path.name.endswith((".tf", ".tf.json")) and not path.name.startswith(".") and path.is_file()]
+    documents = _documents(directory, root)
     local_names: dict[str, str] = {}  # local provider name -> source, from required_providers
     declared: list[tuple[str, Path]] = []
     for path, doc in documents:
@@ -185,6 +193,23 @@ def _module_uses(directory: Path, root: Path, label: str, follow_local: bool, se
                                          "inside the repository")
                     uses.extend(_module_uses(target, root, f"module {name!r}", True, seen))
     return uses
+
+
+def backend_blocks(root: Path) -> list[BackendBlock]:
+    """The root module's `backend` blocks (in `terraform` blocks), with the settings each writes."""
+    root = Path(root).resolve()
+    return [BackendBlock(path.relative_to(root).as_posix(), kind,
+                         tuple(name for name, _value in _items(body)) if isinstance(body, dict) else ())
+            for path, doc in _documents(root, root)
+            for terraform in _list(doc.get("terraform"))
+            for block in _list(terraform.get("backend"))
+            for kind, body in _items(block)]
+
+
+def _documents(directory: Path, root: Path) -> list[tuple[Path, dict]]:
+    # As Terraform reads a module: its .tf and .tf.json files, not hidden ones (editors' leftovers).
+    return [(path, _load(path, root)) for path in sorted(directory.iterdir())
+            if path.name.endswith((".tf", ".tf.json")) and not path.name.startswith(".") and path.is_file()]
 
 
 def _load(path: Path, root: Path) -> dict:

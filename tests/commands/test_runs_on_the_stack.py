@@ -235,6 +235,9 @@ def test_a_run_waiting_for_approval_shows_so_keeps_its_lock_and_lists_by_status(
     forced = tfpipe(stack, "unlock", "uat", "--force")
     assert forced.exit_code == 0, forced.output
     assert operator(stack).deps.locker.get(REPOSITORY, "uat") is None
+    unlocks = [r for r in listed(stack, "history", "uat", "--repository", REPOSITORY) if r["action"] == "unlock"]
+    assert [(r["run_id"], r["actor"], r["result"]) for r in unlocks] == [
+        (run_id, stack.operator["arn"], "force-unlocked")]  # who cleared it: the CLI's signing identity
     assert tfpipe(stack, "reject", run_id).exit_code == 0
 
 

@@ -77,3 +77,11 @@ def test_records_finished_at_the_same_instant_keep_their_appended_order():
 @pytest.mark.parametrize("result", ["applied", "rolled-back-to"])
 def test_either_clean_result_of_a_rollback_counts(result):
     assert last_good_commit([record("rollback", OTHER, result, "2026-11-01T10:00:00Z")]) == OTHER
+
+
+def test_an_unlocks_commit_message_names_the_run_whose_lock_it_was_and_who_cleared_it():
+    unlock = AuditRecord(run_id="r7", workflow="destroy", action="unlock", environment="prod", account_id="",
+                         repository="acme/infra", sha="", actor="arn:aws:iam::123456789012:user/ops",
+                         result="force-unlocked", started_at="2026-01-02T00:00:00", finished_at="2026-01-02T00:00:00")
+    assert unlock.commit_message == "unlock prod: force-unlocked (lock of run r7, by arn:aws:iam::123456789012:user/ops)"
+    assert last_good_commit([record("apply", GOOD_1, "applied", "2026-01-01T00:00:00"), unlock]) == GOOD_1

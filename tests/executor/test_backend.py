@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from executor.backend import backend_args, state_location
+from executor.backend import REFUSED_SETTINGS, backend_args, refuse_own_settings, state_location
+from executor.failures import JobFailure
+from executor.sources import backend_blocks
+
+from chalicelib.core.job import JobErrorClass
 
 
 def test_long_lived_environment_has_one_state_key_per_repository_and_environment():
@@ -46,3 +50,29 @@ def test_the_state_layout_docs_onboarding_shows_is_the_executors():
     # and the move of existing state writes the long-lived key
     assert 'key=$REPOSITORY/env/$ENVIRONMENT/terraform.tfstate' in doc
     assert long_lived == "owner/name/env/environment/terraform.tfstate"
+
+
+def test_an_empty_backend_block_passes_the_check_before_init(tmp_path):
+    (tmp_path / "main.tf").write_text('terraform {\n  backend "s3" {}\n}\n')
+    assert [(b.where, b.kind, b.settings) for b in backend_blocks(tmp_path)] == [("main.tf", "s3", ())]
+    refuse_own_settings(backend_blocks(tmp_path))
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("main.tf", 'terraform {\n  backend "s3" {\n    key = "old/terraform.tfstate"\n'
+                '    dynamodb_table = "locks"\n    use_lockfile = true\n  }\n}\n'),
+    ("backend.tf.json", '{"terraform": {"backend": {"s3": {"key": "old/terraform.tfstate", '
+                        '"dynamodb_table": "locks", "use_lockfile": true}}}}')])
+def test_a_backend_block_with_its_own_settings_is_refused_naming_file_and_settings(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(JobFailure) as caught:
+        refuse_own_settings(backend_blocks(tmp_path))
+    assert caught.value.error is JobErrorClass.INIT_FAILED
+    assert f"in {name} sets key, dynamodb_table, use_lockfile" in str(caught.value)
+    assert 'docs/onboarding.md, "Bringing existing state"' in str(caught.value)
+
+
+def test_every_setting_the_job_passes_to_init_is_one_the_block_may_not_set():
+    location = state_location("state", "acme/infra", "pr-42", "pr-42")
+    passed = {arg.removeprefix("-backend-config=").split("=")[0] for arg in backend_args(location, "r", True)}
+    assert passed <= REFUSED_SETTINGS

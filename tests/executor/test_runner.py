@@ -224,6 +224,22 @@ def test_a_configuration_without_an_s3_backend_block_is_refused_at_init_not_appl
     assert aws.keys(ARTIFACTS_BUCKET) == ["runs/run-1/plan-apply/log.txt"]  # nothing was planned either
 
 
+def test_a_backend_block_naming_its_own_bucket_is_refused_before_init_not_silently_overridden(aws, infra):
+    """-backend-config wins over the block: a root that kept its old bucket would start from an empty
+    state in the pipeline's bucket and plan to create everything again."""
+    main = (infra.work / "main.tf").read_text()
+    infra.write("main.tf", main.replace('backend "s3" {}', 'backend "s3" {\n    bucket = "theirs"\n  }'))
+    sha = infra.commit("own backend settings")
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "InitFailed"
+    cause = failed.answer["cause"]
+    assert 'backend "s3" block in main.tf sets bucket' in cause and "docs/onboarding.md" in cause, cause
+    assert "initialized" not in failed.stdout.lower()  # terraform init never ran
+    assert aws.keys(STATE_BUCKET) == []
+    assert ssm(aws).describe_parameters()["Parameters"] == []
+
+
 def test_custom_command_outside_the_allow_list_is_refused_even_when_submitted_by_hand(aws, infra):
     sha = infra.commit("c")
     failed = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, custom_args=["apply", "-auto-approve"]))

@@ -9,7 +9,9 @@ import pytest
 from chalicelib.core.errors import InvalidRequest, LockHeld, NotFound
 from chalicelib.core.workflows import Workflow
 from chalicelib.tasks import lock, runs
-from tests.tasks.conftest import OLD_SHA, make_run, published, task_event
+from tests.tasks.conftest import OLD_SHA, bare_repository, make_run, published, task_event
+
+OPS = "arn:aws:iam::123456789012:user/ops"
 
 
 def test_second_run_cannot_take_a_held_lock_and_learns_who_holds_it(deps):
@@ -121,18 +123,32 @@ def test_hold_keeps_the_lock_with_a_reason_until_unlock_clears_it(deps):
     assert deps.locker.get("acme/infra", "prod").reason == held["reason"]
     with pytest.raises(LockHeld, match="needs attention"):
         deps.locker.acquire("acme/infra", "prod", "someone-else")
-    cleared = lock.unlock(deps, "prod")
+    cleared = lock.unlock(deps, "prod", OPS)
     assert cleared.run_id == run.run_id and deps.locker.get("acme/infra", "prod") is None
+    [record] = deps.audit_log.history("acme/infra", "prod")
+    assert (record.action, record.result, record.run_id, record.actor) == ("unlock", "unlocked", run.run_id, OPS)
+    assert record.sha == "" and deps.audit_log.last_good_commit("acme/infra", "prod") is None  # changes nothing
 
 
-def test_unlock_names_what_is_wrong(deps):
+def test_a_forced_unlock_is_recorded_as_forced_and_a_failed_one_records_nothing(deps):
+    deps.locker.acquire("acme/infra", "prod", "r1")
+    with pytest.raises(NotFound):
+        lock.unlock(deps, "staging", OPS)
+    lock.unlock(deps, "prod", OPS, force=True)
+    assert [(r.action, r.result, r.run_id) for r in deps.audit_log.history("acme/infra", "prod")] == [
+        ("unlock", "force-unlocked", "r1")]
+    assert deps.audit_log.history("acme/infra", "staging") == []
+
+
+def test_unlock_names_what_is_wrong(deps, tmp_path):
+    bare_repository(tmp_path / "git", "acme/other")
     with pytest.raises(NotFound, match="unlocking prod: no lock is held"):
-        lock.unlock(deps, "prod")
+        lock.unlock(deps, "prod", "ops")
     deps.locker.acquire("acme/infra", "prod", "r1")
     deps.locker.acquire("acme/other", "prod", "r2")
     with pytest.raises(InvalidRequest, match="acme/infra, acme/other"):
-        lock.unlock(deps, "prod")
-    assert lock.unlock(deps, "prod", repository="acme/other").run_id == "r2"
+        lock.unlock(deps, "prod", "ops")
+    assert lock.unlock(deps, "prod", "ops", repository="acme/other").run_id == "r2"
 
 
 def test_unknown_operation_is_refused_by_name(deps):

@@ -102,7 +102,7 @@ def test_failed_rollback_leaves_the_lock_held_for_an_operator_with_scripted_job_
     assert pipeline.jobs(blocked) == []
 
     from chalicelib.tasks import lock
-    assert lock.unlock(pipeline.deps, "e2e-rbfail").run_id == run.run_id
+    assert lock.unlock(pipeline.deps, "e2e-rbfail", "lead").run_id == run.run_id
     pipeline.wait_for_approval(blocked)
     approval.decide(pipeline.deps, blocked.run_id, False, "lead@example.com")
     assert pipeline.wait(blocked)["status"] == "SUCCEEDED"

@@ -41,8 +41,10 @@ def reject(run_id, state_dir):
 @failing_clearly
 def unlock(environment, repository, force, state_dir):
     """Clear an environment's lock, e.g. one held after a failed rollback (check the environment first).
-    A run that still runs keeps its lock unless --force."""
-    cleared = lock.unlock(operator(state_dir).deps, environment, repository, force=force)
+    A run that still runs keeps its lock unless --force. Each unlock is an audit record naming your IAM
+    identity (`tfpipe history <env>`)."""
+    ops = operator(state_dir)
+    cleared = lock.unlock(ops.deps, environment, ops.caller_arn(f"unlocking {environment}"), repository, force=force)
     why = f" ({cleared.reason})" if cleared.reason else ""
     click.echo(f"unlocked {environment} of {cleared.repository}: it was held by run {cleared.run_id} "
                f"since {cleared.acquired_at}{why}")

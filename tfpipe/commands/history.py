@@ -34,7 +34,7 @@ def history_rows(records: list[AuditRecord], full: bool) -> list[dict]:
 @state_dir_option
 @failing_clearly
 def history(environment, repository, as_json, state_dir):
-    """An environment's audit trail: every apply, rollback, ephemeral apply and destroy, from Git."""
+    """An environment's audit trail: every apply, rollback, ephemeral apply, destroy and unlock, from Git."""
     ops = operator(state_dir)
     repository = ops.repository_of(environment, repository)
     records = ops.deps.audit_log.history(repository, environment)
