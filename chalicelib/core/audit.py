@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -61,7 +62,10 @@ class AuditRecord:
     def author(self) -> tuple[str, str]:
         """(name, email) of the commit's author: the run's actor."""
         name = self.actor.split("@")[0] or "tfpipe"
-        return name, self.actor if "@" in self.actor else f"{name}@users.noreply.tfpipe"
+        if "@" in self.actor:
+            return name, self.actor
+        # An IAM ARN (arn:aws:iam::1234:user/x) is no email local part: GitHub's Git Data API wants a valid one.
+        return name, re.sub(r"[^A-Za-z0-9._+-]+", "-", name).strip("-.") + "@users.noreply.tfpipe"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2) + "\n"

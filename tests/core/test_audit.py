@@ -85,3 +85,13 @@ def test_an_unlocks_commit_message_names_the_run_whose_lock_it_was_and_who_clear
                          result="force-unlocked", started_at="2026-01-02T00:00:00", finished_at="2026-01-02T00:00:00")
     assert unlock.commit_message == "unlock prod: force-unlocked (lock of run r7, by arn:aws:iam::123456789012:user/ops)"
     assert last_good_commit([record("apply", GOOD_1, "applied", "2026-01-01T00:00:00"), unlock]) == GOOD_1
+
+
+def test_an_iam_caller_authors_its_record_with_a_valid_email_and_its_arn_as_name():
+    record = AuditRecord(run_id="plan-apply-prod-abc1234-0123456789ab", workflow="plan-apply", action="unlock",
+                         environment="prod", account_id="", repository="acme/infra", sha="", result="unlocked",
+                         actor="arn:aws:iam::123456789012:user/tfpipe-local-operator",
+                         started_at="2026-12-03T10:00:00Z", finished_at="2026-12-03T10:00:00Z")
+    name, email = record.author
+    assert name == "arn:aws:iam::123456789012:user/tfpipe-local-operator"
+    assert email == "arn-aws-iam-123456789012-user-tfpipe-local-operator@users.noreply.tfpipe"
