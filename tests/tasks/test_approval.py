@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.core.errors import DependencyFailed, Forbidden, NotFound
 from chalicelib.core.runs import Run
+from chalicelib.settings import Settings, SettingsError
 from chalicelib.tasks import approval, runs
 from tests.tasks.conftest import make_run, published, task_event
 
@@ -150,3 +151,10 @@ def test_approve_comment_naming_a_push_run_decides_nothing(deps):
     message = deps.approvals.decide_for_pull_request("acme/infra", 12, run.run_id, True, "octocat")
     assert message.startswith(f"Run {run.run_id} belongs to no pull request, not #12; nothing was approved.")
     assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_self_approval_is_allowed_only_by_the_word_true_so_a_typo_never_loosens_it():
+    assert Settings.from_env({}).allow_self_approval is False
+    assert Settings.from_env({"TFPIPE_ALLOW_SELF_APPROVAL": "TRUE"}).allow_self_approval is True
+    with pytest.raises(SettingsError, match="TFPIPE_ALLOW_SELF_APPROVAL: got 'yes'; accepted: true, false"):
+        Settings.from_env({"TFPIPE_ALLOW_SELF_APPROVAL": "yes"})
