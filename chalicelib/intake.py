@@ -96,7 +96,7 @@ class Intake:
         actions_token.require_default_branch(token, self._vcs().default_branch(request.repository), doing)
         request = self._resolved(request)
         actions_token.require_commit(token, request.sha, request.commit, doing)
-        return self._start_requested(request, body)
+        return self._start_requested(request.triggered_by(token.actor), body)
 
     def operator_dispatch(self, body: bytes, caller: str) -> Answer:
         """`POST /runs` from the CLI or another operator tool; API Gateway checked the caller's SigV4
@@ -106,7 +106,7 @@ class Intake:
         if not self._settings.repository_allowed(request.repository):
             return self._off_the_allow_list(request)
         log.info("run request from %s", caller)
-        return self._start_requested(request, body)
+        return self._start_requested(request.triggered_by(caller), body)
 
     # -- steps ----------------------------------------------------------------------------------------
 

@@ -83,6 +83,8 @@ class Settings:
     lock_wait_seconds: int = 30
     lock_max_wait_seconds: int = 2 * 3600
     approval_timeout_seconds: int = 24 * 3600
+    # Whoever triggered a run or authored a commit it applies may approve it too: for one-person teams only.
+    allow_self_approval: bool = False
     stale_lock_seconds: int = 6 * 3600
     # Status fan-out: the status queue's DLQ (messages arrive there with the reason they failed), how
     # many receives a message gets before it goes there (the queue's maxReceiveCount), and where an
@@ -159,6 +161,7 @@ class Settings:
                 lock_wait_seconds=parse_duration(get("LOCK_WAIT", "30s")),
                 lock_max_wait_seconds=parse_duration(get("LOCK_MAX_WAIT", "2h")),
                 approval_timeout_seconds=parse_duration(get("APPROVAL_TIMEOUT", "24h")),
+                allow_self_approval=_true_or_false(get("ALLOW_SELF_APPROVAL", "false")),
                 stale_lock_seconds=parse_duration(get("STALE_LOCK_AFTER", "6h")),
                 status_dlq_url=get("STATUS_DLQ_URL"),
                 status_max_receives=int(get("STATUS_MAX_RECEIVES", "5")),
@@ -211,6 +214,13 @@ class Settings:
 
     def repository_allowed(self, repository: str) -> bool:
         return any(fnmatchcase(repository.lower(), pattern.lower()) for pattern in self.allowed_repositories)
+
+
+def _true_or_false(value: str) -> bool:
+    """A switch that loosens a safety rule: only the words true and false, so a typo never loosens it."""
+    if value.strip().lower() not in ("true", "false"):
+        raise ValueError(f"got {value!r}; accepted: true, false")
+    return value.strip().lower() == "true"
 
 
 def _choice(kind: type[StrEnum], value: str):

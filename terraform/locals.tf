@@ -49,6 +49,7 @@ locals {
       TFPIPE_DEPLOY_ROLE_NAME     = var.deploy_role_name
       TFPIPE_GITHUB_API_URL       = var.github_api_url
       TFPIPE_UNTRUSTED_PRS        = var.untrusted_pull_requests
+      TFPIPE_ALLOW_SELF_APPROVAL  = tostring(var.allow_self_approval)
       TFPIPE_TRACING              = "on"
     },
     # Which secrets each repository's Terraform receives (never read from its tfpipe.yml).

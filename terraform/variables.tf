@@ -108,6 +108,12 @@ variable "untrusted_pull_requests" {
   }
 }
 
+variable "allow_self_approval" {
+  description = "Whoever triggered a run or authored a commit it applies may also approve it (TFPIPE_ALLOW_SELF_APPROVAL): for one-person teams only; by default another user with write access must approve."
+  type        = bool
+  default     = false
+}
+
 variable "allowed_providers" {
   description = "Providers a repository's Terraform may use, as globs of namespace/type (public registry) or host/namespace/type; any other is refused before terraform init (TFPIPE_ALLOWED_PROVIDERS)."
   type        = list(string)

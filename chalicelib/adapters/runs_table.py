@@ -35,6 +35,8 @@ def _number(value):
 def _run(data: dict) -> RunRecord:
     fields = {k: data.get(k) for k in RunRecord.__dataclass_fields__ if k in data}
     fields["pull_request"] = _number(fields.get("pull_request"))
+    for name in ("requested_by", "commit_authors"):  # DynamoDB gives lists back; the record keeps tuples
+        fields[name] = tuple(fields.get(name) or ())
     return RunRecord(**fields)
 
 

@@ -40,6 +40,7 @@ class PushEvent:
     deleted: bool
     pusher_email: str | None
     sender: Actor
+    commit_authors: tuple[str, ...] = ()  # logins and emails of commits[] and head_commit: may not approve
 
     @property
     def branch(self) -> str | None:
@@ -74,6 +75,7 @@ class IssueCommentEvent:
     body: str
     comment_id: int
     sender: Actor
+    issue_author: str = ""  # issue.user.login: on a pull request, who opened it
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,20 @@ def _push(read: _Reader) -> PushEvent:
         ref=read.get("ref", str), before=read.get("before", str), after=read.get("after", str),
         deleted=bool(read.get("deleted", bool, optional=True)),
         pusher_email=read.get("pusher.email", str, optional=True), sender=read.actor(),
+        commit_authors=_commit_authors(read.payload),
     )
+
+
+def _commit_authors(payload: dict) -> tuple[str, ...]:
+    """The GitHub logins (when GitHub linked the commit to an account) and emails of the pushed commits'
+    authors; anything malformed is skipped (this list only ever refuses approvals, never grants)."""
+    commits = payload.get("commits") if isinstance(payload.get("commits"), list) else []
+    found = []
+    for commit in [*commits, payload.get("head_commit")]:
+        author = commit.get("author") if isinstance(commit, dict) else None
+        if isinstance(author, dict):
+            found.extend(v for v in (author.get("username"), author.get("email")) if isinstance(v, str) and v)
+    return tuple(dict.fromkeys(found))
 
 
 def _pull_request(read: _Reader) -> PullRequestEvent:
@@ -170,7 +185,7 @@ def _issue_comment(read: _Reader) -> IssueCommentEvent:
         number=read.get("issue.number", int),
         on_pull_request=read.get("issue.pull_request", dict, optional=True) is not None,
         body=read.get("comment.body", str, optional=True) or "", comment_id=read.get("comment.id", int),
-        sender=read.actor(),
+        sender=read.actor(), issue_author=read.get("issue.user.login", str, optional=True) or "",
     )
 
 

@@ -126,9 +126,11 @@ def route(event: GitHubEvent, policy: RoutingPolicy) -> Intent:
     return handler(event, policy)
 
 
-def _request(policy: RoutingPolicy, doing: str, **fields) -> PipelineRequest:
-    return parse_pipeline_request({k: v for k, v in fields.items() if v is not None}, policy.defaults,
-                                  policy.ttl, doing=doing)
+def _request(policy: RoutingPolicy, doing: str, by: tuple[str, ...] = (), **fields) -> PipelineRequest:
+    """A request from a webhook's fields; `by`: the GitHub logins that triggered it."""
+    request = parse_pipeline_request({k: v for k, v in fields.items() if v is not None}, policy.defaults,
+                                     policy.ttl, doing=doing)
+    return request.triggered_by(*by)
 
 
 def _ping(event: PingEvent, policy: RoutingPolicy) -> Intent:
@@ -150,12 +152,12 @@ def _push(event: PushEvent, policy: RoutingPolicy) -> Intent:
                        repository=event.repository, commit=event.after, command="apply",
                        environment=policy.default_environment,
                        user_email=event.pusher_email or event.sender.email)
-    return Start((request,))
+    return Start((request.triggered_by(event.sender.login, commit_authors=event.commit_authors),))
 
 
 def _pull_request(event: PullRequestEvent, policy: RoutingPolicy) -> Intent:
     common = {"repository": event.repository, "commit": event.head_sha, "pull_request": event.number,
-              "user_email": event.sender.email}
+              "user_email": event.sender.email, "by": (event.author, event.sender.login)}
     environment = ephemeral_environment(event.number)
     if event.action == "closed":
         destroy = Start((_request(policy, f"destroying the environment of pull request #{event.number}",
@@ -223,7 +225,7 @@ def _comment_start(event: IssueCommentEvent, policy: RoutingPolicy, verb: Verb, 
     request = _request(policy, f"reading `/{verb.value}` on pull request #{event.number}",
                        repository=event.repository, commit=f"refs/pull/{event.number}/head",
                        command=command, environment=environment, pull_request=event.number,
-                       user_email=event.sender.email, **extra)
+                       user_email=event.sender.email, by=(event.sender.login, event.issue_author), **extra)
     return Start((request,), requires_write_access=event.sender.login, pull_request=event.number)
 
 
@@ -306,7 +308,7 @@ def _dispatch(event: DispatchEvent, policy: RoutingPolicy) -> Intent:
         raise InvalidRequest(f"reading the PipelineRequest of a {event.kind}",
                              [FieldError("repository", request.repository,
                                          f"the repository that sent the event, {event.repository}")])
-    return Start((request,), pull_request=request.pull_request)
+    return Start((request.triggered_by(event.sender.login),), pull_request=request.pull_request)
 
 
 _ROUTES = {

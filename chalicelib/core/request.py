@@ -91,10 +91,19 @@ class PipelineRequest:
     custom: CustomCommand | None = None
     request_id: str | None = None
     sha: str | None = None  # the commit resolved to a sha before a run starts
+    # Who may not approve this run (issue 13, independence), set by the intake from the authenticated
+    # channel, never from the request body: who triggered it (GitHub logins, an IAM ARN, the Actions
+    # token's actor) and, for a push, the authors of the commits being applied (logins and emails).
+    requested_by: tuple[str, ...] = ()
+    commit_authors: tuple[str, ...] = ()
 
     @property
     def workflow(self) -> Workflow:
         return WORKFLOW_BY_COMMAND[self.command]
+
+    def triggered_by(self, *identities: str | None, commit_authors: tuple[str, ...] = ()) -> PipelineRequest:
+        return replace(self, requested_by=tuple(dict.fromkeys(i for i in identities if i)),
+                       commit_authors=commit_authors)
 
     def resolved(self, sha: str) -> PipelineRequest:
         if not SHA.match(sha):
@@ -106,6 +115,7 @@ class PipelineRequest:
         data = asdict(self)
         data["command"] = self.command.value
         data["custom"] = {"subcommand": self.custom.subcommand, "args": list(self.custom.args)} if self.custom else None
+        data["requested_by"], data["commit_authors"] = list(self.requested_by), list(self.commit_authors)
         return data
 
     @classmethod
@@ -120,6 +130,7 @@ class PipelineRequest:
             ttl_seconds=data.get("ttl_seconds"),
             custom=CustomCommand(custom["subcommand"], tuple(custom["args"])) if custom else None,
             request_id=data.get("request_id"), sha=data.get("sha"),
+            requested_by=tuple(data.get("requested_by") or ()), commit_authors=tuple(data.get("commit_authors") or ()),
         )
 
 

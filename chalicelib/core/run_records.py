@@ -21,6 +21,9 @@ class RunRecord:
     approval_state: str | None = None  # pending | approved | rejected
     approver: str | None = None
     updated_at: str | None = None
+    # Who may not approve it (PipelineRequest.requested_by and commit_authors): GitHub logins, IAM ARNs, emails.
+    requested_by: tuple[str, ...] = ()
+    commit_authors: tuple[str, ...] = ()
 
 
 class EnvironmentState:

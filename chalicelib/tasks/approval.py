@@ -5,7 +5,8 @@ state machine."""
 from __future__ import annotations
 
 from chalicelib.adapters.task_callbacks import TokenClosed
-from chalicelib.core.errors import DependencyFailed, FieldError, InvalidRequest, NotFound
+from chalicelib.core.approval import self_approval
+from chalicelib.core.errors import DependencyFailed, FieldError, Forbidden, InvalidRequest, NotFound
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
 
@@ -31,8 +32,13 @@ def request(deps, raw: object) -> dict:
 
 
 def decide(deps, run_id: str, approved: bool, actor: str) -> dict:
-    """Approve or reject the approval a run waits for. NotFound when none is open."""
+    """Approve or reject the approval a run waits for. NotFound when none is open; Forbidden when the
+    approver is not independent of the run (a rejection stops a change: anyone with access may)."""
     verb = "approving" if approved else "rejecting"
+    record = deps.runs.get(run_id) if approved and not deps.settings.allow_self_approval else None
+    refusal = self_approval(record, actor) if record else None
+    if refusal:
+        raise Forbidden(f"{verb} run {run_id}: {refusal}; the approval stays open")
     token = deps.runs.claim_approval(run_id, approved, actor)
     try:
         deps.task_callbacks.succeed(token, {"approved": approved, "actor": actor})
@@ -68,8 +74,12 @@ class RunApprovals:
         record = runs.get(run_id)
         if record is None or record.repository != repository:
             return f"Run {run_id} is not a run of {repository}; nothing was {verb}."
+        if record.pull_request != pull_request:  # a comment answers for its own pull request's runs only
+            where = f"pull request #{record.pull_request}" if record.pull_request else "no pull request"
+            return (f"Run {run_id} belongs to {where}, not #{pull_request}; nothing was {verb}. Decide it there, "
+                    f"or with `tfpipe {'approve' if approved else 'reject'} {run_id}`.")
         try:
             decide(self._deps, run_id, approved, actor)
-        except NotFound as exc:
+        except (NotFound, Forbidden) as exc:
             return f"Nothing was {verb}: {exc}."
         return f"Run {run_id} ({record.sha[:7]} to {record.environment}) {verb} by {actor}."

@@ -17,7 +17,8 @@ def start(deps, raw: object) -> dict:
         run_id=run.run_id, workflow=run.workflow.value, repository=request.repository,
         environment=request.environment.name, sha=request.sha or request.commit, actor=request.user_email,
         execution_arn=event.execution_arn, started_at=started.isoformat(timespec="seconds"),
-        pull_request=request.pull_request))
+        pull_request=request.pull_request, requested_by=request.requested_by,
+        commit_authors=request.commit_authors))
     status.publish(deps, run, "started", event.state)
     settings = deps.settings
     # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them.

@@ -43,6 +43,14 @@ def test_plan_comment_from_a_writer_plans_the_pull_request_head_with_github_twin
     assert execution["input"]["request"]["pull_request"] == 1
 
 
+def test_a_run_a_comment_starts_records_the_commenter_and_the_pull_requests_author_with_github_twin(writer_pipeline):
+    payload = comment("/ephemeral")
+    payload["issue"]["user"]["login"] = "ada"
+    writer_pipeline.webhook("issue_comment", payload)
+    [execution] = writer_pipeline.executions()
+    assert execution["input"]["request"]["requested_by"] == ["Codertocat", "ada"]
+
+
 @pytest.mark.parametrize("permission", ["read", "triage", "none"])
 def test_a_command_from_a_user_without_write_access_runs_nothing_and_says_why_with_github_twin(
         writer_pipeline, permission):

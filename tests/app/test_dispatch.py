@@ -32,6 +32,12 @@ def test_a_valid_request_starts_one_run_and_answers_its_id(pipeline):
     assert execution["input"]["request"]["job_queue_arn"].endswith(":job-queue/tfpipe")
 
 
+def test_a_dispatched_run_records_the_actions_actor_who_triggered_it(pipeline):
+    pipeline.dispatch(request(), token=pipeline.actions_token(request(), actor="grace"))
+    [execution] = pipeline.executions()
+    assert execution["input"]["request"]["requested_by"] == ["grace"]
+
+
 def test_a_retried_dispatch_with_the_same_request_id_starts_nothing_twice(pipeline):
     first = json.loads(pipeline.dispatch(request()).body)
     again = json.loads(pipeline.dispatch(request()).body)

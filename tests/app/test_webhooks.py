@@ -186,3 +186,16 @@ def test_a_delivery_without_its_headers_is_a_400_naming_them(pipeline):
     assert response.status_code == 400
     message = json.loads(response.body)["message"]
     assert "X-GitHub-Event" in message and "X-GitHub-Delivery" in message
+
+
+def test_a_push_records_who_pushed_and_who_authored_its_commits_so_neither_may_approve_it(pipeline):
+    payload = copy.deepcopy(load_fixture("push", "with-new-branch.payload.json"))
+    payload["commits"].append({**payload["commits"][0],
+                               "author": {"name": "Ada", "email": "ada@acme.example", "username": "ada"}})
+    pipeline.webhook("push", payload)
+    [execution] = pipeline.executions()
+    request = execution["input"]["request"]
+    assert request["requested_by"] == ["Codertocat"]
+    assert request["commit_authors"] == ["Codertocat", "21031067+Codertocat@users.noreply.github.com",
+                                         "ada", "ada@acme.example"]
+

@@ -38,7 +38,9 @@ def stack(tmp_path_factory):
     script = tmp_path_factory.mktemp("standin") / "script.json"
     script.write_text(json.dumps(STANDIN_SCRIPT))
     with Stack(app="app:app", stage="cli", state_dir=tmp_path_factory.mktemp("tfpipe-state"), provision=True,
-               extra_env={"TFPIPE_TTL_MIN": "1s"}, job_command=[sys.executable, "-m", "tests.workflows.job_standin"],
+               # One operator runs and approves (these tests are about what the CLI prints, not who may approve).
+               extra_env={"TFPIPE_TTL_MIN": "1s", "TFPIPE_ALLOW_SELF_APPROVAL": "true"},
+               job_command=[sys.executable, "-m", "tests.workflows.job_standin"],
                job_environment={"TFPIPE_STANDIN_SCRIPT": str(script)}) as running:
         yield running
 

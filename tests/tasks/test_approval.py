@@ -4,10 +4,13 @@ through the API is API Gateway's IAM authorization (tests/workflows, tests/app/t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from chalicelib.core.errors import DependencyFailed, NotFound
+from chalicelib.core.errors import DependencyFailed, Forbidden, NotFound
+from chalicelib.core.runs import Run
+from chalicelib.settings import Settings, SettingsError
 from chalicelib.tasks import approval, runs
 from tests.tasks.conftest import make_run, published, task_event
 
@@ -91,3 +94,67 @@ def test_a_decision_step_functions_could_not_take_leaves_the_approval_open(deps,
     with pytest.raises(DependencyFailed, match=f"approving run {waiting.run_id}: EndpointConnectionError"):
         approval.decide(deps, waiting.run_id, True, "lead@example.com")
     assert deps.runs.get(waiting.run_id).approval_state == "pending"
+
+
+OPERATOR = "arn:aws:iam::123456789012:user/dev"
+
+
+def waiting_run(deps, pull_request: int | None = None, requested_by=(), commit_authors=()) -> Run:
+    run = make_run(pull_request=pull_request)
+    run = replace(run, request=replace(run.request, requested_by=requested_by, commit_authors=commit_authors))
+    runs.start(deps, task_event(run))
+    approval.request(deps, task_event(run, task_token="token-of-a-finished-execution"))
+    return run
+
+
+def test_the_iam_caller_who_started_a_run_cannot_approve_it_403_and_the_approval_stays_open(deps):
+    run = waiting_run(deps, requested_by=(OPERATOR,))
+    with pytest.raises(Forbidden) as refused:
+        approval.decide(deps, run.run_id, True, OPERATOR.upper())  # IAM names are unique whatever their case
+    assert refused.value.http_status == 403
+    assert (f"approving run {run.run_id}: {OPERATOR.upper()} triggered this run; another user with write access "
+            "must approve (TFPIPE_ALLOW_SELF_APPROVAL=true allows it for one-person teams)") in str(refused.value)
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_an_author_of_a_commit_being_applied_cannot_approve_it_by_comment(deps):
+    run = waiting_run(deps, pull_request=12, requested_by=("octocat",), commit_authors=("Ada", "ada@acme.example"))
+    message = deps.approvals.decide_for_pull_request("acme/infra", 12, run.run_id, True, "ada")
+    assert message.startswith(f"Nothing was approved: approving run {run.run_id}: @ada authored a commit being "
+                              "applied; another user with write access must approve")
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_the_author_of_a_change_may_still_reject_it(deps):
+    run = waiting_run(deps, requested_by=(OPERATOR,))
+    with pytest.raises(NotFound, match="its approval is no longer open"):  # reached Step Functions: not refused
+        approval.decide(deps, run.run_id, False, OPERATOR)
+
+
+def test_allow_self_approval_lets_a_one_person_team_approve_its_own_run(deps):
+    run = waiting_run(deps, requested_by=(OPERATOR,), commit_authors=("dev",))
+    deps.settings = replace(deps.settings, allow_self_approval=True)
+    with pytest.raises(NotFound, match="its approval is no longer open"):  # reached Step Functions: not refused
+        approval.decide(deps, run.run_id, True, OPERATOR)
+
+
+def test_approve_comment_naming_a_run_of_another_pull_request_decides_nothing_and_says_where_to(deps):
+    run = waiting_run(deps, pull_request=7)
+    message = deps.approvals.decide_for_pull_request("acme/infra", 12, run.run_id, True, "octocat")
+    assert message == (f"Run {run.run_id} belongs to pull request #7, not #12; nothing was approved. Decide it "
+                       f"there, or with `tfpipe approve {run.run_id}`.")
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_approve_comment_naming_a_push_run_decides_nothing(deps):
+    run = waiting_run(deps)
+    message = deps.approvals.decide_for_pull_request("acme/infra", 12, run.run_id, True, "octocat")
+    assert message.startswith(f"Run {run.run_id} belongs to no pull request, not #12; nothing was approved.")
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_self_approval_is_allowed_only_by_the_word_true_so_a_typo_never_loosens_it():
+    assert Settings.from_env({}).allow_self_approval is False
+    assert Settings.from_env({"TFPIPE_ALLOW_SELF_APPROVAL": "TRUE"}).allow_self_approval is True
+    with pytest.raises(SettingsError, match="TFPIPE_ALLOW_SELF_APPROVAL: got 'yes'; accepted: true, false"):
+        Settings.from_env({"TFPIPE_ALLOW_SELF_APPROVAL": "yes"})

@@ -15,8 +15,11 @@ from chalicelib.core.runs import Run
 from chalicelib.core.tiers import Tier
 from chalicelib.core.workflows import Command, Workflow
 from tests.local.github_helpers import Clone
+from tests.local.test_api_gateway import iam_user_key, signed_post
 from tests.workflows.conftest import register_standin
 from tfpipe.local.testing import stack_fixture
+from tfpipe.operations import Operator
+from tfpipe.target import Target
 
 pytestmark = pytest.mark.e2e
 
@@ -50,13 +53,14 @@ def pull_request(stack, tmp_path_factory):
     wiring.reset()
 
 
-def start_plan_apply(stack, pull_request, key: str) -> Run:
+def start_plan_apply(stack, pull_request, key: str, requested_by: tuple[str, ...] = ()) -> Run:
     settings = wiring.container().settings
     request = PipelineRequest(
         repository=REPO, commit=pull_request["head"], environment=Environment(f"e2e-{key}", stack.account_id),
         command=Command.APPLY, job_definition_arn=pull_request["definition"],
         job_queue_arn=settings.job_target(Tier.APPLY).queue_arn,
-        user_email="ada@example.test", pull_request=pull_request["number"], sha=pull_request["head"])
+        user_email="ada@example.test", pull_request=pull_request["number"], sha=pull_request["head"],
+        requested_by=requested_by)
     run = Run.start(Workflow.PLAN_APPLY, request, key, f"test:{key}")
     stack.client("stepfunctions").start_execution(stateMachineArn=settings.state_machine_arn(Workflow.PLAN_APPLY),
                                                   name=run.run_id, input=json.dumps(run.to_dict()))
@@ -84,8 +88,8 @@ def ended(stack, run: Run) -> str | None:
     return None if status == "RUNNING" else status
 
 
-def pending(run: Run) -> bool:
-    record = wiring.container().runs.get(run.run_id)
+def pending(run: Run | str) -> bool:
+    record = wiring.container().runs.get(run if isinstance(run, str) else run.run_id)
     return record is not None and record.approval_state == "pending"
 
 
@@ -125,3 +129,39 @@ def test_approve_comment_from_a_reader_decides_nothing_with_scripted_job_standin
     assert pending(run) and execution_status(stack, run) == "RUNNING"
     stack.github().comment(REPO, pull_request["number"], f"/reject {run.run_id}", user="acme")
     assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+
+
+def test_the_writer_who_triggered_a_run_cannot_approve_it_another_writer_can_with_scripted_job_standin(
+        stack, pull_request):
+    stack.github_store.set_permission(REPO, "ada", "write")
+    run = start_plan_apply(stack, pull_request, "comment-self", requested_by=("Ada",))
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().comment(REPO, pull_request["number"], f"/approve {run.run_id}", user="ada")  # logins: any case
+
+    [refusal] = wait("the intake's refusal", lambda: [r for r in replies(stack, pull_request["number"])
+                                                      if "@ada triggered this run" in r])
+    assert "another user with write access must approve" in refusal and "TFPIPE_ALLOW_SELF_APPROVAL=true" in refusal
+    assert pending(run) and execution_status(stack, run) == "RUNNING"
+    stack.github().comment(REPO, pull_request["number"], f"/approve {run.run_id}", user="acme")
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+    assert wiring.container().runs.get(run.run_id).approver == "acme"
+
+
+def test_the_iam_caller_who_requested_a_run_is_refused_403_approving_it_with_scripted_job_standin(stack, pull_request):
+    arn, requester = iam_user_key(stack, "requester")
+    body = json.dumps({"repository": REPO, "commit": pull_request["head"], "command": "apply",
+                       "environment": {"name": "e2e-api-self", "account_id": stack.account_id},
+                       "user_email": "ada@example.test", "request_id": "api-self"}).encode()
+    started = signed_post(f"{stack.api_url}/runs", requester, body)
+    assert started.status_code == 202, started.text
+    [run] = started.json()["runs"]
+    wait("the approval to be asked", lambda: pending(run["run_id"]))
+
+    refused = signed_post(f"{stack.api_url}/runs/{run['run_id']}/approve", requester)
+
+    assert refused.status_code == 403
+    assert f"{arn} triggered this run; another user with write access must approve" in refused.json()["message"]
+    assert pending(run["run_id"])
+    approved = Operator(Target.from_state_dir(stack.state_dir)).decide(run["run_id"], True)  # the stack's operator
+    assert approved.status == 200, approved.body

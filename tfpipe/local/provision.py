@@ -58,6 +58,8 @@ def default_settings(account: str) -> dict[str, str]:
             "TFPIPE_REPOSITORY_SECRETS": "{}",
             # A fork's or a non-writer's pull request waits for a writer's `/plan` (docs/security.md).
             "TFPIPE_UNTRUSTED_PRS": "ask",
+            # Nobody approves their own change, as in AWS (terraform/variables.tf allow_self_approval).
+            "TFPIPE_ALLOW_SELF_APPROVAL": "false",
             **{setting: TARGET_ROLES[tier] for tier, setting in TARGET_ROLE_SETTINGS.items()}}
 
 
