@@ -13,8 +13,9 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.core import actions_token, signature
+from chalicelib.core import signature
 from chalicelib.core.errors import FieldError, InvalidRequest, NotFound, PayloadTooLarge
 from chalicelib.core.github_events import PingEvent, parse_event
 from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingPolicy, Start, TrustCheck, route
@@ -23,6 +24,9 @@ from chalicelib.core.runs import Run
 from chalicelib.permissions import PermissionCache
 from chalicelib.ports import Approvals, DeliveryLedger, Environments, ExecutionStarter, SecretStore, Vcs
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.core.actions_token import ActionsToken
 
 log = logging.getLogger("tfpipe.intake")
 
@@ -86,6 +90,9 @@ class Intake:
     def dispatch(self, headers: Mapping[str, str], body: bytes) -> Answer:
         """`POST /dispatch` from GitHub Actions: authenticated by the job's OIDC token, which must be for
         the request's repository, from its default branch, at the requested commit."""
+        # Imported here: PyJWT loads cryptography (~0.1 s), which the webhook Lambda's cold start need not pay.
+        from chalicelib.core import actions_token
+
         doing = "authenticating the dispatch request"
         self._check_size(body, "dispatch request")
         token = self._actions_token(Headers(headers), doing)
@@ -115,7 +122,9 @@ class Intake:
             raise PayloadTooLarge(f"reading the {what}: body of {len(body)} bytes is over the limit of "
                                   f"{self._settings.max_body_bytes} bytes")
 
-    def _actions_token(self, head: Headers, doing: str) -> actions_token.ActionsToken:
+    def _actions_token(self, head: Headers, doing: str) -> ActionsToken:
+        from chalicelib.core import actions_token
+
         audience = self._settings.oidc_audience
         jwt_text = actions_token.bearer(head.get("Authorization"), doing, audience)
         return actions_token.verify(jwt_text, self._actions_keys, self._settings.oidc_issuer, audience, doing)

@@ -16,8 +16,7 @@ from chalicelib.core.signature import sign
 from chalicelib.core.workflows import Workflow
 from chalicelib.settings import Settings
 from tests.twins import GitHubTwin
-from tfpipe.local.github.oidc import ISSUER_PATH, ActionsOidc
-from tfpipe.local.wsgi_server import BackgroundServer
+from tfpipe.local.github.oidc import ActionsOidc, serving_alone
 
 ACCOUNT = "123456789012"
 WEBHOOK_SECRET = "whsec-test-" + "x" * 20
@@ -113,10 +112,8 @@ def settings_env(stage: str = "test", **overrides) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def actions_oidc():
     """GitHub Actions' OIDC issuer on loopback: the intake fetches its configuration and keys over HTTP."""
-    server = BackgroundServer(lambda environ, start: issuer(environ, start), name="oidc").start()
-    issuer = ActionsOidc(server.url + ISSUER_PATH)
-    yield issuer
-    server.stop()
+    with serving_alone() as issuer:
+        yield issuer
 
 
 @pytest.fixture

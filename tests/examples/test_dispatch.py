@@ -21,8 +21,7 @@ from chalicelib.core.durations import TtlBounds
 from chalicelib.core.request import RequestDefaults, parse_pipeline_request
 from tests.conftest import load_fixture
 from tests.infra.terraform_cli import REPO
-from tfpipe.local.github.oidc import ISSUER_PATH, ActionsOidc
-from tfpipe.local.wsgi_server import BackgroundServer
+from tfpipe.local.github.oidc import ActionsOidc, serving_alone
 
 SCRIPT = REPO / "examples" / ".github" / "scripts" / "tfpipe_dispatch.py"
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -34,10 +33,8 @@ DEFAULTS = RequestDefaults("arn:aws:batch:us-east-1:123456789012:job-definition/
 @pytest.fixture(scope="module")
 def issuer():
     """Actions' OIDC issuer and token endpoint, stood in on loopback."""
-    server = BackgroundServer(lambda environ, start: oidc(environ, start), name="oidc").start()
-    oidc = ActionsOidc(server.url + ISSUER_PATH)
-    yield oidc
-    server.stop()
+    with serving_alone() as oidc:
+        yield oidc
 
 
 @pytest.fixture

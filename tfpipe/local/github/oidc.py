@@ -15,10 +15,11 @@ runs on; the ref's head in the stand-in's repository when no sha is given). Test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import jwt
@@ -112,3 +113,17 @@ class ActionsOidc:
         except ValueError:
             return None
         return git_repos.resolve(path, ref) if (path / "HEAD").exists() else None
+
+
+@contextlib.contextmanager
+def serving_alone() -> Iterator[ActionsOidc]:
+    """An issuer on a loopback port of its own, outside a stack (tests of the intake and the sample script);
+    the issuer URL needs the port, so the server starts before the issuer exists."""
+    from tfpipe.local.wsgi_server import BackgroundServer
+
+    server = BackgroundServer(lambda environ, start: issuer(environ, start), name="oidc").start()
+    issuer = ActionsOidc(server.url + ISSUER_PATH)
+    try:
+        yield issuer
+    finally:
+        server.stop()
