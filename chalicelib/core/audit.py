@@ -25,6 +25,7 @@ class AuditRecord:
     started_at: str
     finished_at: str
     approver: str | None = None
+    approval_not_needed: str | None = None  # why no approver, when none was needed (an ephemeral environment)
     plan_checksum: str | None = None
     error_class: str | None = None
     artifacts: dict = field(default_factory=dict)
@@ -56,6 +57,8 @@ class AuditRecord:
             facts.append(f"error: {self.error_class}")
         if self.pull_request:
             facts.append(f"pull request: #{self.pull_request}")
+        if self.approval_not_needed:
+            facts.append(f"approval: none needed: {self.approval_not_needed}")
         return self.commit_message + "\n\n" + "\n".join(facts) + "\n"
 
     @property

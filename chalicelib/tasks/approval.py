@@ -7,6 +7,7 @@ from __future__ import annotations
 from chalicelib.adapters.task_callbacks import TokenClosed
 from chalicelib.core.approval import self_approval
 from chalicelib.core.errors import DependencyFailed, FieldError, Forbidden, InvalidRequest, NotFound
+from chalicelib.core.workflows import Workflow
 from chalicelib.tasks import status
 from chalicelib.tasks.event import TaskEvent
 
@@ -25,7 +26,8 @@ def request(deps, raw: object) -> dict:
         raise InvalidRequest("asking for approval", [FieldError("task_token", None, "$$.Task.Token")])
     deps.runs.save_approval(event.run.run_id, token)
     timeout = deps.settings.approval_timeout_seconds
-    status.publish(deps, event.run, "approval-pending", event.state,
+    pending = "destroy-approval-pending" if event.run.workflow is Workflow.DESTROY else "approval-pending"
+    status.publish(deps, event.run, pending, event.state,
                    details={"approve": how_to_decide(event.run.run_id), "timeout_seconds": timeout,
                             "approval_expires_at": status.approval_expiry(timeout)})
     return {"pending": True}

@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.core.errors import DependencyFailed, Forbidden, NotFound
 from chalicelib.core.runs import Run
+from chalicelib.core.workflows import Workflow
 from chalicelib.settings import Settings, SettingsError
 from chalicelib.tasks import approval, runs
 from tests.tasks.conftest import make_run, published, task_event
@@ -32,6 +33,16 @@ def test_requesting_approval_keeps_the_token_and_says_how_to_approve(deps, waiti
     assert how["cli"] == f"tfpipe approve {waiting.run_id}  or  tfpipe reject {waiting.run_id}"
     assert f"/approve {waiting.run_id}" in how["comment"]
     assert "token" not in json.dumps(pending[0]).lower().replace("task_token", "")
+
+
+def test_a_destroy_waiting_for_approval_says_it_is_a_destroy_and_what_its_plan_destroys(deps):
+    run = make_run(Workflow.DESTROY, "prod")
+    runs.start(deps, task_event(run))
+    plan = {"has_changes": True, "add": 0, "change": 0, "destroy": 3}
+    approval.request(deps, task_event(run, state={"plan": plan}, task_token="token-of-a-finished-execution"))
+    [pending] = [e for e in published(deps) if e["phase"] == "approval"]
+    assert pending["message"] == "approval needed to destroy prod: 0 to add, 0 to change, 3 to destroy"
+    assert pending["details"]["approve"]["cli"] == f"tfpipe approve {run.run_id}  or  tfpipe reject {run.run_id}"
 
 
 def test_a_decision_on_an_approval_that_timed_out_says_it_is_no_longer_open(deps, waiting):
