@@ -114,6 +114,9 @@ class Operator:
 
     def pending_plan(self, run_id: str) -> str | None:
         """The sha256 of the plan a run waits with for approval (None for an unknown run: the API says so)."""
+        if not self.deps.settings.runs_table:
+            raise OperatorError(f"approving run {run_id}: reading the plan it waits with needs TFPIPE_RUNS_TABLE; "
+                                "set it, or name the plan you approve with --plan-sha256")
         record = self.deps.runs.get(run_id)
         return record.plan_sha256 if record else None
 
