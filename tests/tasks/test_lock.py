@@ -106,28 +106,21 @@ def test_a_waiter_older_than_a_run_that_found_the_lock_free_is_superseded_not_ap
     assert deps.locker.get("acme/infra", "prod") is None
 
 
-def test_a_newer_commit_queueing_voids_the_approval_the_older_lock_holder_waits_for(deps):
+def test_a_newer_commit_queueing_voids_the_approval_the_older_lock_holder_waits_for_a_destroy_does_not(deps):
     now = time.time()
-    holder, newer = make_run(key="a", sha=OLD_SHA), make_run(key="c")
+    holder, destroy, newer = make_run(key="a", sha=OLD_SHA), make_run(Workflow.DESTROY, key="d"), make_run(key="c")
     runs.start(deps, task_event(holder, now - 30))
     lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
-    approval.request(deps, task_event(holder, now - 30, task_token="token-of-a", state={"plan": {"plan_checksum": "a" * 64}}))
+    plan = {"plan": {"plan_checksum": "a" * 64}}
+    approval.request(deps, task_event(holder, now - 30, task_token="token-of-a", state=plan))
 
+    assert lock.handle(deps, task_event(destroy, now - 20, operation="acquire"))["state"] == "wait"
+    assert deps.runs.get(holder.run_id).approval_state == "pending"  # a destroy is no newer plan of a commit
     assert lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))["state"] == "wait"
 
     record = deps.runs.get(holder.run_id)
     assert (record.approval_state, record.superseded_by) == ("superseded", newer.run_id)
     assert deps.runs.pending_approvals("acme/infra") == []
-
-
-def test_a_queued_destroy_never_voids_the_approval_a_plan_apply_waits_for(deps):
-    now = time.time()
-    holder, destroy = make_run(key="a"), make_run(Workflow.DESTROY, key="d")
-    runs.start(deps, task_event(holder, now - 30))
-    lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
-    approval.request(deps, task_event(holder, now - 30, task_token="token-of-a", state={"plan": {"plan_checksum": "a" * 64}}))
-    assert lock.handle(deps, task_event(destroy, now - 10, operation="acquire"))["state"] == "wait"
-    assert deps.runs.get(holder.run_id).approval_state == "pending"
 
 
 def test_without_supersede_waiters_never_supersede_each_other(deps):
