@@ -40,7 +40,7 @@ def waiting_run(requested_by=()) -> RunRecord:
                        started_at="2026-12-03T10:00:00+00:00", pull_request=2, requested_by=tuple(requested_by))
     runs = wiring.container().runs
     runs.start(record)
-    runs.save_approval(record.run_id, "token-of-a-finished-execution", "ab" * 32)
+    runs.save_approval(record.run_id, "token-of-a-finished-execution")
     return record
 
 
