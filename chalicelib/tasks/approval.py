@@ -35,10 +35,10 @@ def request(deps, raw: object) -> dict:
         raise InvalidRequest("asking for approval", [FieldError("task_token", None, "$$.Task.Token")])
     plan_sha256 = event.step("plan").get("plan_checksum")
     deps.runs.save_approval(event.run.run_id, token, plan_sha256)
-    request_ = event.run.request
+    wanted = event.run.request
     mine = deps.runs.get(event.run.run_id)
-    for older in deps.runs.pending_approvals(request_.repository):
-        if older.environment == request_.environment.name and mine and older.started_at < mine.started_at:
+    for older in deps.runs.pending_approvals(wanted.repository):
+        if older.environment == wanted.environment.name and mine and older.started_at < mine.started_at:
             supersede(deps, older.run_id, event.run.run_id)
     timeout = deps.settings.approval_timeout_seconds
     status.publish(deps, event.run, "approval-pending", event.state,
@@ -76,7 +76,7 @@ def supersede_holder(deps, holder_run_id: str, newer_run_id: str) -> bool:
     return supersede(deps, holder_run_id, newer_run_id)
 
 
-def refusal(deps, record: RunRecord | None, actor: str) -> str | None:
+def _refusal(deps, record: RunRecord | None, actor: str) -> str | None:
     """Why `actor` may not approve `record`'s run: a newer plan voided it, they are not independent of
     it, or not among the environment's approvers."""
     if record is None:
@@ -97,7 +97,7 @@ def decide(deps, run_id: str, approved: bool, actor: str, plan_sha256: str | Non
     verb = "approving" if approved else "rejecting"
     record = deps.runs.get(run_id)
     if approved and record is not None:
-        why = refusal(deps, record, actor)
+        why = _refusal(deps, record, actor)
         if why and record.approval_state == "superseded":
             raise Conflict(f"{verb} run {run_id}: {why}; nothing was approved")
         if why:
