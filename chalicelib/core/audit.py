@@ -53,6 +53,10 @@ class AuditRecord:
         facts = [f"run: {self.run_id}", f"workflow: {self.workflow}",
                  f"environment: {self.environment} (account {self.account_id})", f"commit: {self.sha}",
                  f"result: {self.result}"]
+        if self.approver:
+            facts.append(f"approved by: {self.approver}")
+        if self.plan_checksum:
+            facts.append(f"plan sha256: {self.plan_checksum}")
         if self.error_class:
             facts.append(f"error: {self.error_class}")
         if self.pull_request:

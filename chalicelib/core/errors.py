@@ -80,6 +80,14 @@ class LockHeld(PipelineError):
     http_status = 409
 
 
+class Conflict(PipelineError):
+    """The request names a state the pipeline is no longer in (an approval of a plan the run does not
+    wait with, or of a run a newer plan superseded)."""
+
+    code = "Conflict"
+    http_status = 409
+
+
 class DependencyFailed(PipelineError):
     """A service the pipeline depends on (AWS, GitHub, Slack) failed; usually worth retrying."""
 
@@ -89,4 +97,4 @@ class DependencyFailed(PipelineError):
 
 HTTP_STATUS_BY_CODE = {cls.code: cls.http_status for cls in
                        (PipelineError, InvalidRequest, Unauthenticated, Forbidden, NotFound,
-                        PayloadTooLarge, LockHeld, DependencyFailed)}
+                        PayloadTooLarge, LockHeld, Conflict, DependencyFailed)}

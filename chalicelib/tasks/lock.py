@@ -12,7 +12,7 @@ from chalicelib.core.lock_queue import LockState, QueuedRun, after_lock_held, su
 from chalicelib.core.run_records import RunRecord
 from chalicelib.core.status import Status
 from chalicelib.ports import Lock
-from chalicelib.tasks import status
+from chalicelib.tasks import approval, status
 from chalicelib.tasks.event import TaskEvent, dispatch
 
 
@@ -53,6 +53,11 @@ def _wait_or_give_up(deps, event: TaskEvent, me: QueuedRun, held: LockHeld, supe
         newer = superseded_by(me, newest)
         if newer:
             return _superseded(deps, event, newer)
+        # The newest in line: an older PLAN-APPLY holding the lock while it waits for approval waits with an
+        # older commit's plan; voided, it ends superseded and releases the lock for this newer commit.
+        holder = deps.locker.get(request.repository, request.environment.name)
+        if holder and holder.run_id != run.run_id:
+            approval.supersede_holder(deps, holder.run_id, run.run_id)
     if not event.step("lock"):  # say it once, on the first attempt, not on every poll
         status.publish(deps, run, "lock-pending", {**event.state, "error": error})
     return _answer(LockState.WAIT, settings.lock_wait_seconds, message=str(held))

@@ -169,7 +169,8 @@ def _facts(run: Run, state: dict, extra: dict) -> dict:
         "error": describe_error(state.get("error") or {}), "counts": _counts(_result(state)),
         "approver": (state.get("approval") or {}).get("actor", "someone"),
         "last_good7": str((state.get("last_good") or {}).get("sha") or "")[:7],
-        "superseded_by": (state.get("lock") or {}).get("superseded_by", ""),
+        "superseded_by": ((state.get("lock") or {}).get("superseded_by")
+                          or (state.get("approval") or {}).get("superseded_by", "")),
         "expires_at": schedule.get("expires_at", ""), "ttl": format_duration(int(schedule.get("ttl_seconds", 0))),
         "url": f" at {url}" if url else "",
         "custom": " ".join(request.custom.argv) if request.custom else "",

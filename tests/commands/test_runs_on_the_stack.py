@@ -226,6 +226,8 @@ def test_a_run_waiting_for_approval_shows_so_keeps_its_lock_and_lists_by_status(
     assert shown.exit_code == 0, shown.output
     assert "by dev@example.com: waiting for approval" in " ".join(shown.output.split())
     assert "RUNNING" not in shown.output and f"tfpipe approve {run_id}" in shown.output
+    plan = operator(stack).deps.runs.get(run_id).plan_sha256
+    assert f"plan sha256: {plan} (an approval approves this plan only)" in " ".join(shown.output.split())
     waiting = listed(stack, "runs", "--status", "waiting-for-approval")
     assert [r["run_id"] for r in waiting] == [run_id]
 

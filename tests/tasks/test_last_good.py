@@ -89,3 +89,21 @@ def test_an_unattended_destroy_of_an_ephemeral_environment_says_why_no_approval_
     assert record.approver is None
     assert record.approval_not_needed == "pr-7 is an ephemeral environment (pr-<N>): its changes need no approval"
     assert "approval: none needed: pr-7 is an ephemeral environment" in record.commit_text
+
+
+def test_the_audit_record_of_an_approved_apply_names_the_approver_and_the_plan_sha256_in_git_log(deps):
+    import subprocess
+    from pathlib import Path
+
+    plan = "ab" * 32
+    run = make_run()
+    state = {"plan": {"plan_checksum": plan}, "approval": {"approved": True, "actor": "lead", "plan_sha256": plan},
+             "apply": {"plan_checksum": plan}}
+    last_good.record(deps, task_event(run, state=state, action="apply", result="applied"))
+
+    [record] = deps.audit_log.history("acme/infra", "prod")
+    assert (record.approver, record.plan_checksum) == ("lead", plan)
+    repo = Path(deps.settings.local_git_root) / "acme" / "infra.git"
+    message = subprocess.run(["git", "--git-dir", str(repo), "log", "-1", "--format=%B", "tfpipe-audit"],
+                             capture_output=True, text=True, check=True).stdout
+    assert f"approved by: lead\nplan sha256: {plan}\n" in message

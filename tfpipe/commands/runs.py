@@ -139,6 +139,7 @@ def show(run_id, as_json, state_dir):
          f"{status}")
     if shown_status(record) == WAITING_FOR_APPROVAL:
         _say(f"  approve: tfpipe approve {run_id}   reject: tfpipe reject {run_id}")
+        _say(f"  plan sha256: {record.get('plan_sha256') or '(none recorded)'} (an approval approves this plan only)")
     _say("  steps: " + " → ".join(s["state"] for s in execution["steps"]))
     if execution["status"] not in ("RUNNING", "SUCCEEDED"):
         _say("  why it failed (its last status events):")
