@@ -191,13 +191,16 @@ class Settings:
         reads account ids out of `environments`."""
         return dict(self.environments)
 
+    def long_lived_in(self, account_id: str) -> list[str]:
+        """The long-lived environments in `account_id`: what a preview there could touch."""
+        return sorted(name for name, account in self.long_lived_accounts().items() if account == account_id)
+
     def refuse_shared_account(self) -> None:
         """The pipeline does not start with previews in a long-lived environment's account, unless the
         operator said so: a preview there can create, and its destroy delete, that environment's resources."""
         if not self.ephemeral_account_id or self.ephemeral_shared_account is SharedAccount.ALLOW:
             return
-        shared = sorted(name for name, account in self.long_lived_accounts().items()
-                        if account == self.ephemeral_account_id)
+        shared = self.long_lived_in(self.ephemeral_account_id)
         if shared:
             raise SettingsError(
                 f"reading tfpipe settings from the environment: {PREFIX}EPHEMERAL_ACCOUNT_ID "
