@@ -72,6 +72,12 @@ def last_good_commit(event, context):
     return last_good.resolve(container(), event)
 
 
+@app.lambda_function(name="check_collisions")
+def check_collisions(event, context):
+    from chalicelib.tasks import collisions
+    return collisions.check(container(), event)
+
+
 @app.lambda_function(name="record_audit")
 def record_audit(event, context):
     from chalicelib.tasks import last_good

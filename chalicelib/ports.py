@@ -117,6 +117,12 @@ class ArtifactReader(Protocol):
     def get_text(self, key: str) -> str: ...
 
 
+class StateFiles(Protocol):
+    """Terraform states in the state bucket, by key (core/naming.py long_lived_state_key)."""
+
+    def read(self, key: str) -> dict | None: ...  # None: no state there
+
+
 class DeadLetters(Protocol):
     """Where a status message goes, with the reason, once its retries are spent."""
 

@@ -26,6 +26,15 @@ class SettingsError(Exception):
     pass
 
 
+class SharedAccount(StrEnum):
+    """Whether previews (TFPIPE_EPHEMERAL_ACCOUNT_ID) may share a long-lived environment's account:
+    `refuse` stops the pipeline from starting; `allow` runs, and every preview plan is checked for
+    resources named like one of the long-lived environments' (core/collisions.py)."""
+
+    REFUSE = "refuse"
+    ALLOW = "allow"
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = "dev"
@@ -59,6 +68,7 @@ class Settings:
     long_lived_environments: dict[str, LongLivedEnvironment] = field(default_factory=dict)
     default_environment: str = "prod"
     ephemeral_account_id: str = ""
+    ephemeral_shared_account: SharedAccount = SharedAccount.REFUSE
     ttl_default: int = 4 * 3600
     ttl_min: int = 15 * 60
     ttl_max: int = 7 * 86400
@@ -120,7 +130,7 @@ class Settings:
             raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
         try:
             declared = parse_environments(json.loads(get("ENVIRONMENTS", "{}")))
-            return cls(
+            settings = cls(
                 stage=stage,
                 app_name=app_name,
                 repository_secrets=repository_secrets,
@@ -148,6 +158,7 @@ class Settings:
                 long_lived_environments=declared,
                 default_environment=get("DEFAULT_ENVIRONMENT", "prod"),
                 ephemeral_account_id=get("EPHEMERAL_ACCOUNT_ID"),
+                ephemeral_shared_account=_choice(SharedAccount, get("EPHEMERAL_SHARED_ACCOUNT", "refuse")),
                 ttl_default=parse_duration(get("TTL_DEFAULT", "4h")),
                 ttl_min=parse_duration(get("TTL_MIN", "15m")),
                 ttl_max=parse_duration(get("TTL_MAX", "7d")),
@@ -177,6 +188,32 @@ class Settings:
         except (ValueError, json.JSONDecodeError) as exc:
             raise SettingsError(f"reading tfpipe settings from the environment: "
                                 f"{', '.join(_malformed(env)) or 'a setting'}: {exc}") from exc
+        settings.refuse_shared_account()
+        return settings
+
+    def long_lived_accounts(self) -> dict[str, str]:
+        """Each long-lived environment's account id, by name (TFPIPE_ENVIRONMENTS): the one place that
+        reads account ids out of `environments`."""
+        return dict(self.environments)
+
+    def long_lived_in(self, account_id: str) -> list[str]:
+        """The long-lived environments in `account_id`: what a preview there could touch."""
+        return sorted(name for name, account in self.long_lived_accounts().items() if account == account_id)
+
+    def refuse_shared_account(self) -> None:
+        """The pipeline does not start with previews in a long-lived environment's account, unless the
+        operator said so: a preview there can create, and its destroy delete, that environment's resources."""
+        if not self.ephemeral_account_id or self.ephemeral_shared_account is SharedAccount.ALLOW:
+            return
+        shared = self.long_lived_in(self.ephemeral_account_id)
+        if shared:
+            raise SettingsError(
+                f"reading tfpipe settings from the environment: {PREFIX}EPHEMERAL_ACCOUNT_ID "
+                f"{self.ephemeral_account_id} is also the account of long-lived environment "
+                f"{', '.join(shared)} ({PREFIX}ENVIRONMENTS), so previews could create, change and destroy its "
+                f"resources; give previews an account of their own ({PREFIX}EPHEMERAL_ACCOUNT_ID), or set "
+                f"{PREFIX}EPHEMERAL_SHARED_ACCOUNT=allow to share it knowingly (each preview plan is then refused "
+                "when it would create a resource named like one in a long-lived environment's state)")
 
     @property
     def status_queue_name(self) -> str:
@@ -196,7 +233,7 @@ class Settings:
 
     @property
     def request_defaults(self) -> RequestDefaults:
-        return RequestDefaults(self.job_definition_arn, self.job_queue_arn, dict(self.environments),
+        return RequestDefaults(self.job_definition_arn, self.job_queue_arn, self.long_lived_accounts(),
                                self.ephemeral_account_id, {t: self.job_target(t) for t in Tier})
 
     def job_target(self, tier: Tier) -> JobTarget:

@@ -115,7 +115,6 @@ class Container:
 
     @cached_property
     def status_fanout(self):
-        from chalicelib.adapters.artifacts import S3ArtifactStore
         from chalicelib.adapters.dead_letters import SqsDeadLetters
         from chalicelib.adapters.progress_marks import DynamoDbProgressMarks
         from chalicelib.adapters.slack import SlackWebhookNotifier
@@ -125,12 +124,24 @@ class Container:
         notifier = (SlackWebhookNotifier(lambda: self.secrets.get(s.slack_webhook_secret_name))
                     if s.slack_webhook_secret_name else None)  # no Slack configured: that sink is skipped
         return StatusFanout(self.vcs, notifier, self.delivery_ledger,
-                            S3ArtifactStore(self.clients.s3, s.artifacts_bucket),
+                            self.artifacts,
                             dead_letters=SqsDeadLetters(self.clients.sqs, s.status_dlq_url) if s.status_dlq_url else None,
                             max_receives=s.status_max_receives, artifact_link=s.artifact_link,
                             marks=DynamoDbProgressMarks(self.clients.dynamodb, s.deliveries_table,
                                                         keep_days=s.delivery_ttl_days),
                             runs=self.runs)  # what a job's events claim is checked against the run's record
+
+    @cached_property
+    def artifacts(self):
+        from chalicelib.adapters.artifacts import S3ArtifactStore
+
+        return S3ArtifactStore(self.clients.s3, self.settings.artifacts_bucket)
+
+    @cached_property
+    def state_files(self):
+        from chalicelib.adapters.state_files import S3StateFiles
+
+        return S3StateFiles(self.clients.s3, self.settings.state_bucket)
 
     @cached_property
     def oidc_keys(self):

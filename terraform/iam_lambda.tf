@@ -106,6 +106,20 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${module.artifacts_bucket.arn}/runs/*"]
   }
 
+  # The preview collision check (chalicelib/tasks/collisions.py) reads the long-lived environments'
+  # states; listing lets a state never applied read as missing, not as access denied.
+  statement {
+    sid       = "ReadLongLivedState"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_bucket_arn}/*/*/env/*"]
+  }
+
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
   statement {
     sid       = "Secrets"
     actions   = ["secretsmanager:GetSecretValue"]

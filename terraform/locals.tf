@@ -54,6 +54,8 @@ locals {
       TFPIPE_ALLOW_SELF_APPROVAL  = tostring(var.allow_self_approval)
       TFPIPE_TRACING              = "on"
     },
+    # Whether previews may share a long-lived environment's account (variables.tf checks the pairing).
+    { TFPIPE_EPHEMERAL_SHARED_ACCOUNT = var.ephemeral_shared_account },
     # Which secrets each repository's Terraform receives (never read from its tfpipe.yml).
     {
       TFPIPE_REPOSITORY_SECRETS        = jsonencode(var.repository_secrets)

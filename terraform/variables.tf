@@ -74,9 +74,28 @@ variable "environments" {
 }
 
 variable "ephemeral_account_id" {
-  description = "Account ephemeral pr-<N> environments deploy to (empty: requests must name one)."
+  description = "Account ephemeral pr-<N> environments deploy to (empty: requests must name one). Not the account of a long-lived environment (var.environments) unless ephemeral_shared_account = \"allow\"."
   type        = string
   default     = ""
+
+  # As the app's settings (chalicelib/settings.py): previews in a long-lived environment's account could
+  # create, change and destroy its resources, so the pipeline is not deployed that way unless allowed.
+  validation {
+    condition = var.ephemeral_shared_account == "allow" || !contains(
+    [for environment in values(var.environments) : try(environment.account_id, environment)], var.ephemeral_account_id)
+    error_message = "ephemeral_account_id is also the account of a long-lived environment (environments): previews could create, change and destroy its resources. Give previews an account of their own, or set ephemeral_shared_account = \"allow\" to share it knowingly (each preview plan is then refused when it would create a resource named like one in a long-lived environment's state)."
+  }
+}
+
+variable "ephemeral_shared_account" {
+  description = "\"allow\": ephemeral_account_id may be a long-lived environment's account (each preview plan is then checked for resources named like the long-lived environments'); \"refuse\": such a setup is not deployed (TFPIPE_EPHEMERAL_SHARED_ACCOUNT)."
+  type        = string
+  default     = "refuse"
+
+  validation {
+    condition     = contains(["refuse", "allow"], var.ephemeral_shared_account)
+    error_message = "ephemeral_shared_account must be \"refuse\" or \"allow\"."
+  }
 }
 
 variable "deploy_role_name" {

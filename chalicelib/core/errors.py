@@ -95,6 +95,14 @@ class DependencyFailed(PipelineError):
     http_status = 502
 
 
+class PreviewCollision(PipelineError):
+    """A preview plan would create a resource named like one of a long-lived environment's (shared-account
+    mode, core/collisions.py); APPLY EPHEMERAL refuses it before apply on this name."""
+
+    code = "PreviewCollision"
+    http_status = 409
+
+
 HTTP_STATUS_BY_CODE = {cls.code: cls.http_status for cls in
                        (PipelineError, InvalidRequest, Unauthenticated, Forbidden, NotFound,
-                        PayloadTooLarge, LockHeld, Conflict, DependencyFailed)}
+                        PayloadTooLarge, LockHeld, Conflict, DependencyFailed, PreviewCollision)}

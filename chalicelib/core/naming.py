@@ -31,3 +31,12 @@ def schedule_name(repository: str, environment: str) -> str:
 
 def lock_key(repository: str, environment: str) -> str:
     return f"{repository}#{environment}"
+
+
+STATE_FILE = "terraform.tfstate"
+
+
+def long_lived_state_key(repository: str, environment: str) -> str:
+    """Where a long-lived environment's Terraform state lives in the state bucket (the executor's
+    backend configuration; the preview collision check reads it): `<owner>/<name>/env/<environment>/`."""
+    return f"{repository}/env/{environment}/{STATE_FILE}"

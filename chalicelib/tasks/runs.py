@@ -21,8 +21,11 @@ def start(deps, raw: object) -> dict:
         commit_authors=request.commit_authors))
     status.publish(deps, run, "started", event.state)
     settings = deps.settings
-    # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them;
+    # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them.
     # DESTROY's Choice reads `needs_approval`: a long-lived environment changes only under an approved plan.
+    # APPLY EPHEMERAL plans, checks for collisions, then applies when its preview shares a long-lived
+    # environment's account (TFPIPE_EPHEMERAL_SHARED_ACCOUNT=allow); elsewhere it plans and applies in one job.
+    shared = request.environment.is_ephemeral and bool(settings.long_lived_in(request.environment.account_id))
     return {"approval_timeout_seconds": settings.approval_timeout_seconds,
             "lock_wait_seconds": settings.lock_wait_seconds,
-            "needs_approval": not request.environment.is_ephemeral}
+            "needs_approval": not request.environment.is_ephemeral, "shared_account": shared}

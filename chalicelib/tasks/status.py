@@ -49,6 +49,8 @@ MESSAGES: dict[str, Message] = {
     "applied": Message(Phase.DONE, Status.SUCCEEDED, "applied {sha7} to {environment}: {counts}"),
     "stale-plan": Message(Phase.DONE, Status.FAILED,
                           "apply of {sha7} to {environment} refused, nothing applied: {error}"),
+    "preview-collision": Message(Phase.DONE, Status.FAILED,
+                                 "apply of {sha7} to {environment} refused, nothing applied: {error}"),
     "rollback-started": Message(Phase.ROLLBACK, Status.STARTED,
                                 "apply of {sha7} to {environment} failed ({error}); rolling back to {last_good7}"),
     "rolled-back": Message(Phase.ROLLBACK, Status.ROLLED_BACK,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.core.job import JobErrorClass
+from chalicelib.core.naming import STATE_FILE, long_lived_state_key
 from executor.failures import JobFailure
 from executor.sources import BackendBlock
 
@@ -27,7 +28,6 @@ REFUSED_SETTINGS = frozenset({"bucket", "key", "region", "use_lockfile", "encryp
                               "use_path_style", "dynamodb_table", "profile", "role_arn", "assume_role"})
 MIGRATION_DOC = 'docs/onboarding.md, "Bringing existing state"'
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-STATE_FILE = "terraform.tfstate"
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def state_location(bucket: str, repository: str, environment: str, workspace: st
         raise ValueError(f"locating the Terraform state of {repository} {environment}: "
                          f"{'no state bucket configured' if not bucket else f'unsafe path segment {bad[0]!r}'}")
     if workspace == "default":
-        return StateLocation(bucket, f"{owner}/{name}/env/{environment}/{STATE_FILE}", None, workspace)
+        return StateLocation(bucket, long_lived_state_key(f"{owner}/{name}", environment), None, workspace)
     return StateLocation(bucket, STATE_FILE, f"{owner}/{name}/ephemeral", workspace)
 
 

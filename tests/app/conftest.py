@@ -19,6 +19,7 @@ from tests.twins import GitHubTwin
 from tfpipe.local.github.oidc import ActionsOidc, serving_alone
 
 ACCOUNT = "123456789012"
+PREVIEW_ACCOUNT = "210987654321"
 WEBHOOK_SECRET = "whsec-test-" + "x" * 20
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
@@ -101,7 +102,7 @@ def settings_env(stage: str = "test", **overrides) -> dict[str, str]:
         "TFPIPE_JOB_QUEUE_ARN": f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/tfpipe",
         "TFPIPE_ALLOWED_REPOSITORIES": "Codertocat/*,octo-org/octo-repo,acme/infra",
         "TFPIPE_ENVIRONMENTS": json.dumps({"prod": ACCOUNT}),
-        "TFPIPE_EPHEMERAL_ACCOUNT_ID": ACCOUNT,
+        "TFPIPE_EPHEMERAL_ACCOUNT_ID": PREVIEW_ACCOUNT,  # previews in an account of their own (settings.py)
         "TFPIPE_DEFAULT_ENVIRONMENT": "prod",
         "TFPIPE_MAX_BODY_BYTES": str(256 * 1024),
     }

@@ -47,7 +47,7 @@ def test_cost_model_arithmetic_adds_up():
     sqs_request, put, get, api, logs = 0.40 / 1e6, 0.005 / 1000, 0.0004 / 1000, 3.50 / 1e6, 200e3 / 1e9 * 0.50
     runs = {  # jobs, transitions, invocations, status events, PUTs, GETs, API requests
         "PLAN": ([150], 4, 8, 4, 7, 4, 1), "PLAN-APPLY": ([150, 180], 13, 18, 8, 12, 8, 2),
-        "EPHEMERAL": ([210], 9, 13, 5, 8, 4, 1), "DESTROY": ([150], 9, 10, 4, 4, 3, 0),
+        "EPHEMERAL": ([210], 9, 13, 5, 8, 4, 1), "DESTROY": ([150], 10, 10, 4, 4, 3, 0),
     }
     totals = {name: sum(fargate(s) for s in jobs) + n * transition + calls * invocation + events * 3 * sqs_request
               + puts * put + gets * get + requests * api + logs

@@ -28,6 +28,9 @@ def test_the_demo_verifies_every_step_of_the_gitops_story(tmp_path):
         assert f"{step} " in output
     assert output.count("│ verified │") == 6, output[-4000:]
     assert "demo verified" in output
+    # The preview runs apart from prod: its resources are in the preview account, none in prod's.
+    assert re.search(r"applied\s+in\s+its\s+own\s+account\s+210987654321\s+\(prod:\s+123456789012\)", output), \
+        output[-4000:]
     assert "rolled-back-to" in output  # the audit trail printed from Git shows the rollback
     # While a step waits (a Terraform run takes seconds), it says what for and where the run stands.
     assert re.search(r"… waiting for run plan-apply-prod-\w+-\w+ to end \(\d+ s\): ", output), output[-4000:]

@@ -82,7 +82,7 @@ def rendered(moto_server, tmp_path_factory):
                       lambda self: json.dumps({"result": "OK", "diagnostics": []}), raising=False)
         root = plan_json(work / "terraform", {**env, "TF_DATA_DIR": str(work / "root-data")},
                          '-var=subnet_ids=["subnet-12345678"]', f"-var=environments={json.dumps(ENVIRONMENTS)}",
-                         f"-var=ephemeral_account_id={PREVIEW}")
+                         f"-var=ephemeral_account_id={PREVIEW}", "-var=ephemeral_shared_account=allow")
     job_roles = {tier: f"arn:aws:iam::{PIPELINE}:role/" + planned(root, 'aws_iam_role.job["' + tier + '"]')["name"]
                  for tier in ("plan", "preview", "apply")}
     accounts = {}

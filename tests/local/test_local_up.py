@@ -254,3 +254,17 @@ def test_local_up_with_a_malformed_exported_setting_refuses_naming_it(tmp_path):
     assert done.returncode == 1
     assert "TFPIPE_TTL_MIN: expected a duration like 90m" in done.stderr
     assert not (tmp_path / "stack.json").exists()
+
+
+def test_local_up_with_previews_in_prods_account_refuses_naming_both_settings_and_the_way_out(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TFPIPE_")},
+           "TFPIPE_EPHEMERAL_ACCOUNT_ID": "123456789012"}  # prod's account on the stack (moto's default)
+
+    done = subprocess.run([sys.executable, "-m", "tfpipe.cli", "local", "up", "--state-dir", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=env)
+
+    assert done.returncode == 1
+    assert "TFPIPE_EPHEMERAL_ACCOUNT_ID 123456789012 is also the account of long-lived environment prod " \
+           "(TFPIPE_ENVIRONMENTS)" in done.stderr
+    assert "TFPIPE_EPHEMERAL_SHARED_ACCOUNT=allow" in done.stderr
+    assert not (tmp_path / "stack.json").exists()

@@ -68,7 +68,8 @@ def test_start_run_records_the_execution_and_hands_the_workflow_its_limits(deps)
     run = make_run()
     limits = runs.start(deps, task_event(run, 1_700_000_000.0))
     assert limits == {"approval_timeout_seconds": deps.settings.approval_timeout_seconds,
-                      "lock_wait_seconds": deps.settings.lock_wait_seconds, "needs_approval": True}
+                      "lock_wait_seconds": deps.settings.lock_wait_seconds, "needs_approval": True,
+                      "shared_account": False}
     record = deps.runs.get(run.run_id)
     assert record.execution_arn.endswith(f":{run.run_id}") and record.started_at == "2023-11-14T22:13:20+00:00"
     runs.start(deps, task_event(run, 1_800_000_000.0))  # a retried step changes nothing

@@ -80,6 +80,23 @@ def _check_catch(where: str, catchers: object, states: dict, problems: list[str]
     return targets
 
 
+def _check_rule(at: str, rule: dict, problems: list[str]) -> None:
+    """One comparison on a path, or `And`/`Or` of a non-empty list of them."""
+    combined = [key for key in ("And", "Or") if key in rule]
+    if combined:
+        parts = rule[combined[0]]
+        if len(combined) != 1 or not isinstance(parts, list) or not parts or set(rule) & COMPARATORS:
+            problems.append(f"{at}: {combined[0]} takes a non-empty list of rules and nothing else")
+            return
+        for j, part in enumerate(parts):
+            _check_rule(f"{at}.{combined[0]}[{j}]", part, problems)
+        return
+    if not str(rule.get("Variable", "")).startswith("$"):
+        problems.append(f"{at}: Variable must be a path")
+    if len(set(rule) & COMPARATORS) != 1:
+        problems.append(f"{at}: exactly one comparison operator expected")
+
+
 def _check_choice(where: str, state: dict, problems: list[str]) -> list[str]:
     choices = state.get("Choices")
     if not isinstance(choices, list) or not choices:
@@ -87,11 +104,7 @@ def _check_choice(where: str, state: dict, problems: list[str]) -> list[str]:
         return []
     targets = []
     for i, rule in enumerate(choices):
-        at = f"{where}.Choices[{i}]"
-        if not str(rule.get("Variable", "")).startswith("$"):
-            problems.append(f"{at}: Variable must be a path")
-        if len(set(rule) & COMPARATORS) != 1:
-            problems.append(f"{at}: exactly one comparison operator expected")
+        _check_rule(f"{where}.Choices[{i}]", rule, problems)
         targets.append(rule.get("Next"))
     if "Default" in state:
         targets.append(state["Default"])

@@ -198,3 +198,78 @@ def test_destroy_of_a_long_lived_environment_applies_only_its_approved_destroy_p
     assert pipeline.event_bodies(nothing)[-1]["message"] == (
         "nothing to destroy: the destroy plan of e2e-gone has no changes")
     assert "RequestApproval" not in pipeline.states(nothing)
+
+
+PREVIEW_ACCOUNT = "210987654321"
+
+
+def queue_urls(client, name: str) -> list[str]:
+    return client.list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+
+
+# Previews beside long-lived environment e2e-real, knowingly (TFPIPE_EPHEMERAL_SHARED_ACCOUNT=allow). The
+# configuration names its parameter after the workspace, so long-lived environments here share one: e2e-real.
+SHARED_ACCOUNT_SETTINGS = {
+    "TFPIPE_ENVIRONMENTS": f'{{"e2e-real": "{ACCOUNT}"}}', "TFPIPE_EPHEMERAL_ACCOUNT_ID": ACCOUNT,
+    "TFPIPE_EPHEMERAL_SHARED_ACCOUNT": "allow", "TFPIPE_STATE_BUCKET": STATE_BUCKET,
+    "TFPIPE_ARTIFACTS_BUCKET": ARTIFACTS_BUCKET}
+
+
+def test_a_preview_sharing_prods_account_that_would_create_prods_queue_is_refused_before_apply(pipeline, executor):
+    definition, repository = executor
+    shared = SHARED_ACCOUNT_SETTINGS
+    # A careless configuration: the queue's name is fixed, not the workspace's.
+    sha = repository.commit({"e2e-real": 'queue_name = "acme-orders"\n', "pr-43": 'queue_name = "acme-orders"\n'},
+                            "a queue named the same in every environment")
+    sqs = pipeline.stack.client("sqs")
+    with pipeline.changed_settings(**shared):
+        prod = pipeline.run(Command.APPLY, "e2e-real", sha=sha, key="shared", job_definition=definition,
+                            account=ACCOUNT)
+        assert apply_approved(pipeline, prod)["status"] == "SUCCEEDED", pipeline.event_bodies(prod)[-1]
+        [prods_queue] = queue_urls(sqs, "acme-orders")
+        sqs.tag_queue(QueueUrl=prods_queue, Tags={"owner": "e2e-real"})
+
+        preview = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-43", sha=sha, pull_request=43, ttl_seconds=3600,
+                                              job_definition=definition, account=ACCOUNT))
+        assert pipeline.wait(preview, timeout=240)["status"] == "FAILED"
+
+    message = pipeline.event_bodies(preview)[-1]["message"]
+    assert message.startswith(f"apply of {sha[:7]} to pr-43 refused, nothing applied: PreviewCollision: "), message
+    assert ('aws_sqs_queue.jobs[0] (name = "acme-orders") is e2e-real\'s aws_sqs_queue.jobs[0]' in message
+            and "TFPIPE_EPHEMERAL_SHARED_ACCOUNT=allow" in message), message
+    states = pipeline.states(preview)
+    assert "PublishCollision" in states and "ApplyPlanned" not in states and "DestroyCreated" not in states
+    assert parameter(pipeline, "/tfpipe-test/pr-43/message") is None  # nothing of the preview was applied
+    assert queue_urls(sqs, "acme-orders") == [prods_queue]  # prod's queue untouched, not destroyed
+    assert sqs.list_queue_tags(QueueUrl=prods_queue)["Tags"] == {"owner": "e2e-real"}
+    assert pipeline.deps.runs.get_environment("acme/infra", "pr-43") is None
+    assert pipeline.lock("pr-43") is None
+
+
+def test_a_preview_sharing_prods_account_with_names_of_its_own_applies_the_checked_plan(pipeline, executor):
+    definition, repository = executor
+    sha = repository.commit({"pr-45": 'message = "beside prod"\nqueue_name = "pr-45-orders"\n'},
+                            "a preview naming its queue after itself")
+    with pipeline.changed_settings(**SHARED_ACCOUNT_SETTINGS):
+        run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-45", sha=sha, pull_request=45, ttl_seconds=3600,
+                                          job_definition=definition, account=ACCOUNT))
+        assert pipeline.wait(run, timeout=240)["status"] == "SUCCEEDED", pipeline.event_bodies(run)[-1]
+
+    states = pipeline.states(run)
+    assert [s for s in states if s in ("Plan", "CheckCollisions", "ApplyPlanned", "Apply")] == [
+        "Plan", "CheckCollisions", "ApplyPlanned"]
+    assert parameter(pipeline, "/tfpipe-test/pr-45/message") == "beside prod"
+    assert queue_urls(pipeline.stack.client("sqs"), "pr-45-orders")
+    assert pipeline.lock("pr-45") is None
+
+
+def test_a_preview_in_its_own_account_lands_there_and_not_in_prods(pipeline, executor):
+    definition, repository = executor
+    sha = repository.commit({"pr-44": 'message = "own account"\n'}, "a pull request's head")
+    run = pipeline.start(pipeline.run(Command.EPHEMERAL, "pr-44", sha=sha, pull_request=44, ttl_seconds=3600,
+                                      job_definition=definition, account=PREVIEW_ACCOUNT))
+    assert pipeline.wait(run, timeout=240)["status"] == "SUCCEEDED", pipeline.event_bodies(run)[-1]
+
+    preview_ssm = pipeline.stack.client_in(PREVIEW_ACCOUNT, "ssm")  # that account's own credentials
+    assert preview_ssm.get_parameter(Name="/tfpipe-test/pr-44/message")["Parameter"]["Value"] == "own account"
+    assert parameter(pipeline, "/tfpipe-test/pr-44/message") is None  # nothing in prod's account

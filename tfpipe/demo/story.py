@@ -128,9 +128,21 @@ class Story:
         check(second == first + 1, f"the visit counter went {first} -> {second}, not up by one")
         return f"{url} answers; visits {first} -> {second}"
 
+    def account_of(self, environment: str) -> str:
+        """The account the pipeline deploys `environment` to (previews: TFPIPE_EPHEMERAL_ACCOUNT_ID)."""
+        return self.ops.deps.settings.request_defaults.account_for(environment) or self.stack.account_id
+
+    def function_in(self, account: str, environment: str) -> dict | None:
+        """The configuration of the environment's function as `account` sees it (None: not there)."""
+        client = self.stack.client_in(account, "lambda")
+        try:
+            return client.get_function_configuration(FunctionName=f"guestbook-{environment}")
+        except client.exceptions.ResourceNotFoundException:
+            return None
+
     def release_of(self, environment: str) -> str | None:
         """The RELEASE variable the environment's function runs with (what the demo's changes move)."""
-        config = self.stack.client("lambda").get_function_configuration(FunctionName=f"guestbook-{environment}")
+        config = self.function_in(self.account_of(environment), environment) or {}
         return config.get("Environment", {}).get("Variables", {}).get("RELEASE")
 
     def set_release(self, release: str) -> None:
@@ -191,8 +203,11 @@ class Story:
         url = self.environment_url(environment)
         self.notes["pr_url"] = url
         check(self.release_of(environment) == "2", "the ephemeral environment does not run the PR's change")
-        return (f"#{number}: plan comment ({len(comment)} chars) posted; {environment} applied; "
-                + self.app_keeps_state(url))
+        account, prod_account = self.account_of(environment), self.account_of("prod")
+        check(account != prod_account and self.function_in(prod_account, environment) is None,
+              f"{environment}'s function is in prod's account {prod_account}")
+        return (f"#{number}: plan comment ({len(comment)} chars) posted; {environment} applied in its own "
+                f"account {account} (prod: {prod_account}); " + self.app_keeps_state(url))
 
     def ttl_expires(self) -> str:
         number = self.notes["pr"]

@@ -33,6 +33,7 @@ JOB_COMMAND = ["python", "-m", "executor"]  # the executor image's ENTRYPOINT (e
 TARGET_ROLES = {Tier.PLAN: "tfpipe-plan", Tier.PREVIEW: "tfpipe-preview", Tier.APPLY: "tfpipe-deploy"}
 TARGET_ROLE_SETTINGS = {Tier.PLAN: "TFPIPE_PLAN_ROLE_NAME", Tier.PREVIEW: "TFPIPE_PREVIEW_ROLE_NAME",
                         Tier.APPLY: "TFPIPE_DEPLOY_ROLE_NAME"}
+PREVIEW_ACCOUNT = "210987654321"  # where the embedded stack's pr-<N> environments live (prod: moto's default)
 LOCAL_GITHUB_TOKEN = "local-github-token"  # noqa: S105 - the stand-in accepts any token
 
 
@@ -48,12 +49,15 @@ class Provisioned:
     wiring: frozenset[str] = frozenset()  # the names in env that point at what was provisioned
 
 
-def default_settings(account: str) -> dict[str, str]:
+def default_settings(account: str, preview_account: str) -> dict[str, str]:
     """What the embedded stack runs with where the user chose nothing (terraform.tfvars chooses these
-    in AWS): every repository, `prod` and the ephemeral environments in moto's one account, and the
-    deploy role provisioning creates."""
+    in AWS): every repository, `prod` in moto's default account and the ephemeral environments in an
+    account of their own (moto keeps each account's resources apart: a job's assumed-role credentials
+    work in the role's account), and the deploy role provisioning creates."""
     return {"TFPIPE_ALLOWED_REPOSITORIES": "*/*", "TFPIPE_ENVIRONMENTS": json.dumps({"prod": account}),
-            "TFPIPE_EPHEMERAL_ACCOUNT_ID": account,
+            "TFPIPE_EPHEMERAL_ACCOUNT_ID": preview_account,
+            # Previews in prod's account are refused unless allowed (docs/security.md), as in AWS.
+            "TFPIPE_EPHEMERAL_SHARED_ACCOUNT": "refuse",
             # No repository gets a secret until the operator declares it (docs/security.md, Secrets).
             "TFPIPE_REPOSITORY_SECRETS": "{}",
             # A fork's or a non-writer's pull request waits for a writer's `/plan` (docs/security.md).
@@ -96,12 +100,13 @@ def placeholder_values(doc: dict, repo_root: Path, app: str, stage: str, region:
 
 class Provisioner:
     def __init__(self, client: Callable[[str], Any], app: str, stage: str, region: str, account: str,
-                 repo_root: Path = REPO_ROOT):
+                 repo_root: Path = REPO_ROOT, preview_account: str = PREVIEW_ACCOUNT):
         self._client = client
         self.app = app
         self.stage = stage
         self.region = region
         self.account = account
+        self.preview_account = preview_account
         self.repo_root = repo_root
         self.doc = load_names(repo_root)
         self.names = {key: expand(r["name"], app, stage) for key, r in self.doc["resources"].items()}
@@ -110,7 +115,7 @@ class Provisioner:
             job_command: list[str] | None = None, settings: Mapping[str, str] | None = None) -> Provisioned:
         """`settings`: what the user chose; it replaces `default_settings`, never the wiring."""
         out = Provisioned(resources=dict(self.names))
-        defaults = default_settings(self.account)
+        defaults = default_settings(self.account, self.preview_account)
         chosen = {**defaults, **{k: v for k, v in (settings or {}).items() if k in defaults}}
         roles = self._roles([chosen[setting] for setting in TARGET_ROLE_SETTINGS.values()])
         self._tables()

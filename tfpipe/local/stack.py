@@ -68,6 +68,7 @@ from tfpipe.local.wsgi_server import BackgroundServer, free_port
 log = logging.getLogger("tfpipe.local.stack")
 
 ACCOUNT_ID = "123456789012"  # moto's default account
+MEMBER_ACCOUNT_ROLE = "OrganizationAccountAccessRole"  # what `client_in` assumes in another account
 OPERATOR_USER = "tfpipe-local-operator"  # the IAM user whose key the CLI signs operator calls with
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                     "AWS_SESSION_TOKEN": "testing"}
@@ -185,6 +186,25 @@ class Stack:
                     aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
             return self._clients[service]
 
+    def client_in(self, account: str, service: str) -> Any:
+        """A boto3 client working in `account` (moto keeps each account's resources apart, and picks the
+        account from the access key): credentials of the role AWS Organizations gives an administrator
+        in each member account, assumed through STS (moto checks no trust)."""
+        if account == self.account_id:
+            return self.client(service)
+        credentials = self.role_credentials(f"arn:aws:iam::{account}:role/{MEMBER_ACCOUNT_ROLE}")
+        return self._session.client(service, endpoint_url=self.aws_url, region_name=self.region,
+                                    aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                                    aws_session_token=credentials["AWS_SESSION_TOKEN"])
+
+    def role_credentials(self, role_arn: str) -> dict[str, str]:
+        """Temporary credentials of `role_arn` as AWS_* variables (what a Lambda function of another
+        account runs with: its own role's)."""
+        found = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="tfpipe-local")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": found["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": found["SessionToken"]}
+
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Stack:
         if not _ACTIVE.acquire(blocking=False):
@@ -240,7 +260,7 @@ class Stack:
         assert self.moto is not None and self.front_door is not None
         self.functions = ChaliceFunctions(app, self.stage)
         self._uploaded = UploadedSource(self.account_id, self.region, self.state_dir / "lambda",
-                                        self.function_environment, self._function_log)
+                                        self.function_environment, self._function_log, self.role_credentials)
         self.lambda_service = LambdaService([ChaliceSource(self.functions), self._uploaded], self.moto.moto_app,
                                             self.region, self.account_id)
         self.front_door.route("lambda", self.lambda_service)

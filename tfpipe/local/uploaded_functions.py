@@ -113,24 +113,43 @@ class SubprocessFunction:
 
 
 class UploadedSource:
-    """Finds functions in moto's Lambda backend; unpacks each code version once under `work_dir`."""
+    """Finds functions in moto's Lambda backends, the stack's own account first, then every other account
+    moto holds (a preview's functions live in the preview account); unpacks each code version once under
+    `work_dir`. A function of another account runs with credentials of its own role there
+    (`role_credentials`), so what it calls lands in its account, as in AWS."""
 
     def __init__(self, account: str, region: str, work_dir: Path, base_env: Callable[[], Mapping[str, str]],
-                 on_log: Callable[[str, str], None] | None = None):
+                 on_log: Callable[[str, str], None] | None = None,
+                 role_credentials: Callable[[str], Mapping[str, str]] | None = None):
         self.account = account
         self.region = region
         self.work_dir = Path(work_dir)
         self.base_env = base_env
         self.on_log = on_log or (lambda name, text: log.debug("%s: %s", name, text))
+        self.role_credentials = role_credentials
         self.invocations = Invocations()
 
-    def _backend(self):
-        return get_backend(self.account, self.region)  # follows moto's use_docker config
+    def _backends(self) -> list[tuple[str, object]]:
+        """(account, Lambda backend) for this account, then the others moto has seen (follows moto's
+        use_docker config)."""
+        from moto.core.models import default_user_config
+
+        if default_user_config.get("lambda", {}).get("use_docker", True) is False:
+            from moto.awslambda_simple.models import lambda_simple_backends as backends
+        else:
+            from moto.awslambda.models import lambda_backends as backends
+        others = [account for account in list(backends.keys()) if account != self.account]
+        return [(account, get_backend(account, self.region)) for account in [self.account, *others]]
+
+    def _function(self, name: str):
+        for account, backend in self._backends():
+            with contextlib.suppress(Exception):  # moto's UnknownFunctionException and friends: not in this account
+                return account, backend.get_function(name)
+        return None, None
 
     def find(self, name: str) -> SubprocessFunction | None:
-        try:
-            function = self._backend().get_function(name)
-        except Exception:  # moto's UnknownFunctionException and friends
+        account, function = self._function(name)
+        if function is None:
             return None
         code_dir = self.work_dir / name / (function.code_sha_256 or "empty").replace("/", "_")[:24]
         if not code_dir.exists():
@@ -146,7 +165,10 @@ class UploadedSource:
                 if not code_dir.exists():
                     raise
                 shutil.rmtree(staging, ignore_errors=True)
-        env = {**self.base_env(), **(function.environment_vars or {})}
+        env = dict(self.base_env())
+        if account != self.account and self.role_credentials is not None:
+            env.update(self.role_credentials(function.role))
+        env.update(function.environment_vars or {})
         return SubprocessFunction(name, function.handler or "", function.run_time or "", code_dir, env,
                                   int(function.timeout or 3), int(getattr(function, "memory_size", 128) or 128),
                                   self.on_log, self.invocations)
@@ -158,8 +180,9 @@ class UploadedSource:
     def function_urls(self) -> dict[str, str]:
         """Function name -> its function URL as moto answers it (https://<id>.lambda-url.<region>.on.aws)."""
         urls = {}
-        for function in self._backend()._lambdas.latest():
-            config = getattr(function, "url_config", None)
-            if config is not None:
-                urls[function.function_name] = config.url
+        for _, backend in reversed(self._backends()):  # this account's last: its names win
+            for function in backend._lambdas.latest():
+                config = getattr(function, "url_config", None)
+                if config is not None:
+                    urls[function.function_name] = config.url
         return urls

@@ -70,6 +70,17 @@ resource "aws_ssm_parameter" "many" {
   value = "value ${count.index}"
 }
 
+variable "queue_name" {
+  description = "When set, a queue of exactly this name (not the workspace's): the preview collision tests."
+  type        = string
+  default     = ""
+}
+
+resource "aws_sqs_queue" "jobs" {
+  count = var.queue_name != "" ? 1 : 0
+  name  = var.queue_name
+}
+
 resource "terraform_data" "slow" {
   count            = var.sleep_seconds > 0 ? 1 : 0
   triggers_replace = [var.message]
