@@ -180,6 +180,19 @@ def test_stale_plan_fails_without_rollback_with_scripted_job_standin(pipeline):
     assert pipeline.lock("e2e-stale") is None
 
 
+def test_a_github_that_cannot_order_the_commit_stops_plan_apply_before_the_plan_and_keeps_no_lock_with_scripted_job_standin(
+        pipeline):
+    _seed_good_commit(pipeline, "e2e-unordered")
+    with pipeline.changed_settings(TFPIPE_GITHUB_TOKEN_SECRET_NAME="tfpipe/test/no-such-token"):
+        run = pipeline.start(pipeline.run(Command.APPLY, "e2e-unordered"))
+        assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-1] == ("done", "failed")
+    message = pipeline.event_bodies(run)[-1]["message"]
+    assert f"ordering {SHA[:7]} after {GOOD_SHA[:7]}, which e2e-unordered runs: GitHub's compare did not answer" in message
+    assert "nothing is planned or applied until it does" in message
+    assert pipeline.jobs(run) == [] and pipeline.lock("e2e-unordered") is None
+
+
 def test_racing_plan_applies_wait_their_turn_and_the_newest_supersedes_older_queued_ones_with_scripted_job_standin(
         pipeline):
     first = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", key="first"))
