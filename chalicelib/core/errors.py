@@ -80,6 +80,14 @@ class LockHeld(PipelineError):
     http_status = 409
 
 
+class StalePlan(PipelineError):
+    """The approved plan may not be applied any more (the environment moved on since it was made); the
+    workflow refuses the apply on this name, as it does when the executor finds the state moved."""
+
+    code = "StalePlan"
+    http_status = 409
+
+
 class DependencyFailed(PipelineError):
     """A service the pipeline depends on (AWS, GitHub, Slack) failed; usually worth retrying."""
 
@@ -89,4 +97,4 @@ class DependencyFailed(PipelineError):
 
 HTTP_STATUS_BY_CODE = {cls.code: cls.http_status for cls in
                        (PipelineError, InvalidRequest, Unauthenticated, Forbidden, NotFound,
-                        PayloadTooLarge, LockHeld, DependencyFailed)}
+                        PayloadTooLarge, LockHeld, StalePlan, DependencyFailed)}

@@ -42,7 +42,7 @@ def acquire(deps, event: TaskEvent) -> dict:
         # Holding the lock, nothing else applies to the environment until this run ends: what it runs
         # now is what this run would replace.
         try:
-            applied = _applied_newer(deps, event)
+            applied = applied_newer(deps, event)
         except Exception:
             deps.locker.release(repository, environment, run.run_id)  # retried, or the run fails: no lock left
             raise
@@ -54,7 +54,7 @@ def acquire(deps, event: TaskEvent) -> dict:
     return _answer(LockState.ACQUIRED)
 
 
-def _applied_newer(deps, event: TaskEvent) -> str | None:
+def applied_newer(deps, event: TaskEvent) -> str | None:
     """The commit the environment last applied when this run's commit is an ancestor of it (older:
     applying it would undo the newer one, whatever order the webhooks came in), else None. The same
     commit may be applied again; one GitHub no longer has (history rewritten) cannot be ordered and
