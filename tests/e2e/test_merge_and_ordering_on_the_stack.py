@@ -30,7 +30,8 @@ AUTHOR, APPROVER = "ada", "bob"  # ada opens and merges; bob, another writer, ap
 def stack(tmp_path_factory):
     standin = tmp_path_factory.mktemp("standin")
     with Stack(app="app:app", stage=registered_stage(), state_dir=tmp_path_factory.mktemp("tfpipe-state"),
-               provision=True, job_command=[sys.executable, "-m", "tests.workflows.job_standin"],
+               provision=True, extra_env={"TFPIPE_LOCK_WAIT": "1s"},
+               job_command=[sys.executable, "-m", "tests.workflows.job_standin"],
                job_environment={"TFPIPE_STANDIN_LOG": str(standin / "jobs.jsonl")}) as running:
         running.standin_log = standin / "jobs.jsonl"
         yield running
@@ -141,3 +142,36 @@ def test_a_late_webhook_for_an_older_commit_applies_nothing_and_ends_superseded(
     wait_for("the re-run to ask for approval", lambda: ops.run(rerun["run_id"])["approval_state"] == "pending")
     assert ops.decide(rerun["run_id"], False).status == 200
     assert ended(ops, rerun)["status"] == "rejected"
+
+
+def test_a_late_webhook_for_an_older_commit_does_not_supersede_the_newer_commits_queued_run(stack, work, ops):
+    work.git("checkout", "--quiet", "main")
+    work.git("pull", "--quiet", "origin", "main")
+    holder = work.commit("x.tf", "# X\n", "commit X")
+    work.push("main")
+    holding = run_of(ops, holder)  # holds prod's lock while it waits for approval
+    wait_for("X to ask for approval", lambda: ops.run(holding["run_id"])["approval_state"] == "pending")
+    older = work.commit("c.tf", "# C\n", "commit C")
+    newer = work.commit("d.tf", "# D\n", "commit D")
+    work.push("main")  # the webhook for D
+    queued = run_of(ops, newer)
+    wait_for("D to wait for the lock", lambda: ops.deps.locker.newest_in_line(REPOSITORY, "prod")
+             and ops.deps.locker.newest_in_line(REPOSITORY, "prod").run_id == queued["run_id"])
+    stack.github().push(REPOSITORY, "refs/heads/main", holder, older, AUTHOR, f"{AUTHOR}@example.test")  # late, for C
+    late = run_of(ops, older)
+    wait_for("C to queue after D", lambda: ops.deps.locker.newest_in_line(REPOSITORY, "prod").run_id == late["run_id"])
+
+    assert ops.decide(holding["run_id"], True).status == 200
+
+    def settled() -> bool:  # D and C take the lock in turn, whichever first; each one that plans is approved
+        for r in (queued, late):
+            if ops.run(r["run_id"])["approval_state"] == "pending":
+                ops.decide(r["run_id"], True)
+        return all(ops.run(r["run_id"])["status"] != "running" for r in (queued, late))
+
+    wait_for("D and C to end", settled, 180)
+    assert ended(ops, queued)["status"] == "succeeded"  # not superseded by the later-started run of C
+    assert ended(ops, late)["status"] in ("superseded", "succeeded")
+    assert ops.deps.audit_log.last_good_commit(REPOSITORY, "prod") == newer  # C never applied after D
+    applied = [r.sha for r in ops.deps.audit_log.history(REPOSITORY, "prod") if r.result == "applied"]
+    assert applied[-1] == newer and applied.index(holder) < applied.index(newer)
