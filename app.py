@@ -100,7 +100,8 @@ def _decide(run_id: str, approved: bool):
     from chalicelib.intake import Answer
     from chalicelib.tasks import approval
     request = app.current_request
-    return respond(lambda: Answer(200, approval.decide(container(), run_id, approved, caller_arn(request))))
+    return respond(lambda: Answer(200, approval.decide_by_api(container(), run_id, approved, caller_arn(request),
+                                                              request.raw_body)))
 
 
 @app.route("/runs/{run_id}/approve", methods=["POST"], content_types=["application/json"], authorizer=iam)

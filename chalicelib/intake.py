@@ -194,7 +194,8 @@ class Intake:
             return Answer(202, {"message": intent.answer or intent.message, "runs": []})
         if isinstance(intent, Decide):
             message = self._approvals().decide_for_pull_request(intent.repository, intent.pull_request,
-                                                                intent.run_id, intent.approved, intent.actor)
+                                                                intent.run_id, intent.approved, intent.actor,
+                                                                sha=intent.sha)
             self._reply(intent, message)
             return Answer(202, {"message": message, "runs": []})
         return self._start(intent, key, source)

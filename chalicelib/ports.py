@@ -48,7 +48,7 @@ class Approvals(Protocol):
     """Answers a pending approval; the workflows supply it (the token is kept against the run)."""
 
     def decide_for_pull_request(self, repository: str, pull_request: int, run_id: str | None,
-                                approved: bool, actor: str) -> str: ...  # a message for the author
+                                approved: bool, actor: str, sha: str | None = None) -> str: ...  # for the author
 
 
 class Environments(Protocol):

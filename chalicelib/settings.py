@@ -12,6 +12,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import quote
 
 from chalicelib.core.durations import TtlBounds, parse_duration
+from chalicelib.core.environments import LongLivedEnvironment, parse_environments
 from chalicelib.core.intake import UntrustedPullRequests
 from chalicelib.core.repository_secrets import RepositorySecrets, RepositorySecretsError
 from chalicelib.core.request import RequestDefaults
@@ -54,6 +55,8 @@ class Settings:
     job_queue_arns: dict[str, str] = field(default_factory=dict)
     allowed_repositories: tuple[str, ...] = ()
     environments: dict[str, str] = field(default_factory=dict)  # name -> account id
+    # The same environments, typed, with who may approve changes to each (core/environments.py).
+    long_lived_environments: dict[str, LongLivedEnvironment] = field(default_factory=dict)
     default_environment: str = "prod"
     ephemeral_account_id: str = ""
     ttl_default: int = 4 * 3600
@@ -116,6 +119,7 @@ class Settings:
         except RepositorySecretsError as exc:
             raise SettingsError(f"reading tfpipe settings from the environment: {exc}") from exc
         try:
+            declared = parse_environments(json.loads(get("ENVIRONMENTS", "{}")))
             return cls(
                 stage=stage,
                 app_name=app_name,
@@ -140,7 +144,8 @@ class Settings:
                 job_queue_arns={t.value: get(f"JOB_QUEUE_ARN_{t.settings_key}") for t in Tier
                                 if get(f"JOB_QUEUE_ARN_{t.settings_key}")},
                 allowed_repositories=tuple(r.strip() for r in get("ALLOWED_REPOSITORIES").split(",") if r.strip()),
-                environments=json.loads(get("ENVIRONMENTS", "{}")),
+                environments={name: e.account_id for name, e in declared.items()},
+                long_lived_environments=declared,
                 default_environment=get("DEFAULT_ENVIRONMENT", "prod"),
                 ephemeral_account_id=get("EPHEMERAL_ACCOUNT_ID"),
                 ttl_default=parse_duration(get("TTL_DEFAULT", "4h")),
@@ -203,6 +208,11 @@ class Settings:
         """The role a job of `tier` assumes in the target environment's account."""
         return {Tier.PLAN: self.plan_role_name, Tier.PREVIEW: self.preview_role_name,
                 Tier.APPLY: self.deploy_role_name}[tier]
+
+    def approvers(self, environment: str) -> tuple[str, ...]:
+        """Who alone may approve changes to `environment`; empty: any independent writer or IAM caller."""
+        declared = self.long_lived_environments.get(environment)
+        return declared.approvers if declared else ()
 
     def state_machine_arn(self, workflow: Workflow) -> str:
         try:

@@ -44,7 +44,9 @@ locals {
       TFPIPE_STATUS_MAX_RECEIVES  = tostring(local.status_max_receives)
       TFPIPE_SCHEDULER_ROLE_ARN   = aws_iam_role.scheduler.arn
       TFPIPE_ALLOWED_REPOSITORIES = join(",", var.allowed_repositories)
-      TFPIPE_ENVIRONMENTS         = jsonencode(var.environments)
+      TFPIPE_ENVIRONMENTS = jsonencode({ for name, account in var.environments : name => {
+        account_id = account, approvers = lookup(var.environment_approvers, name, [])
+      } })
       TFPIPE_EPHEMERAL_ACCOUNT_ID = var.ephemeral_account_id
       TFPIPE_DEPLOY_ROLE_NAME     = var.deploy_role_name
       TFPIPE_GITHUB_API_URL       = var.github_api_url

@@ -114,6 +114,17 @@ variable "allow_self_approval" {
   default     = false
 }
 
+variable "environment_approvers" {
+  description = "Who alone may approve changes to a long-lived environment: name (a key of environments) => GitHub logins (case-insensitive) and IAM principal ARNs. An environment not listed may be approved by any independent user with write access or IAM caller of the approve route. Sent to the pipeline in TFPIPE_ENVIRONMENTS (name => {account_id, approvers})."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.environment_approvers) : contains(keys(var.environments), name)])
+    error_message = "Every environment in environment_approvers must be declared in environments."
+  }
+}
+
 variable "allowed_providers" {
   description = "Providers a repository's Terraform may use, as globs of namespace/type (public registry) or host/namespace/type; any other is refused before terraform init (TFPIPE_ALLOWED_PROVIDERS)."
   type        = list(string)

@@ -104,9 +104,21 @@ class Operator:
         request = {"request_id": f"cli-{uuid.uuid4()}", **request}
         return self.post("/runs", request)
 
-    def decide(self, run_id: str, approved: bool) -> ApiAnswer:
-        """Approve or reject; the pipeline records the signing IAM identity as who decided."""
-        return self.post(f"/runs/{run_id}/{'approve' if approved else 'reject'}", {})
+    def decide(self, run_id: str, approved: bool, plan_sha256: str | None = None) -> ApiAnswer:
+        """Approve or reject; the pipeline records the signing IAM identity as who decided. An approval
+        names the plan it approves: `plan_sha256`, else the one the run waits with (`pending_plan`)."""
+        if not approved:
+            return self.post(f"/runs/{run_id}/reject", {})
+        plan = plan_sha256 if plan_sha256 is not None else self.pending_plan(run_id)
+        return self.post(f"/runs/{run_id}/approve", {"plan_sha256": plan or ""})
+
+    def pending_plan(self, run_id: str) -> str | None:
+        """The sha256 of the plan a run waits with for approval (None for an unknown run: the API says so)."""
+        if not self.deps.settings.runs_table:
+            raise OperatorError(f"approving run {run_id}: reading the plan it waits with needs TFPIPE_RUNS_TABLE; "
+                                "set it, or name the plan you approve with --plan-sha256")
+        record = self.deps.runs.get(run_id)
+        return record.plan_sha256 if record else None
 
     # -- reading state ------------------------------------------------------------------------------
 

@@ -123,10 +123,12 @@ class DynamoDbRunsTable:
 
     # -- approvals ----------------------------------------------------------------------------------
 
-    def save_approval(self, run_id: str, token: str) -> None:
-        self._update(run_id, "SET approval_token = :t, approval_state = :p, updated_at = :now",
-                     {":t": token, ":p": "pending"}, f"keeping the approval token of run {run_id}",
-                     condition="attribute_exists(pk)")
+    def save_approval(self, run_id: str, token: str, plan_sha256: str | None = None) -> None:
+        """Open the run's approval for the plan `plan_sha256` (kept as it was when None: a re-opening)."""
+        plan = ", plan_sha256 = :plan" if plan_sha256 else ""
+        self._update(run_id, f"SET approval_token = :t, approval_state = :p, updated_at = :now{plan} REMOVE superseded_by",
+                     {":t": token, ":p": "pending", **({":plan": plan_sha256} if plan_sha256 else {})},
+                     f"keeping the approval token of run {run_id}", condition="attribute_exists(pk)")
 
     def claim_approval(self, run_id: str, approved: bool, actor: str) -> str:
         """The pending approval's task token, marked decided so it is answered once; NotFound otherwise."""
@@ -141,6 +143,16 @@ class DynamoDbRunsTable:
             if record and record.approval_state:
                 raise NotFound(f"{doing}: its approval is no longer open ({record.approval_state})") from None
             raise
+        return _from_item(answer["Attributes"]["approval_token"])
+
+    def supersede_approval(self, run_id: str, newer_run_id: str) -> str:
+        """The pending approval's task token, marked superseded by `newer_run_id` so nobody can approve
+        it any more; NotFound when it is not pending (decided, expired, superseded already)."""
+        answer = self._update(
+            run_id, "SET approval_state = :s, superseded_by = :by, updated_at = :now REMOVE approval_token",
+            {":s": "superseded", ":by": newer_run_id, ":p": "pending"},
+            f"voiding the approval of run {run_id} (superseded by run {newer_run_id})",
+            condition="approval_state = :p AND attribute_exists(approval_token)", returns="UPDATED_OLD")
         return _from_item(answer["Attributes"]["approval_token"])
 
     def expire_approval(self, run_id: str) -> None:

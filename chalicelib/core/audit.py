@@ -25,6 +25,7 @@ class AuditRecord:
     started_at: str
     finished_at: str
     approver: str | None = None
+    approval_not_needed: str | None = None  # why no approver, when none was needed (an ephemeral environment)
     plan_checksum: str | None = None
     error_class: str | None = None
     artifacts: dict = field(default_factory=dict)
@@ -52,10 +53,16 @@ class AuditRecord:
         facts = [f"run: {self.run_id}", f"workflow: {self.workflow}",
                  f"environment: {self.environment} (account {self.account_id})", f"commit: {self.sha}",
                  f"result: {self.result}"]
+        if self.approver:
+            facts.append(f"approved by: {self.approver}")
+        if self.plan_checksum:
+            facts.append(f"plan sha256: {self.plan_checksum}")
         if self.error_class:
             facts.append(f"error: {self.error_class}")
         if self.pull_request:
             facts.append(f"pull request: #{self.pull_request}")
+        if self.approval_not_needed:
+            facts.append(f"approval: none needed: {self.approval_not_needed}")
         return self.commit_message + "\n\n" + "\n".join(facts) + "\n"
 
     @property

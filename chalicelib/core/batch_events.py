@@ -20,7 +20,7 @@ FAILED_JOB_PATTERN = {"source": ["aws.batch"], "detail-type": [DETAIL_TYPE], "de
 # The phase a job's action belongs to; a PLAN-APPLY job of the PLAN-APPLY workflow is its rollback.
 PHASE_BY_ACTION: dict[JobAction, Phase] = {
     JobAction.PLAN: Phase.PLAN, JobAction.APPLY: Phase.APPLY, JobAction.DESTROY: Phase.DESTROY,
-    JobAction.CUSTOM: Phase.CUSTOM, JobAction.PLAN_APPLY: Phase.APPLY,
+    JobAction.CUSTOM: Phase.CUSTOM, JobAction.PLAN_APPLY: Phase.APPLY, JobAction.PLAN_DESTROY: Phase.PLAN,
 }
 
 

@@ -230,9 +230,12 @@ def _approval_lines(event: StatusEvent) -> list[str]:
         return [f"**Approval needed.** {_inline(str(custom))}", ""]
     run = _code(event.run_id)
     expires = event.details.get("approval_expires_at")
-    lines = ["**Approval needed** before this plan is applied to "
+    what = "destroy plan" if event.workflow == Workflow.DESTROY.value else "plan"  # a destroy reads as one
+    plan = event.details.get("plan_sha256")
+    lines = [f"**Approval needed** before this {what} is applied to "
              f"`{_code(event.environment)}` (exactly this plan file, nothing re-planned).",
              "",
+             *([f"- plan sha256: `{_code(str(plan))}` (an approval approves this plan only)"] if plan else []),
              f"- approve: comment `/approve {run}` (write access to the repository required)",
              f"- reject: comment `/reject {run}`",
              f"- from a terminal: `tfpipe approve {run}` or `tfpipe reject {run}`"]

@@ -80,6 +80,14 @@ class LockHeld(PipelineError):
     http_status = 409
 
 
+class Conflict(PipelineError):
+    """The request names a state the pipeline is no longer in (an approval of a plan the run does not
+    wait with, or of a run a newer plan superseded)."""
+
+    code = "Conflict"
+    http_status = 409
+
+
 class StalePlan(PipelineError):
     """The approved plan may not be applied any more (the environment moved on since it was made); the
     workflow refuses the apply on this name, as it does when the executor finds the state moved."""
@@ -97,4 +105,4 @@ class DependencyFailed(PipelineError):
 
 HTTP_STATUS_BY_CODE = {cls.code: cls.http_status for cls in
                        (PipelineError, InvalidRequest, Unauthenticated, Forbidden, NotFound,
-                        PayloadTooLarge, LockHeld, StalePlan, DependencyFailed)}
+                        PayloadTooLarge, LockHeld, Conflict, StalePlan, DependencyFailed)}

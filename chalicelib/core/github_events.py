@@ -79,6 +79,20 @@ class IssueCommentEvent:
 
 
 @dataclass(frozen=True)
+class PullRequestReviewEvent:
+    """pull_request_review: a review of `commit_id`, which need not be the pull request's head any more."""
+
+    repository: str
+    action: str  # submitted | edited | dismissed
+    number: int
+    state: str  # review.state: approved | changes_requested | commented | dismissed
+    commit_id: str  # review.commit_id: the commit the reviewer saw
+    head_sha: str  # pull_request.head.sha: the head when GitHub sent the event
+    open: bool  # pull_request.state == "open"
+    sender: Actor  # review.user: who reviewed (GitHub sends the reviewer as the sender too)
+
+
+@dataclass(frozen=True)
 class DispatchEvent:
     """repository_dispatch or workflow_dispatch from GitHub Actions; `request` is still untrusted."""
 
@@ -95,7 +109,8 @@ class OtherEvent:
     repository: str | None
 
 
-GitHubEvent = PingEvent | PushEvent | PullRequestEvent | IssueCommentEvent | DispatchEvent | OtherEvent
+GitHubEvent = (PingEvent | PushEvent | PullRequestEvent | IssueCommentEvent | PullRequestReviewEvent | DispatchEvent
+               | OtherEvent)
 DISPATCH_ACTION = "tfpipe"  # repository_dispatch event_type, workflow_dispatch input name carrying the request
 
 
@@ -189,6 +204,16 @@ def _issue_comment(read: _Reader) -> IssueCommentEvent:
     )
 
 
+def _pull_request_review(read: _Reader) -> PullRequestReviewEvent:
+    return PullRequestReviewEvent(
+        repository=read.get("repository.full_name", str), action=read.get("action", str),
+        number=read.get("pull_request.number", int), state=(read.get("review.state", str) or "").lower(),
+        commit_id=read.get("review.commit_id", str), head_sha=read.get("pull_request.head.sha", str),
+        open=read.get("pull_request.state", str) == "open",
+        sender=Actor(read.get("review.user.login", str) or "", read.get("review.user.id", int) or 0),
+    )
+
+
 def _repository_dispatch(read: _Reader) -> DispatchEvent:
     return DispatchEvent("repository_dispatch", read.get("repository.full_name", str),
                          read.get("action", str, optional=True), read.payload.get("client_payload"), read.actor())
@@ -211,6 +236,7 @@ _PARSERS = {
     "push": _push,
     "pull_request": _pull_request,
     "issue_comment": _issue_comment,
+    "pull_request_review": _pull_request_review,
     "repository_dispatch": _repository_dispatch,
     "workflow_dispatch": _workflow_dispatch,
 }

@@ -24,6 +24,7 @@ from chalicelib.core.github_events import (
     OtherEvent,
     PingEvent,
     PullRequestEvent,
+    PullRequestReviewEvent,
     PushEvent,
 )
 from chalicelib.core.naming import ephemeral_environment
@@ -56,7 +57,7 @@ class Start:
 
 @dataclass(frozen=True)
 class Decide:
-    """`/approve` or `/reject` on a pull request."""
+    """`/approve` or `/reject` on a pull request, or an approving review of its head (`sha`)."""
 
     repository: str
     pull_request: int
@@ -64,6 +65,7 @@ class Decide:
     actor: str
     run_id: str | None = None
     requires_write_access: str | None = None
+    sha: str | None = None  # an approving review's commit: approves the runs waiting at it
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,22 @@ def _verb_decide(approved: bool):
     return decide
 
 
+def _pull_request_review(event: PullRequestReviewEvent, policy: RoutingPolicy) -> Intent:
+    """An approving review approves the pull request's runs waiting at the reviewed commit, if that is
+    still the head: a review of an older commit never saw what the runs would apply."""
+    if event.action != "submitted" or event.state != "approved":
+        return Ignore(f"pull_request_review {event.action} ({event.state or 'no state'}) approves nothing")
+    if not event.open:
+        return Ignore(f"review of pull request #{event.number}, which is not open, approves nothing")
+    if event.commit_id != event.head_sha:
+        return Reply(event.repository, event.number,
+                     f"@{event.sender.login}'s approving review is of {event.commit_id[:7]}, not of the head "
+                     f"{event.head_sha[:7]}: it approved nothing. Review the head again, or comment `/approve`.",
+                     requires_write_access=event.sender.login)
+    return Decide(event.repository, event.number, True, event.sender.login,
+                  requires_write_access=event.sender.login, sha=event.commit_id)
+
+
 _COMMENT_VERBS = {
     Verb.PLAN: _verb_plan,
     Verb.APPROVE: _verb_decide(True),
@@ -320,6 +338,7 @@ _ROUTES = {
     PushEvent: _push,
     PullRequestEvent: _pull_request,
     IssueCommentEvent: _issue_comment,
+    PullRequestReviewEvent: _pull_request_review,
     DispatchEvent: _dispatch,
     OtherEvent: _other,
 }

@@ -26,6 +26,8 @@ class JobAction(StrEnum):
     DESTROY = "destroy"
     CUSTOM = "custom"      # an allow-listed subcommand
     PLAN_APPLY = "plan-apply"  # plan then apply in one job: rollback and ephemeral applies
+    # plan -destroy -out, stored like a plan: DESTROY of a long-lived environment applies it (APPLY) once approved
+    PLAN_DESTROY = "plan-destroy"
 
 
 class JobErrorClass(StrEnum):

@@ -18,12 +18,14 @@ class RunRecord:
     started_at: str
     status: str = "running"  # running | succeeded | failed | ...: the last terminal status published
     pull_request: int | None = None
-    approval_state: str | None = None  # pending | approved | rejected
+    approval_state: str | None = None  # pending | approved | rejected | expired | superseded
     approver: str | None = None
     updated_at: str | None = None
     # Who may not approve it (PipelineRequest.requested_by and commit_authors): GitHub logins, IAM ARNs, emails.
     requested_by: tuple[str, ...] = ()
     commit_authors: tuple[str, ...] = ()
+    plan_sha256: str | None = None  # the plan the approval is for: an approval names it, the apply applies it
+    superseded_by: str | None = None  # the newer run whose plan voided this run's pending approval
 
 
 class EnvironmentState:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from chalicelib.core.audit import AuditRecord
 from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.request import Environment
 from chalicelib.core.runs import Run
 from chalicelib.tasks.event import TaskEvent
 
@@ -52,6 +53,13 @@ def commit_of(event: TaskEvent, doing: str) -> str | None:
     return request.sha
 
 
+def _approval_not_needed(environment: Environment) -> str | None:
+    """Why a change went unapproved, for its audit record: only ephemeral environments change unattended."""
+    if environment.is_ephemeral:
+        return f"{environment.name} is an ephemeral environment (pr-<N>): its changes need no approval"
+    return None
+
+
 def record(deps, raw: object) -> dict:
     """The record_audit task: `action` and `result`; a rollback records the commit it applied."""
     event = TaskEvent.parse(raw, "recording a run in the audit trail")
@@ -65,12 +73,13 @@ def record(deps, raw: object) -> dict:
     sha = event.step("last_good").get("sha") if action == "rollback" else commit_of(event, doing)
     job = event.step(JOB_STEP.get(action, "apply"))
     started = datetime.fromtimestamp(event.started_at, UTC) if event.started_at else datetime.now(UTC)
+    approver = event.step("approval").get("actor")
     audit = AuditRecord(
         run_id=run.run_id, workflow=run.workflow.value, action=action, environment=request.environment.name,
         account_id=request.environment.account_id, repository=request.repository, sha=sha or request.commit,
         actor=request.user_email, result=result, started_at=started.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-        approver=event.step("approval").get("actor"),
+        approver=approver, approval_not_needed=None if approver else _approval_not_needed(request.environment),
         plan_checksum=job.get("plan_checksum") or event.step("plan").get("plan_checksum"),
         error_class=(event.step("error").get("Error")) if result in ("failed", "destroy-failed") else None,
         artifacts=dict(job.get("artifacts") or {}), pull_request=request.pull_request)

@@ -14,7 +14,7 @@ from chalicelib.core.lock_queue import LockState, QueuedRun, after_lock_held, is
 from chalicelib.core.run_records import RunRecord
 from chalicelib.core.status import Status
 from chalicelib.ports import Lock
-from chalicelib.tasks import last_good, status
+from chalicelib.tasks import approval, last_good, status
 from chalicelib.tasks.event import TaskEvent, dispatch
 
 log = logging.getLogger("tfpipe.lock")
@@ -83,15 +83,28 @@ def _superseding(deps, event: TaskEvent, newer: str | None) -> str | None:
     if not newer:
         return None
     record = deps.runs.get(newer)
-    sha = event.run.request.sha
-    if record is None or record.sha == sha:
+    if record is None or not _is_ancestor(deps, event.run.request.repository, record.sha, event.run.request.sha):
         return newer
+    return None
+
+
+def _older_than_run(deps, event: TaskEvent, other_run_id: str) -> bool:
+    """Whether this run's commit is an ancestor of run `other_run_id`'s."""
+    record = deps.runs.get(other_run_id)
+    return record is not None and _is_ancestor(deps, event.run.request.repository, event.run.request.sha, record.sha)
+
+
+def _is_ancestor(deps, repository: str, sha: str, of: str) -> bool:
+    """Whether `sha` is a strict ancestor of `of` (GitHub's compare); False when it cannot be told, so
+    runs are ordered by start time as before."""
+    if not sha or not of or sha == of:
+        return False
     try:
-        return None if is_older(deps.vcs.compare(event.run.request.repository, sha, record.sha)) else newer
+        return is_older(deps.vcs.compare(repository, of, sha))
     except Exception:
-        log.warning("comparing %s with %s of run %s failed: superseded by start time", sha[:7], record.sha[:7],
-                    newer, exc_info=True)
-        return newer
+        log.warning("comparing %s with %s in %s failed: ordered by start time", sha[:7], of[:7], repository,
+                    exc_info=True)
+        return False
 
 
 def _wait_or_give_up(deps, event: TaskEvent, me: QueuedRun, held: LockHeld, supersede: bool) -> dict:
@@ -108,6 +121,12 @@ def _wait_or_give_up(deps, event: TaskEvent, me: QueuedRun, held: LockHeld, supe
         newer = _superseding(deps, event, superseded_by(me, newest))
         if newer:
             return _superseded(deps, event, newer)
+        # The newest in line: an older PLAN-APPLY holding the lock while it waits for approval waits with an
+        # older commit's plan; voided, it ends superseded and releases the lock for this newer commit. Not
+        # when this run's commit is an ancestor of the holder's (a late webhook for an older commit).
+        holder = deps.locker.get(request.repository, request.environment.name)
+        if holder and holder.run_id != run.run_id and not _older_than_run(deps, event, holder.run_id):
+            approval.supersede_holder(deps, holder.run_id, run.run_id)
     if not event.step("lock"):  # say it once, on the first attempt, not on every poll
         status.publish(deps, run, "lock-pending", {**event.state, "error": error})
     return _answer(LockState.WAIT, settings.lock_wait_seconds, message=str(held))

@@ -21,6 +21,8 @@ def start(deps, raw: object) -> dict:
         commit_authors=request.commit_authors))
     status.publish(deps, run, "started", event.state)
     settings = deps.settings
-    # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them.
+    # Read by the state machines' Wait and TimeoutSecondsPath fields, so tests and operators tune them;
+    # DESTROY's Choice reads `needs_approval`: a long-lived environment changes only under an approved plan.
     return {"approval_timeout_seconds": settings.approval_timeout_seconds,
-            "lock_wait_seconds": settings.lock_wait_seconds}
+            "lock_wait_seconds": settings.lock_wait_seconds,
+            "needs_approval": not request.environment.is_ephemeral}

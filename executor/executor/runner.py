@@ -50,13 +50,14 @@ STEPS: dict[JobAction, tuple[str, ...]] = {
     JobAction.PLAN_APPLY: ("checkout", "build", "init", "plan", "apply", "outputs", "health-check"),
     # Destroy evaluates the configuration, so variables the build fills in need values again.
     JobAction.DESTROY: ("checkout", "build", "init", "destroy"),
+    JobAction.PLAN_DESTROY: ("checkout", "build", "init", "plan"),
     JobAction.CUSTOM: ("checkout", "init", "custom"),
 }
 # The status phase a step belongs to; preparation steps belong to the job's first phase.
 PHASE_BY_STEP = {"plan": Phase.PLAN, "apply": Phase.APPLY, "outputs": Phase.APPLY,
                  "health-check": Phase.HEALTH_CHECK, "destroy": Phase.DESTROY, "custom": Phase.CUSTOM}
 FIRST_PHASE = {JobAction.PLAN: Phase.PLAN, JobAction.APPLY: Phase.APPLY, JobAction.PLAN_APPLY: Phase.PLAN,
-               JobAction.DESTROY: Phase.DESTROY, JobAction.CUSTOM: Phase.CUSTOM}
+               JobAction.DESTROY: Phase.DESTROY, JobAction.CUSTOM: Phase.CUSTOM, JobAction.PLAN_DESTROY: Phase.PLAN}
 PLAN_FILE = "plan.tfplan"
 ERRORED_STATE = "errored.tfstate"  # what terraform writes when it cannot save state to the backend
 STALE_PLAN = "Saved plan is stale"
@@ -295,7 +296,10 @@ class Job:
         # A speculative plan (plan tier) takes no state lock: its role may not write the lock file, and
         # it must never hold up an apply.
         lock = ["-lock=false"] if self.spec.tier is Tier.PLAN else [f"-lock-timeout={self._lock_timeout()}"]
-        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", *lock, f"-out={PLAN_FILE}", *self._var_args()]
+        # A destroy plan is stored and applied like any plan: the approver approves exactly what goes.
+        destroy = ["-destroy"] if self.spec.action is JobAction.PLAN_DESTROY else []
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", *destroy, *lock, f"-out={PLAN_FILE}",
+                *self._var_args()]
         run = self.tf.run(args, self._timeout())
         if run.returncode not in (0, 2) or run.interrupted or run.timed_out:
             run.check(JobErrorClass.PLAN_FAILED, f"terraform plan for {self.spec.environment}")

@@ -120,8 +120,9 @@ def test_ttl_moves_the_destroy_and_destroy_removes_the_environment(stack, featur
     after = wait_for("the TTL to move", lambda: (e := environment(stack, "pr-9"))["expires_at"] < before and e)
     assert 30 * 60 - 120 < after["expires_at"] - time.time() <= 30 * 60
 
-    destroyed = tfpipe(stack, "destroy", "pr-9")
+    destroyed = tfpipe(stack, "destroy", "pr-9")  # an ephemeral environment: no name to type, no approval
     assert destroyed.exit_code == 0, destroyed.output
+    assert "Type pr-9 to confirm" not in destroyed.output and "waits for approval" not in destroyed.output
     wait_for("pr-9 to be destroyed", lambda: environment(stack, "pr-9")["state"] == "destroyed")
 
 
@@ -231,6 +232,8 @@ def test_a_run_waiting_for_approval_shows_so_keeps_its_lock_and_lists_by_status(
     assert "by dev@example.com: waiting for approval" in " ".join(shown.output.split())
     assert "RUNNING" not in shown.output and f"tfpipe approve {run_id}" in shown.output
     assert "  plan: 1 to add, 0 to change, 0 to destroy\n    + aws_sqs_queue.jobs\n" in shown.output  # what it applies
+    plan = operator(stack).deps.runs.get(run_id).plan_sha256
+    assert f"plan sha256: {plan} (an approval approves this plan only)" in " ".join(shown.output.split())
     waiting = listed(stack, "runs", "--status", "waiting-for-approval")
     assert [r["run_id"] for r in waiting] == [run_id]
 
@@ -247,6 +250,38 @@ def test_a_run_waiting_for_approval_shows_so_keeps_its_lock_and_lists_by_status(
     assert [(r["run_id"], r["actor"], r["result"]) for r in unlocks] == [
         (run_id, stack.operator["arn"], "force-unlocked")]  # who cleared it: the CLI's signing identity
     assert tfpipe(stack, "reject", run_id).exit_code == 0
+
+
+def test_destroy_of_prod_asks_to_type_its_name_then_waits_for_approval_of_its_destroy_plan(stack, feature_sha):
+    approver = approve_when_asked(stack, "prod")  # prod first gets something to destroy
+    applied = tfpipe(stack, "run", "--repository", REPOSITORY, "--commit", "feature", "--environment", "prod",
+                     "--command", "apply", "--email", "dev@example.com", "--wait")
+    approver.join(timeout=5)
+    assert applied.exit_code == 0, applied.output
+
+    typo = CliRunner().invoke(main, ["destroy", "prod", "--state-dir", str(stack.state_dir)], input="prd\n")
+    assert typo.exit_code == 1
+    assert "This plans the destroy of every resource of prod" in typo.output and "Type prod to confirm" in typo.output
+    assert "destroying prod: not confirmed (typed 'prd', not 'prod'); nothing was started" in typo.output
+    assert [r for r in listed(stack, "runs", "--environment", "prod") if r["workflow"] == "destroy"] == []
+
+    started = tfpipe(stack, "destroy", "prod", "--yes")
+    assert started.exit_code == 0, started.output
+    run_id = started_run_id(started.output)
+    assert run_id.startswith("destroy-prod-")
+    assert f"prod is not destroyed yet: run {run_id} plans the destroy, then waits for approval" in started.output
+    assert f"approve: tfpipe approve {run_id}" in started.output and f"reject:  tfpipe reject {run_id}" in started.output
+    wait_for("the destroy plan's approval", lambda: asks_for_approval(stack, run_id))
+    shown = tfpipe(stack, "show", run_id)
+    assert "destroy of prod" in shown.output and "waiting for approval" in " ".join(shown.output.split())
+
+    assert tfpipe(stack, "reject", run_id).exit_code == 0
+    wait_for("the destroy to end", lambda: not asks_for_approval(stack, run_id)
+             and operator(stack).run(run_id)["status"] != "running")
+    assert operator(stack).run(run_id)["status"] == "rejected"
+    assert "(rejected)" in tfpipe(stack, "show", run_id).output
+    assert environment(stack, "prod")["state"] == "applied" and environment(stack, "prod")["locked_by"] is None
+    assert [r["action"] for r in listed(stack, "history", "prod", "--repository", REPOSITORY)] == ["apply"]
 
 
 def test_runs_filters_and_keeps_run_ids_whole_in_an_80_column_terminal(stack, feature_sha):

@@ -162,6 +162,19 @@ def test_approval_request_says_how_to_approve_and_reject():
     assert "times out at 2026-11-26 04:00 UTC" in body
 
 
+def test_a_destroy_waiting_for_approval_says_its_plan_is_a_destroy_plan():
+    body = render(plan_view("small", workflow="destroy", phase="approval", status="pending",
+                            message="approval needed to destroy prod: 0 to add, 0 to change, 1 to destroy"))[0]
+    assert "tfpipe DESTROY" in body
+    assert "**Approval needed** before this destroy plan is applied to `prod`" in body
+
+
+def test_approval_request_names_the_sha256_of_the_plan_an_approval_approves():
+    plan = "ab" * 32
+    body = render(plan_view("mixed", phase="approval", status="pending", details={"plan_sha256": plan}))[0]
+    assert f"- plan sha256: `{plan}` (an approval approves this plan only)" in body
+
+
 def test_ephemeral_outputs_url_and_expiry_are_shown():
     event = status_event(workflow="apply-ephemeral", phase="done", environment="pr-7",
                          details={"url": "http://127.0.0.1:4567/", "expires_at": "2026-11-25T08:00:00Z",

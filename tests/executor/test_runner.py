@@ -98,6 +98,30 @@ def test_plan_then_apply_of_the_stored_plan_then_custom_then_destroy(aws, infra)
     assert ssm(aws).get_parameters(Names=["/tfpipe-test/default/message"])["InvalidParameters"]
 
 
+def test_a_destroy_plan_is_stored_destroys_nothing_and_its_apply_destroys_exactly_what_it_planned(aws, infra):
+    sha = infra.commit("c")
+    assert run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, run_id="run-up")).returncode == 0
+
+    planned = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_DESTROY, run_id="run-d"))
+    assert planned.returncode == 0, planned.stdout[-3000:]
+    result = planned.answer
+    assert (result["has_changes"], result["add"], result["change"], result["destroy"]) == (True, 0, 0, 1)
+    assert result["resources"] == [{"address": "aws_ssm_parameter.message", "type": "aws_ssm_parameter",
+                                    "actions": ["delete"]}]
+    assert "Plan: 0 to add, 0 to change, 1 to destroy." in aws.text(ARTIFACTS_BUCKET, "runs/run-d/plan.txt")
+    assert ssm(aws).get_parameter(Name="/tfpipe-test/default/message")  # planning destroyed nothing
+    assert [(e["phase"], e["status"]) for e in aws.status_events()][-2:] == [("plan", "started"), ("plan", "succeeded")]
+
+    applied = run_executor(aws, make_spec(infra, sha, JobAction.APPLY, run_id="run-d", plan_key="runs/run-d/plan.tfplan",
+                                          plan_checksum=result["plan_checksum"]))
+    assert applied.returncode == 0, applied.stdout[-3000:]
+    assert (applied.answer["destroy"], applied.answer["plan_checksum"]) == (1, result["plan_checksum"])
+    assert ssm(aws).get_parameters(Names=["/tfpipe-test/default/message"])["InvalidParameters"]
+
+    again = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_DESTROY, run_id="run-e"))
+    assert again.returncode == 0 and again.answer["has_changes"] is False  # nothing left to destroy
+
+
 def test_apply_refuses_a_stored_plan_whose_checksum_does_not_match(aws, infra):
     sha = infra.commit("c")
     aws.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key="runs/run-1/plan.tfplan", Body=b"a plan nobody approved")

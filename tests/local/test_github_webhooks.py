@@ -114,3 +114,23 @@ def test_push_without_a_running_stack_succeeds_and_says_so(tmp_path):
 
     assert "no embedded stack is running" in output
     assert git_repos.resolve(origin, "refs/heads/main") == work.git("rev-parse", "HEAD").strip()
+
+
+def test_a_review_sends_a_signed_pull_request_review_webhook_shaped_like_githubs(stack, clone):
+    clone.git("checkout", "--quiet", "-b", "reviewed")
+    head = clone.commit("r.tf", "", "to review")
+    clone.push("reviewed")
+    github = stack.github()
+    pr, _ = github.open(REPO, head="reviewed", user="ada")
+    recorder.wait_for("webhook", count=2)
+    recorder.clear()
+
+    _, status = github.review(REPO, pr["number"], user="bob")
+
+    [(event, _, payload)] = _deliveries(1)
+    assert (event, payload["action"], status) == ("pull_request_review", "submitted", 200)
+    assert (payload["review"]["state"], payload["review"]["commit_id"]) == ("approved", head)
+    assert payload["review"]["user"]["login"] == payload["sender"]["login"] == "bob"
+    assert payload["pull_request"]["number"] == pr["number"] and payload["pull_request"]["head"]["sha"] == head
+    reference = load_fixture("pull_request_review", "submitted.payload.json")
+    assert [k for k in missing_keys(reference, payload) if k not in IGNORED] == []

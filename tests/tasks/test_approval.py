@@ -4,12 +4,14 @@ through the API is API Gateway's IAM authorization (tests/workflows, tests/app/t
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
 
-from chalicelib.core.errors import DependencyFailed, Forbidden, NotFound
+from chalicelib.core.errors import Conflict, DependencyFailed, Forbidden, InvalidRequest, NotFound
 from chalicelib.core.runs import Run
+from chalicelib.core.workflows import Workflow
 from chalicelib.settings import Settings, SettingsError
 from chalicelib.tasks import approval, runs
 from tests.tasks.conftest import make_run, published, task_event
@@ -32,6 +34,16 @@ def test_requesting_approval_keeps_the_token_and_says_how_to_approve(deps, waiti
     assert how["cli"] == f"tfpipe approve {waiting.run_id}  or  tfpipe reject {waiting.run_id}"
     assert f"/approve {waiting.run_id}" in how["comment"]
     assert "token" not in json.dumps(pending[0]).lower().replace("task_token", "")
+
+
+def test_a_destroy_waiting_for_approval_says_it_is_a_destroy_and_what_its_plan_destroys(deps):
+    run = make_run(Workflow.DESTROY, "prod")
+    runs.start(deps, task_event(run))
+    plan = {"has_changes": True, "add": 0, "change": 0, "destroy": 3}
+    approval.request(deps, task_event(run, state={"plan": plan}, task_token="token-of-a-finished-execution"))
+    [pending] = [e for e in published(deps) if e["phase"] == "approval"]
+    assert pending["message"] == "approval needed to destroy prod: 0 to add, 0 to change, 3 to destroy"
+    assert pending["details"]["approve"]["cli"] == f"tfpipe approve {run.run_id}  or  tfpipe reject {run.run_id}"
 
 
 def test_a_decision_on_an_approval_that_timed_out_says_it_is_no_longer_open(deps, waiting):
@@ -158,3 +170,92 @@ def test_self_approval_is_allowed_only_by_the_word_true_so_a_typo_never_loosens_
     assert Settings.from_env({"TFPIPE_ALLOW_SELF_APPROVAL": "TRUE"}).allow_self_approval is True
     with pytest.raises(SettingsError, match="TFPIPE_ALLOW_SELF_APPROVAL: got 'yes'; accepted: true, false"):
         Settings.from_env({"TFPIPE_ALLOW_SELF_APPROVAL": "yes"})
+
+
+PLAN = "ab" * 32  # the sha256 of the plan job's plan file (JobResult.plan_checksum)
+
+
+def planned_and_waiting(deps, key: str = "d1", environment: str = "prod", plan: str = PLAN, started_at: float = 0.0,
+                        pull_request: int | None = None) -> Run:
+    run = make_run(key=key, environment=environment, pull_request=pull_request)
+    runs.start(deps, task_event(run, started_at))
+    approval.request(deps, task_event(run, started_at, state={"plan": {"has_changes": True, "plan_checksum": plan}},
+                                      task_token=f"token-of-{key}"))
+    return run
+
+
+def test_the_approval_keeps_the_plans_sha256_and_the_pending_status_shows_it(deps):
+    run = planned_and_waiting(deps)
+    assert deps.runs.get(run.run_id).plan_sha256 == PLAN
+    [pending] = [e for e in published(deps) if e["phase"] == "approval"]
+    assert pending["details"]["plan_sha256"] == PLAN
+
+
+def test_an_approval_naming_another_plan_is_refused_409_with_both_sha256s_and_stays_open(deps):
+    run = planned_and_waiting(deps)
+    with pytest.raises(Conflict) as refused:
+        approval.decide(deps, run.run_id, True, "lead", plan_sha256="cd" * 32)
+    assert refused.value.http_status == 409
+    assert (f"approving run {run.run_id}: the approval names plan sha256 {'cd' * 32}, but run {run.run_id} waits "
+            f"with plan sha256 {PLAN}") in str(refused.value)
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_an_api_approval_must_name_the_plan_it_approves(deps):
+    run = planned_and_waiting(deps)
+    with pytest.raises(InvalidRequest, match="plan_sha256: got None; accepted: the sha256 of the plan the run waits"):
+        approval.decide_by_api(deps, run.run_id, True, OPERATOR, b"{}")
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+
+
+def test_a_newer_plan_reaching_its_approval_step_supersedes_the_older_pending_approval_which_is_then_refused(deps):
+    older = planned_and_waiting(deps, key="old", started_at=1_000.0)
+    other_environment = planned_and_waiting(deps, key="stg", environment="staging", started_at=1_000.0)
+    newer = planned_and_waiting(deps, key="new", plan="ef" * 32, started_at=2_000.0)
+
+    record = deps.runs.get(older.run_id)
+    assert (record.approval_state, record.superseded_by) == ("superseded", newer.run_id)
+    assert deps.runs.get(other_environment.run_id).approval_state == "pending"  # another environment's plan
+    assert deps.runs.get(newer.run_id).approval_state == "pending"
+    with pytest.raises(Conflict, match=f"approving run {older.run_id}: its approval was superseded by run "
+                                       f"{newer.run_id}, a newer plan for prod; approve that run instead"):
+        approval.decide(deps, older.run_id, True, "lead")
+    message = deps.approvals.decide_for_pull_request("acme/infra", None, older.run_id, True, "lead")
+    assert f"superseded by run {newer.run_id}" in message and message.startswith("Nothing was approved")
+
+
+def with_approvers(deps, *approvers: str):
+    declared = {"prod": {"account_id": "111122223333", "approvers": list(approvers)}}
+    deps.settings = Settings.from_env({"TFPIPE_ENVIRONMENTS": json.dumps(declared)})
+
+
+def test_an_approver_not_in_the_environments_list_is_refused_403_naming_the_list_and_one_in_it_accepted(deps):
+    run = planned_and_waiting(deps)
+    with_approvers(deps, "Alice", OPERATOR)
+    with pytest.raises(Forbidden) as refused:
+        approval.decide(deps, run.run_id, True, "bob")
+    assert refused.value.http_status == 403
+    assert (f"approving run {run.run_id}: @bob is not an approver of prod; its approvers are @Alice, {OPERATOR} "
+            "(TFPIPE_ENVIRONMENTS); the approval stays open") == str(refused.value)
+    assert deps.runs.get(run.run_id).approval_state == "pending"
+    for approver in (OPERATOR.upper(), "alice"):  # ARNs and logins in any case
+        with pytest.raises(NotFound, match="its approval is no longer open"):  # reached Step Functions: not refused
+            approval.decide(deps, run.run_id, True, approver, plan_sha256=PLAN)
+        deps.runs.save_approval(run.run_id, "token-of-d1")  # open again for the next approver
+
+
+def test_environments_read_the_plain_account_form_and_the_form_with_approvers():
+    settings = Settings.from_env({"TFPIPE_ENVIRONMENTS": json.dumps(
+        {"staging": "111122223333", "prod": {"account_id": "444455556666", "approvers": ["alice"]}})})
+    assert settings.environments == {"staging": "111122223333", "prod": "444455556666"}
+    assert (settings.approvers("prod"), settings.approvers("staging"), settings.approvers("pr-1")) == (("alice",), (), ())
+
+
+@pytest.mark.parametrize("declared, says", [
+    ({"prod": {"account_id": "111122223333", "approvers": "alice"}}, "TFPIPE_ENVIRONMENTS['prod'].approvers: got 'alice'"),
+    ({"prod": {"account": "111122223333"}}, "TFPIPE_ENVIRONMENTS['prod']: got {'account': '111122223333'}"),
+    ({"prod": 111122223333}, "TFPIPE_ENVIRONMENTS['prod']: got 111122223333"),
+])
+def test_a_malformed_environment_declaration_stops_the_pipeline_naming_the_entry(declared, says):
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        Settings.from_env({"TFPIPE_ENVIRONMENTS": json.dumps(declared)})

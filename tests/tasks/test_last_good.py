@@ -70,3 +70,40 @@ def test_a_destroy_is_recorded_with_the_commit_it_destroyed_with(deps):
                                       result="destroyed", commit="last-good"))
     [record] = deps.audit_log.history("acme/infra", "pr-7")
     assert (record.action, record.sha, record.result) == ("destroy", OLD_SHA, "destroyed")
+
+
+def test_an_approved_destroy_of_a_long_lived_environment_names_its_approver_and_the_plan_applied(deps):
+    run = make_run(Workflow.DESTROY, "prod", sha=SHA)
+    state = {"last_good": {"sha": OLD_SHA}, "approval": {"approved": True, "actor": "lead@example.com"},
+             "plan": {"plan_checksum": "c" * 64}, "destroy": {"plan_checksum": "c" * 64, "artifacts": {}}}
+    last_good.record(deps, task_event(run, state=state, action="destroy", result="destroyed", commit="last-good"))
+    [record] = deps.audit_log.history("acme/infra", "prod")
+    assert (record.approver, record.approval_not_needed, record.plan_checksum) == ("lead@example.com", None, "c" * 64)
+
+
+def test_an_unattended_destroy_of_an_ephemeral_environment_says_why_no_approval_was_needed(deps):
+    run = make_run(Workflow.DESTROY, "pr-7", sha=SHA, pull_request=7)
+    last_good.record(deps, task_event(run, state={"last_good": {"sha": OLD_SHA}}, action="destroy",
+                                      result="destroyed", commit="last-good"))
+    [record] = deps.audit_log.history("acme/infra", "pr-7")
+    assert record.approver is None
+    assert record.approval_not_needed == "pr-7 is an ephemeral environment (pr-<N>): its changes need no approval"
+    assert "approval: none needed: pr-7 is an ephemeral environment" in record.commit_text
+
+
+def test_the_audit_record_of_an_approved_apply_names_the_approver_and_the_plan_sha256_in_git_log(deps):
+    import subprocess
+    from pathlib import Path
+
+    plan = "ab" * 32
+    run = make_run()
+    state = {"plan": {"plan_checksum": plan}, "approval": {"approved": True, "actor": "lead", "plan_sha256": plan},
+             "apply": {"plan_checksum": plan}}
+    last_good.record(deps, task_event(run, state=state, action="apply", result="applied"))
+
+    [record] = deps.audit_log.history("acme/infra", "prod")
+    assert (record.approver, record.plan_checksum) == ("lead", plan)
+    repo = Path(deps.settings.local_git_root) / "acme" / "infra.git"
+    message = subprocess.run(["git", "--git-dir", str(repo), "log", "-1", "--format=%B", "tfpipe-audit"],
+                             capture_output=True, text=True, check=True).stdout
+    assert f"approved by: lead\nplan sha256: {plan}\n" in message

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.core.errors import InvalidRequest, LockHeld, NotFound
 from chalicelib.core.workflows import Workflow
-from chalicelib.tasks import lock, runs
+from chalicelib.tasks import approval, lock, runs
 from tests.tasks.conftest import OLD_SHA, bare_repository, make_run, published, task_event
 
 OPS = "arn:aws:iam::123456789012:user/ops"
@@ -104,6 +104,23 @@ def test_a_waiter_older_than_a_run_that_found_the_lock_free_is_superseded_not_ap
     lock.handle(deps, task_event(newer, now - 10, operation="release"))
     assert lock.handle(deps, task_event(older, now - 20, operation="acquire", supersede=True))["state"] == "superseded"
     assert deps.locker.get("acme/infra", "prod") is None
+
+
+def test_a_newer_commit_queueing_voids_the_approval_the_older_lock_holder_waits_for_a_destroy_does_not(deps):
+    now = time.time()
+    holder, destroy, newer = make_run(key="a", sha=OLD_SHA), make_run(Workflow.DESTROY, key="d"), make_run(key="c")
+    runs.start(deps, task_event(holder, now - 30))
+    lock.handle(deps, task_event(holder, now - 30, operation="acquire", supersede=True))
+    plan = {"plan": {"plan_checksum": "a" * 64}}
+    approval.request(deps, task_event(holder, now - 30, task_token="token-of-a", state=plan))
+
+    assert lock.handle(deps, task_event(destroy, now - 20, operation="acquire"))["state"] == "wait"
+    assert deps.runs.get(holder.run_id).approval_state == "pending"  # a destroy is no newer plan of a commit
+    assert lock.handle(deps, task_event(newer, now - 10, operation="acquire", supersede=True))["state"] == "wait"
+
+    record = deps.runs.get(holder.run_id)
+    assert (record.approval_state, record.superseded_by) == ("superseded", newer.run_id)
+    assert deps.runs.pending_approvals("acme/infra") == []
 
 
 def test_without_supersede_waiters_never_supersede_each_other(deps):

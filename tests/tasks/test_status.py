@@ -58,11 +58,17 @@ def test_publish_status_task_puts_one_event_on_the_queue_and_closes_the_run_when
     assert deps.runs.get(run.run_id).status == "failed"
 
 
+def test_start_run_says_only_an_ephemeral_environment_changes_without_approval(deps):
+    prod = runs.start(deps, task_event(make_run(Workflow.DESTROY, "prod")))
+    preview = runs.start(deps, task_event(make_run(Workflow.DESTROY, "pr-7", pull_request=7)))
+    assert (prod["needs_approval"], preview["needs_approval"]) == (True, False)
+
+
 def test_start_run_records_the_execution_and_hands_the_workflow_its_limits(deps):
     run = make_run()
     limits = runs.start(deps, task_event(run, 1_700_000_000.0))
     assert limits == {"approval_timeout_seconds": deps.settings.approval_timeout_seconds,
-                      "lock_wait_seconds": deps.settings.lock_wait_seconds}
+                      "lock_wait_seconds": deps.settings.lock_wait_seconds, "needs_approval": True}
     record = deps.runs.get(run.run_id)
     assert record.execution_arn.endswith(f":{run.run_id}") and record.started_at == "2023-11-14T22:13:20+00:00"
     runs.start(deps, task_event(run, 1_800_000_000.0))  # a retried step changes nothing

@@ -38,7 +38,7 @@ def pull_request(stack, tmp_path_factory):
         patch.setenv("TFPIPE_ALLOWED_REPOSITORIES", "someone-else/*")
         wiring.reset()
         work = Clone(stack.create_repository(REPO), tmp_path_factory.mktemp("work"))
-        work.commit("main.tf", "", "Initial commit")
+        base = work.commit("main.tf", "", "Initial commit")
         work.push("main")
         work.git("checkout", "--quiet", "-b", "feature")
         head = work.commit("a.tf", "", "a change")
@@ -49,7 +49,7 @@ def pull_request(stack, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:  # PLAN-APPLY's jobs (apply tier) run the scripted stand-in
         patch.setenv("TFPIPE_JOB_DEFINITION_ARN_APPLY", definition)
         wiring.reset()
-        yield {"number": pr["number"], "head": head, "definition": definition}
+        yield {"number": pr["number"], "head": head, "base": base, "definition": definition}
     wiring.reset()
 
 
@@ -104,9 +104,11 @@ def test_approve_comment_from_a_user_with_write_access_applies_with_scripted_job
     stack.github().comment(REPO, pull_request["number"], "/approve", user="acme")
 
     assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
-    assert wiring.container().runs.get(run.run_id).approver == "acme"
-    assert wait("the intake's reply", lambda: [r for r in replies(stack, pull_request["number"])
-                                               if f"Run {run.run_id}" in r and "approved by acme" in r])
+    record = wiring.container().runs.get(run.run_id)
+    assert record.approver == "acme"
+    [reply] = wait("the intake's reply", lambda: [r for r in replies(stack, pull_request["number"])
+                                                  if f"Run {run.run_id}" in r and "approved by acme" in r])
+    assert f"plan sha256 `{record.plan_sha256[:12]}`" in reply  # the reply names the plan it approved
 
 
 def test_reject_comment_naming_the_run_rejects_it_with_scripted_job_standin(stack, pull_request):
@@ -158,10 +160,72 @@ def test_the_iam_caller_who_requested_a_run_is_refused_403_approving_it_with_scr
     [run] = started.json()["runs"]
     wait("the approval to be asked", lambda: pending(run["run_id"]))
 
-    refused = signed_post(f"{stack.api_url}/runs/{run['run_id']}/approve", requester)
+    plan = wiring.container().runs.get(run["run_id"]).plan_sha256
+    refused = signed_post(f"{stack.api_url}/runs/{run['run_id']}/approve", requester,
+                          json.dumps({"plan_sha256": plan}).encode())
 
     assert refused.status_code == 403
     assert f"{arn} triggered this run; another user with write access must approve" in refused.json()["message"]
     assert pending(run["run_id"])
     approved = Operator(Target.from_state_dir(stack.state_dir)).decide(run["run_id"], True)  # the stack's operator
     assert approved.status == 200, approved.body
+
+
+def test_an_approving_review_of_the_head_approves_the_run_waiting_at_it_with_scripted_job_standin(stack, pull_request):
+    run = start_plan_apply(stack, pull_request, "review-head")
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().review(REPO, pull_request["number"], user="acme", commit_id=pull_request["head"])
+
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+    record = wiring.container().runs.get(run.run_id)
+    assert (record.approval_state, record.approver) == ("approved", "acme")
+    assert wait("the intake's reply", lambda: [r for r in replies(stack, pull_request["number"])
+                                               if f"Run {run.run_id}" in r and "approved by acme" in r])
+
+
+def test_an_approving_review_of_an_older_commit_approves_nothing_and_says_why_with_scripted_job_standin(
+        stack, pull_request):
+    run = start_plan_apply(stack, pull_request, "review-old")
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().review(REPO, pull_request["number"], user="acme", commit_id=pull_request["base"])
+
+    [reply] = wait("the intake's reply", lambda: [r for r in replies(stack, pull_request["number"])
+                                                  if f"is of {pull_request['base'][:7]}" in r])
+    assert reply == (f"@acme's approving review is of {pull_request['base'][:7]}, not of the head "
+                     f"{pull_request['head'][:7]}: it approved nothing. Review the head again, or comment `/approve`.")
+    assert pending(run) and execution_status(stack, run) == "RUNNING"
+    stack.github().comment(REPO, pull_request["number"], f"/reject {run.run_id}", user="acme")
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+
+
+@pytest.fixture
+def listed_approvers(stack, pull_request):
+    """e2e-listed declares its approvers in TFPIPE_ENVIRONMENTS (the object form) while the test runs."""
+    environments = {"prod": stack.account_id,
+                    "e2e-listed": {"account_id": stack.account_id, "approvers": ["Acme", "arn:aws:iam::1:role/x"]}}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TFPIPE_ENVIRONMENTS", json.dumps(environments))
+        # Again: `Operator` (an earlier test) exported the stack's own settings into this process.
+        patch.setenv("TFPIPE_JOB_DEFINITION_ARN_APPLY", pull_request["definition"])
+        wiring.reset()
+        yield
+    wiring.reset()
+
+
+def test_only_an_environments_declared_approvers_may_approve_it_with_scripted_job_standin(
+        stack, pull_request, listed_approvers):
+    stack.github_store.set_permission(REPO, "bob", "write")
+    run = start_plan_apply(stack, pull_request, "listed")
+    wait("the approval to be asked", lambda: pending(run))
+
+    stack.github().comment(REPO, pull_request["number"], f"/approve {run.run_id}", user="bob")
+
+    [refusal] = wait("the intake's refusal", lambda: [r for r in replies(stack, pull_request["number"])
+                                                      if "@bob is not an approver" in r])
+    assert "@bob is not an approver of e2e-listed; its approvers are @Acme, arn:aws:iam::1:role/x" in refusal
+    assert pending(run) and execution_status(stack, run) == "RUNNING"
+    stack.github().comment(REPO, pull_request["number"], f"/approve {run.run_id}", user="acme")  # any case
+    assert wait("the run to end", lambda: ended(stack, run)) == "SUCCEEDED"
+    assert wiring.container().runs.get(run.run_id).approver == "acme"

@@ -1,5 +1,7 @@
 """APPLY EPHEMERAL, DESTROY and MODIFY CRON on the embedded stack: real state machines, real task
-Lambdas, the stack's EventBridge Scheduler firing the TTL schedule into the DESTROY state machine."""
+Lambdas, the stack's EventBridge Scheduler firing the TTL schedule into the DESTROY state machine.
+DESTROY of a long-lived environment (its approved destroy plan) is here too; with the real executor in
+test_real_executor_workflows.py."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 
 from chalicelib.core.naming import schedule_name
 from chalicelib.core.workflows import Command, Workflow
+from chalicelib.tasks import approval
 from tests.workflows.conftest import GOOD_SHA, NEWER_SHA, SHA, execution_of
 
 pytestmark = pytest.mark.e2e
@@ -174,3 +177,44 @@ def test_destroy_uses_the_environments_last_good_commit_not_the_closing_head_wit
     history = pipeline.deps.audit_log.history("acme/infra", "pr-38")
     assert [(r.action, r.sha, r.result) for r in history][-1] == ("destroy", GOOD_SHA, "destroyed")
     assert pipeline.deps.runs.get_environment("acme/infra", "pr-38") is None
+
+
+def test_a_long_lived_destroy_nobody_approves_times_out_destroying_nothing_with_scripted_job_standin(pipeline):
+    with pipeline.changed_settings(TFPIPE_APPROVAL_TIMEOUT="2s"):
+        run = pipeline.start(pipeline.run(Command.DESTROY, "e2e-keep", key="unanswered"))
+        pipeline.wait_for_approval(run)
+        assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-1] == ("done", "timed-out")
+    assert pipeline.event_bodies(run)[-1]["message"] == "nobody approved the destroy of e2e-keep in time; nothing destroyed"
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan-destroy"]
+    assert pipeline.lock("e2e-keep") is None
+
+
+def test_an_approved_destroy_applies_the_stored_destroy_plan_and_a_stale_one_destroys_nothing_with_scripted_job_standin(
+        pipeline):
+    pipeline.script("e2e-stale-destroy", "apply", error="StalePlan", cause="Saved plan is stale")
+    run = pipeline.start(pipeline.run(Command.DESTROY, "e2e-stale-destroy", key="stale"))
+    pipeline.wait_for_approval(run)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    planned, applied = pipeline.jobs(run)
+    assert (planned["action"], applied["action"]) == ("plan-destroy", "apply")
+    assert applied["plan_key"] == f"{planned['artifacts_prefix']}plan.bin" and applied["sha"] == planned["sha"]
+    assert pipeline.events(run)[-2:] == [("approval", "succeeded"), ("done", "failed")]
+    assert pipeline.event_bodies(run)[-1]["message"].startswith(
+        "destroy of e2e-stale-destroy refused, nothing destroyed: StalePlan")
+    assert pipeline.deps.audit_log.history("acme/infra", "e2e-stale-destroy") == []
+    assert pipeline.lock("e2e-stale-destroy") is None
+
+
+def test_a_destroy_plan_that_fails_destroys_nothing_and_releases_the_lock_with_scripted_job_standin(pipeline):
+    pipeline.script("e2e-unplanned", "plan-destroy", error="PlanFailed", cause="Error: reading the state")
+    run = pipeline.start(pipeline.run(Command.DESTROY, "e2e-unplanned", key="broken"))
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.event_bodies(run)[-1]["message"] == (
+        "planning the destroy of e2e-unplanned failed; nothing was destroyed: PlanFailed: Error: reading the state")
+    assert [j["action"] for j in pipeline.jobs(run)] == ["plan-destroy"]
+    assert pipeline.deps.runs.get(run.run_id).approval_state in (None, "")
+    assert pipeline.lock("e2e-unplanned") is None

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.core.audit import AuditRecord
-from chalicelib.core.errors import NotFound
+from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.workflows import Command
 from chalicelib.tasks import approval
 from tests.local.github_helpers import Clone
@@ -221,28 +221,30 @@ def test_an_approved_plan_whose_commit_became_older_than_the_applied_one_is_refu
     assert pipeline.lock("e2e-moved-on") is None
 
 
-def test_racing_plan_applies_wait_their_turn_and_the_newest_supersedes_older_queued_ones_with_scripted_job_standin(
+def test_a_newer_commit_queued_for_the_lock_supersedes_the_approval_an_older_run_waits_for_with_scripted_job_standin(
         pipeline):
     first = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", key="first"))
     pipeline.wait_for_approval(first)
-    older = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", sha=GOOD_SHA, key="older"))
-    pipeline.wait_until("the older run to queue", lambda: ("lock", "pending") in pipeline.events(older))
     newer = pipeline.start(pipeline.run(Command.APPLY, "e2e-race", sha=NEWER_SHA, key="newer"))
-    pipeline.wait_until("the newer run to queue", lambda: ("lock", "pending") in pipeline.events(newer))
 
-    assert pipeline.wait(older)["status"] == "SUCCEEDED"
-    assert pipeline.events(older)[-1] == ("done", "superseded")
-    assert newer.run_id in pipeline.event_bodies(older)[-1]["message"]
-    assert pipeline.jobs(older) == []
+    assert pipeline.wait(first)["status"] == "SUCCEEDED"  # ended without applying, its lock released
+    assert pipeline.events(first)[-1] == ("done", "superseded")
+    assert newer.run_id in pipeline.event_bodies(first)[-1]["message"]
+    assert [j["action"] for j in pipeline.jobs(first)] == ["plan"]
+    record = pipeline.deps.runs.get(first.run_id)
+    assert (record.status, record.approval_state, record.superseded_by) == ("superseded", "superseded", newer.run_id)
+    with pytest.raises(Conflict, match=f"approving run {first.run_id}: its approval was superseded by run "
+                                       f"{newer.run_id}, a newer plan for e2e-race; approve that run instead"):
+        approval.decide(pipeline.deps, first.run_id, True, "lead@example.com")
 
-    approval.decide(pipeline.deps, first.run_id, True, "lead@example.com")
-    assert pipeline.wait(first)["status"] == "SUCCEEDED"
     pipeline.wait_for_approval(newer)
     assert pipeline.lock("e2e-race").run_id == newer.run_id
     approval.decide(pipeline.deps, newer.run_id, True, "lead@example.com")
     assert pipeline.wait(newer)["status"] == "SUCCEEDED"
     assert [(j["action"], j["sha"]) for j in pipeline.jobs(newer)] == [("plan", NEWER_SHA), ("apply", NEWER_SHA)]
     assert pipeline.lock("e2e-race") is None
+    [applied] = pipeline.deps.audit_log.history("acme/infra", "e2e-race")
+    assert applied.sha == NEWER_SHA
 
 
 def _sigv4_post(url: str, access_key: str, secret_key: str, body: bytes = b"{}"):
@@ -285,14 +287,51 @@ def test_a_sigv4_signed_approval_applies_and_records_the_callers_iam_arn_with_sc
     run = pipeline.start(pipeline.run(Command.APPLY, "e2e-api"))
     pipeline.wait_for_approval(run)
 
+    plan = pipeline.deps.runs.get(run.run_id).plan_sha256
+    body = {"plan_sha256": plan, "actor": "someone-else@example.com"}  # the actor is the signer, whatever this says
     answer = _sigv4_post(f"{pipeline.stack.api_url}/runs/{run.run_id}/approve", key["AccessKeyId"],
-                         key["SecretAccessKey"], json.dumps({"actor": "someone-else@example.com"}).encode())
+                         key["SecretAccessKey"], json.dumps(body).encode())
 
     assert answer.status_code == 200, answer.text
     assert (answer.json()["approved"], answer.json()["actor"]) == (True, user["Arn"])
     assert pipeline.wait(run)["status"] == "SUCCEEDED"
     [record] = pipeline.deps.audit_log.history("acme/infra", "e2e-api")
-    assert record.approver == "arn:aws:iam::123456789012:user/lead"
+    assert (record.approver, record.plan_checksum) == ("arn:aws:iam::123456789012:user/lead", plan)
+    assert answer.json()["plan_sha256"] == plan and len(plan) == 64
+
+
+def test_a_captured_approval_replayed_to_another_run_or_naming_another_plan_is_refused_409_with_scripted_job_standin(
+        pipeline):
+    iam = pipeline.stack.client("iam")
+    iam.create_user(UserName="replayer")
+    key = iam.create_access_key(UserName="replayer")["AccessKey"]
+    one = pipeline.start(pipeline.run(Command.APPLY, "e2e-replay-1"))
+    two = pipeline.start(pipeline.run(Command.APPLY, "e2e-replay-2"))
+    pipeline.wait_for_approval(one)
+    pipeline.wait_for_approval(two)
+    plan_one, plan_two = (pipeline.deps.runs.get(r.run_id).plan_sha256 for r in (one, two))
+    captured = json.dumps({"plan_sha256": plan_one}).encode()  # an approval of run one's plan
+
+    def approve(run, body: bytes):
+        return _sigv4_post(f"{pipeline.stack.api_url}/runs/{run.run_id}/approve", key["AccessKeyId"],
+                           key["SecretAccessKey"], body)
+
+    replayed = approve(two, captured)
+    other_plan = approve(one, json.dumps({"plan_sha256": "0" * 64}).encode())
+    unnamed = approve(one, b"{}")
+
+    assert plan_one != plan_two
+    assert replayed.status_code == 409, replayed.text
+    assert (f"approving run {two.run_id}: the approval names plan sha256 {plan_one}, but run {two.run_id} waits with "
+            f"plan sha256 {plan_two}") in replayed.json()["message"]
+    assert other_plan.status_code == 409 and "0" * 64 in other_plan.json()["message"]
+    assert unnamed.status_code == 400 and unnamed.json()["fields"][0]["field"] == "plan_sha256"
+    assert [pipeline.deps.runs.get(r.run_id).approval_state for r in (one, two)] == ["pending", "pending"]
+    assert approve(one, captured).status_code == 200
+    assert pipeline.wait(one)["status"] == "SUCCEEDED"
+    assert [(j["action"], j["plan_checksum"]) for j in pipeline.jobs(one)][-1] == ("apply", plan_one)
+    approval.decide(pipeline.deps, two.run_id, False, "lead@example.com")  # leave no run waiting
+    assert pipeline.wait(two)["status"] == "SUCCEEDED"
 
 
 def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_standin(pipeline):
@@ -307,12 +346,15 @@ def test_cli_approves_and_rejects_through_the_stacks_api_with_scripted_job_stand
     state_dir = str(pipeline.stack.state_dir)
     operator = pipeline.stack.operator["arn"]  # the stack's operator user, whose key the CLI signs with
 
-    ok = CliRunner().invoke(main, ["approve", approved.run_id, "--state-dir", state_dir])
+    plan = pipeline.deps.runs.get(approved.run_id).plan_sha256  # as `tfpipe show` prints it
+    ok = CliRunner().invoke(main, ["approve", approved.run_id, "--plan-sha256", plan, "--state-dir", state_dir])
     no = CliRunner().invoke(main, ["reject", rejected.run_id, "--state-dir", state_dir])
-    again = CliRunner().invoke(main, ["approve", approved.run_id, "--state-dir", state_dir])
+    again = CliRunner().invoke(main, ["approve", approved.run_id, "--plan-sha256", plan, "--state-dir", state_dir])
 
     assert operator == "arn:aws:iam::123456789012:user/tfpipe-local-operator"
     assert ok.exit_code == 0 and f"run {approved.run_id} approved by {operator}" in ok.output, ok.output
+    assert f"approving run {approved.run_id}: plan sha256 {plan}" in ok.output  # what it approves, in full
+    assert f"run {approved.run_id} approved by {operator} (plan sha256 {plan[:12]})" in ok.output
     assert no.exit_code == 0 and f"run {rejected.run_id} rejected by {operator}" in no.output, no.output
     assert again.exit_code == 1 and f"approving run {approved.run_id}" in again.output
     assert pipeline.wait(approved)["status"] == "SUCCEEDED" and pipeline.events(approved)[-1] == ("done", "succeeded")

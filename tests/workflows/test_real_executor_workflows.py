@@ -1,4 +1,4 @@
-"""PLAN-APPLY with rollback and APPLY EPHEMERAL with its TTL, end to end with the real executor:
+"""PLAN-APPLY with rollback, APPLY EPHEMERAL with its TTL and DESTROY, end to end with the real executor:
 the real state machines and task Lambdas, the local Batch service running `python -m executor`,
 real Terraform and real Git, state in moto's S3, resources in moto."""
 
@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import boto3
 import pytest
 
 from chalicelib.core.workflows import Command, Workflow
@@ -135,3 +136,65 @@ def test_ephemeral_apply_then_its_ttl_destroys_it_with_the_real_executor(pipelin
     assert parameter(pipeline, "/tfpipe-test/pr-41/message") is None
     assert pipeline.deps.runs.get_environment("acme/infra", "pr-41") is None
     assert pipeline.lock("pr-41") is None
+    destroyed = pipeline.deps.audit_log.history("acme/infra", "pr-41")[-1]  # unattended, and it says why
+    assert (destroyed.action, destroyed.result, destroyed.approver) == ("destroy", "destroyed", None)
+    assert destroyed.approval_not_needed == "pr-41 is an ephemeral environment (pr-<N>): its changes need no approval"
+
+
+def ssm_in(pipeline, account: str):
+    """SSM of `account`, through the deploy role there, as the job sees it (moto keeps each account apart)."""
+    sts = pipeline.stack.client("sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/tfpipe-deploy", RoleSessionName="test")["Credentials"]
+    return boto3.client("ssm", endpoint_url=pipeline.stack.aws_url, region_name=pipeline.stack.region,
+                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
+
+
+def test_destroy_of_a_long_lived_environment_applies_only_its_approved_destroy_plan_with_the_real_executor(
+        pipeline, executor):
+    definition, repository = executor
+    account = "210987654321"  # its own account: the other tests' environments use the same parameter name
+    ssm, name = ssm_in(pipeline, account), "/tfpipe-test/default/message"
+    sha = repository.commit({"e2e-gone": 'message = "long-lived"\n'}, "an environment someone wants gone")
+    up = pipeline.run(Command.APPLY, "e2e-gone", sha=sha, key="up", job_definition=definition, account=account)
+    assert apply_approved(pipeline, up)["status"] == "SUCCEEDED", pipeline.event_bodies(up)[-1]
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "long-lived"
+
+    def destroy(key: str):
+        return pipeline.start(pipeline.run(Command.DESTROY, "e2e-gone", sha=sha, key=key, job_definition=definition,
+                                           account=account))
+
+    rejected = destroy("rejected")
+    pipeline.wait_for_approval(rejected)
+    asked = pipeline.event_bodies(rejected)[-1]
+    assert asked["message"] == "approval needed to destroy e2e-gone: 0 to add, 0 to change, 1 to destroy"
+    assert ssm.get_parameter(Name=name)  # the destroy plan destroyed nothing
+    approval.decide(pipeline.deps, rejected.run_id, False, "lead@example.com")
+    assert pipeline.wait(rejected)["status"] == "SUCCEEDED"
+    assert pipeline.event_bodies(rejected)[-1]["message"] == (
+        "destroy of e2e-gone rejected by lead@example.com; nothing destroyed")
+    assert pipeline.deps.runs.get(rejected.run_id).status == "rejected"
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "long-lived"
+    assert pipeline.lock("e2e-gone") is None
+    assert "Destroy" not in pipeline.states(rejected)  # the unattended destroy is for pr-<N> only
+
+    approved = destroy("approved")
+    pipeline.wait_for_approval(approved)
+    assert ssm.get_parameter(Name=name)  # still there while it waits
+    approval.decide(pipeline.deps, approved.run_id, True, "lead@example.com")
+    assert pipeline.wait(approved, timeout=240)["status"] == "SUCCEEDED", pipeline.event_bodies(approved)[-1]
+    assert ssm.get_parameters(Names=[name])["InvalidParameters"] == [name]
+    assert [s for s in pipeline.states(approved) if s in ("PlanDestroy", "RequestApproval", "ApplyDestroy",
+                                                          "Destroy")] == ["PlanDestroy", "RequestApproval",
+                                                                          "ApplyDestroy"]
+    planned = [e for e in pipeline.event_bodies(approved) if e["phase"] == "plan" and e["status"] == "succeeded"]
+    last = pipeline.deps.audit_log.history("acme/infra", "e2e-gone")[-1]
+    assert (last.action, last.sha, last.result, last.approver) == ("destroy", sha, "destroyed", "lead@example.com")
+    assert last.plan_checksum and last.artifacts["plan"] == planned[-1]["artifacts"]["plan"]  # the plan approved
+    assert pipeline.lock("e2e-gone") is None
+
+    nothing = destroy("nothing-left")  # a plan with no changes needs no approval
+    assert pipeline.wait(nothing, timeout=240)["status"] == "SUCCEEDED", pipeline.event_bodies(nothing)[-1]
+    assert pipeline.event_bodies(nothing)[-1]["message"] == (
+        "nothing to destroy: the destroy plan of e2e-gone has no changes")
+    assert "RequestApproval" not in pipeline.states(nothing)

@@ -187,3 +187,22 @@ def test_an_interrupted_job_runs_again_except_an_apply_of_a_stored_plan(workflow
         retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
         action = state["Parameters"]["Payload"]["action"]
         assert ("Interrupted" in retried) is (action != "apply"), name
+
+
+def test_a_long_lived_environment_is_destroyed_only_by_applying_its_approved_destroy_plan():
+    states = definitions.definition(Workflow.DESTROY)["States"]
+    [long_lived] = [c["Next"] for c in states["NeedsApproval"]["Choices"] if c["Variable"] == "$.limits.needs_approval"]
+
+    def job(name):
+        state = states[name]
+        return state["Parameters"]["Payload"]["action"] if state["Type"] == "Task" \
+            and function_of(state) == "${SubmitJobFunctionArn}" else None
+
+    unapproved = _reachable_without({"States": states}, long_lived, lambda s: s is states["RequestApproval"])
+    assert {job(n) for n in unapproved} - {None} == {"plan-destroy"}  # nothing changes before the approval
+    approved = next(c["Next"] for c in states["ApprovalDecision"]["Choices"] if c["BooleanEquals"] is True)
+    after = _reachable_without({"States": states}, approved, lambda s: False)
+    assert {job(n) for n in after} - {None} == {"apply"}  # of the stored plan, never a fresh destroy
+    assert states["ApplyDestroy"]["Parameters"]["Payload"]["commit"] == "last-good"  # where it was planned
+    assert states["PlanDestroy"]["ResultPath"] == "$.plan"  # what submit_job reads the approved plan from
+    assert job(states["NeedsApproval"]["Default"]) == "destroy"  # an ephemeral pr-<N>: unattended, as before

@@ -8,19 +8,25 @@ from chalicelib.tasks import lock
 from tfpipe.commands.common import answer, failing_clearly, operator, state_dir_option
 
 
-def _decide(run_id: str, approved: bool, state_dir: str | None) -> None:
+def _decide(run_id: str, approved: bool, state_dir: str | None, plan_sha256: str | None = None) -> None:
     verb = "approving" if approved else "rejecting"
-    answer(operator(state_dir).decide(run_id, approved), f"{verb} run {run_id}")
+    ops = operator(state_dir)
+    if approved:
+        plan_sha256 = plan_sha256 or ops.pending_plan(run_id)
+        click.echo(f"approving run {run_id}: plan sha256 {plan_sha256 or '(none: the run waits for no approval)'}")
+    answer(ops.decide(run_id, approved, plan_sha256), f"{verb} run {run_id}")
 
 
 @click.command("approve")
 @click.argument("run_id")
+@click.option("--plan-sha256", default=None,
+              help="The sha256 of the plan you reviewed (default: the plan the run waits with); another is refused.")
 @state_dir_option
 @failing_clearly
-def approve(run_id, state_dir):
-    """Approve the apply a PLAN-APPLY run waits for (a SigV4-signed call to the pipeline's API; your IAM
-    identity is recorded as the approver)."""
-    _decide(run_id, True, state_dir)
+def approve(run_id, plan_sha256, state_dir):
+    """Approve the apply of exactly the plan a run waits with (a SigV4-signed call to the pipeline's API
+    naming the run and the plan's sha256; your IAM identity is recorded as the approver)."""
+    _decide(run_id, True, state_dir, plan_sha256)
 
 
 @click.command("reject")

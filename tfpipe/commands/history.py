@@ -17,9 +17,12 @@ def history_rows(records: list[AuditRecord], full: bool) -> list[dict]:
         row = {"finished_at": record.finished_at, "action": record.action,
                "commit": record.sha if full else record.sha[:7], "result": record.result, "run_id": record.run_id,
                "actor": record.actor, "approver": record.approver, "error_class": record.error_class}
+        if not full and not record.approver and record.approval_not_needed:  # --json says why
+            row["approver"] = "none needed"
         if full:
             row.update(workflow=record.workflow, account_id=record.account_id, repository=record.repository,
                        started_at=record.started_at, plan_checksum=record.plan_checksum,
+                       approval_not_needed=record.approval_not_needed,
                        artifacts=record.artifacts, pull_request=record.pull_request)
         rows.append(row)
     if rows and not full and good:

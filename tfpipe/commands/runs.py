@@ -143,6 +143,7 @@ def show(run_id, as_json, state_dir):
         where = f", or comment /approve {run_id} on pull request #{record['pull_request']}" \
             if record.get("pull_request") else ""
         _say(f"  approve: tfpipe approve {run_id}   reject: tfpipe reject {run_id}{where}")
+        _say(f"  plan sha256: {record.get('plan_sha256') or '(none recorded)'} (an approval approves this plan only)")
     _say("  steps: " + " → ".join(s["state"] for s in execution["steps"]))
     if execution["status"] not in ("RUNNING", "SUCCEEDED"):
         _say("  why it failed (its last status events):")
@@ -243,10 +244,26 @@ def ttl(environment, duration, repository, state_dir):
 @click.command("destroy")
 @click.argument("environment")
 @click.option("--repository", default=None, help="owner/name, when the environment name is not unique.")
+@click.option("--yes", is_flag=True, help="Do not ask to type a long-lived environment's name to confirm.")
 @state_dir_option
 @failing_clearly
-def destroy(environment, repository, state_dir):
-    """Destroy an environment now."""
+def destroy(environment, repository, yes, state_dir):
+    """Destroy an environment. A long-lived one is planned first: exactly that destroy plan is applied once
+    someone approves it. An ephemeral pr-<N> one is destroyed now."""
     ops = operator(state_dir)
     request = _environment_request(ops, environment, repository, "destroy")
-    answer(ops.dispatch({k: v for k, v in request.items() if v is not None}), f"destroying {environment}")
+    long_lived = not Environment(environment, "").is_ephemeral
+    if long_lived and not yes:
+        typed = click.prompt(f"This plans the destroy of every resource of {environment} ({request['repository']} "
+                             f"at {request['commit'][:7]}); it is applied once someone approves the plan.\n"
+                             f"Type {environment} to confirm", default="", show_default=False)
+        if typed.strip() != environment:
+            raise click.ClickException(f"destroying {environment}: not confirmed (typed {typed.strip()!r}, not "
+                                       f"{environment!r}); nothing was started")
+    started = answer(ops.dispatch({k: v for k, v in request.items() if v is not None}), f"destroying {environment}")
+    for run in started if long_lived else []:
+        run_id = run["run_id"]
+        click.echo(f"{environment} is not destroyed yet: run {run_id} plans the destroy, then waits for approval "
+                   f"of exactly that plan.\n  follow it: tfpipe show {run_id}\n"
+                   f"  approve: tfpipe approve {run_id} (by someone other than who asked)\n"
+                   f"  reject:  tfpipe reject {run_id}")

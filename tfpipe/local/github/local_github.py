@@ -12,7 +12,13 @@ from pathlib import Path
 from tfpipe.local import stack_file
 from tfpipe.local.github import git_repos, shapes
 from tfpipe.local.github.store import GitHubStore, now_iso
-from tfpipe.local.github.webhooks import WebhookSender, issue_comment_payload, pull_request_payload, push_payload
+from tfpipe.local.github.webhooks import (
+    WebhookSender,
+    issue_comment_payload,
+    pull_request_payload,
+    pull_request_review_payload,
+    push_payload,
+)
 
 
 class PullRequestError(Exception):
@@ -104,6 +110,18 @@ class LocalGitHub:
             pr = dict(pr)
         payload = issue_comment_payload(self.urls, repository, git_repos.default_branch(path), pr, comment)
         return comment, self.sender.send("issue_comment", payload).status_code
+
+    def review(self, repository: str, number: int, user: str, state: str = "approved",
+               commit_id: str | None = None, body: str | None = None) -> tuple[dict, int]:
+        """`user` submits a review of `commit_id` (default: the head): the pull_request_review webhook."""
+        path = self._path(repository)
+        with self.store.change(repository) as (_, new_id):
+            review_id = new_id()
+        pr = self._pull(repository, number)
+        review = {"id": review_id, "number": number, "user": user, "state": state, "body": body,
+                  "commit_id": commit_id or pr["head_sha"], "submitted_at": now_iso()}
+        payload = pull_request_review_payload(self.urls, repository, git_repos.default_branch(path), pr, review)
+        return review, self.sender.send("pull_request_review", payload).status_code
 
     def comment_event(self, repository: str, pr: dict, comment: dict, action: str) -> int:
         """The issue_comment webhook for a comment made through the REST API (the pipeline's own)."""

@@ -213,6 +213,19 @@ def comment(urls: Urls, full_name: str, record: dict) -> dict:
     }
 
 
+def review(urls: Urls, full_name: str, record: dict) -> dict:
+    """A pull request review as pull_request_review webhooks carry it (state in lower case there)."""
+    api, web = urls.repo_api(full_name), urls.repo_web(full_name)
+    html = f"{web}/pull/{record['number']}#pullrequestreview-{record['id']}"
+    return {
+        "id": record["id"], "node_id": node_id("PullRequestReview", record["id"]), "user": user(urls, record["user"]),
+        "body": record.get("body"), "commit_id": record["commit_id"], "submitted_at": record["submitted_at"],
+        "state": record["state"], "html_url": html, "pull_request_url": f"{api}/pulls/{record['number']}",
+        "author_association": "COLLABORATOR",
+        "_links": {"html": {"href": html}, "pull_request": {"href": f"{api}/pulls/{record['number']}"}},
+    }
+
+
 def status(urls: Urls, full_name: str, record: dict) -> dict:
     return {
         "url": f"{urls.repo_api(full_name)}/statuses/{record['sha']}", "avatar_url": "", "id": record["id"],

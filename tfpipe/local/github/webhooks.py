@@ -82,3 +82,12 @@ def issue_comment_payload(urls: shapes.Urls, full_name: str, default_branch: str
             "comment": shapes.comment(urls, full_name, comment),
             "repository": shapes.repository(urls, full_name, default_branch),
             "sender": shapes.user(urls, comment["user"])}
+
+
+def pull_request_review_payload(urls: shapes.Urls, full_name: str, default_branch: str, pr: dict,
+                                review: dict) -> dict:
+    """`pull_request_review` `submitted`: the reviewer is the sender, `review.commit_id` what they saw."""
+    return {"action": "submitted", "review": shapes.review(urls, full_name, review),
+            "pull_request": shapes.pull_request(urls, full_name, pr, default_branch),
+            "repository": shapes.repository(urls, full_name, default_branch),
+            "sender": shapes.user(urls, review["user"])}
