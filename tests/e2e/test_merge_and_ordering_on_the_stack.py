@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from chalicelib.core.comments import marker
+from chalicelib.core.lock_queue import QueuedRun
 from tests.commands.test_runs_on_the_stack import wait_for
 from tests.fanout.test_fanout_on_the_stack import registered_stage
 from tests.local.github_helpers import Clone
@@ -144,24 +145,30 @@ def test_a_late_webhook_for_an_older_commit_applies_nothing_and_ends_superseded(
     assert ended(ops, rerun)["status"] == "rejected"
 
 
-def test_a_late_webhook_for_an_older_commit_does_not_supersede_the_newer_commits_queued_run(stack, work, ops):
+def lock_tries(ops: Operator, run: dict) -> int:
+    return sum(1 for step in ops.history(run["run_id"])[1].steps if step["state"] == "AcquireLock")
+
+
+def test_a_late_webhook_for_an_older_commit_supersedes_neither_the_newer_commits_queued_run_nor_its_approval(
+        stack, work, ops):
     work.git("checkout", "--quiet", "main")
     work.git("pull", "--quiet", "origin", "main")
-    holder = work.commit("x.tf", "# X\n", "commit X")
-    work.push("main")
-    holding = run_of(ops, holder)  # holds prod's lock while it waits for approval
-    wait_for("X to ask for approval", lambda: ops.run(holding["run_id"])["approval_state"] == "pending")
+    ops.deps.locker.acquire(REPOSITORY, "prod", "maintenance")  # held by hand: nothing's approval to void
+    before = work.git("rev-parse", "HEAD").strip()
     older = work.commit("c.tf", "# C\n", "commit C")
     newer = work.commit("d.tf", "# D\n", "commit D")
     work.push("main")  # the webhook for D
     queued = run_of(ops, newer)
-    wait_for("D to wait for the lock", lambda: ops.deps.locker.newest_in_line(REPOSITORY, "prod")
-             and ops.deps.locker.newest_in_line(REPOSITORY, "prod").run_id == queued["run_id"])
-    stack.github().push(REPOSITORY, "refs/heads/main", holder, older, AUTHOR, f"{AUTHOR}@example.test")  # late, for C
+    wait_for("D to wait for the lock", lambda: (ops.deps.locker.newest_in_line(REPOSITORY, "prod") or
+                                                 QueuedRun("", 0)).run_id == queued["run_id"])
+    stack.github().push(REPOSITORY, "refs/heads/main", before, older, AUTHOR, f"{AUTHOR}@example.test")  # late, for C
     late = run_of(ops, older)
     wait_for("C to queue after D", lambda: ops.deps.locker.newest_in_line(REPOSITORY, "prod").run_id == late["run_id"])
+    tries = lock_tries(ops, queued)
+    wait_for("D to try the lock twice more", lambda: lock_tries(ops, queued) >= tries + 2)
+    assert ops.run(queued["run_id"])["status"] == "running"  # the later-started run of C did not supersede D
 
-    assert ops.decide(holding["run_id"], True).status == 200
+    ops.deps.locker.force_release(REPOSITORY, "prod")
 
     def settled() -> bool:  # D and C take the lock in turn, whichever first; each one that plans is approved
         for r in (queued, late):
@@ -170,8 +177,31 @@ def test_a_late_webhook_for_an_older_commit_does_not_supersede_the_newer_commits
         return all(ops.run(r["run_id"])["status"] != "running" for r in (queued, late))
 
     wait_for("D and C to end", settled, 180)
-    assert ended(ops, queued)["status"] == "succeeded"  # not superseded by the later-started run of C
+    assert ended(ops, queued)["status"] == "succeeded"  # neither superseded nor its approval voided by C
     assert ended(ops, late)["status"] in ("superseded", "succeeded")
     assert ops.deps.audit_log.last_good_commit(REPOSITORY, "prod") == newer  # C never applied after D
     applied = [r.sha for r in ops.deps.audit_log.history(REPOSITORY, "prod") if r.result == "applied"]
-    assert applied[-1] == newer and applied.index(holder) < applied.index(newer)
+    assert applied[-1] == newer
+
+
+def test_a_late_webhook_for_an_older_commit_does_not_void_the_approval_the_newer_commit_waits_for(stack, work, ops):
+    work.git("checkout", "--quiet", "main")
+    work.git("pull", "--quiet", "origin", "main")
+    before = work.git("rev-parse", "HEAD").strip()
+    older = work.commit("e.tf", "# E\n", "commit E")
+    newer = work.commit("f.tf", "# F\n", "commit F")
+    work.push("main")  # the webhook for F
+    waiting = run_of(ops, newer)
+    wait_for("F to ask for approval", lambda: ops.run(waiting["run_id"])["approval_state"] == "pending")
+    stack.github().push(REPOSITORY, "refs/heads/main", before, older, AUTHOR, f"{AUTHOR}@example.test")  # late, for E
+    late = run_of(ops, older)
+    wait_for("E to queue for the lock F holds",
+             lambda: ops.deps.locker.newest_in_line(REPOSITORY, "prod").run_id == late["run_id"])
+    tries = lock_tries(ops, late)
+    wait_for("E to try the lock twice more", lambda: lock_tries(ops, late) >= tries + 2)
+
+    assert ops.run(waiting["run_id"])["approval_state"] == "pending"  # a newer plan voids it; an older one does not
+    apply(ops, waiting)
+    assert ended(ops, late)["status"] == "superseded"
+    assert jobs_of(stack, late["run_id"]) == []
+    assert ops.deps.audit_log.last_good_commit(REPOSITORY, "prod") == newer
