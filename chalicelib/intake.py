@@ -22,7 +22,15 @@ from chalicelib.core.intake import Decide, Ignore, Intent, Pong, Reply, RoutingP
 from chalicelib.core.request import PipelineRequest, parse_pipeline_request
 from chalicelib.core.runs import Run
 from chalicelib.permissions import PermissionCache
-from chalicelib.ports import Approvals, DeliveryLedger, Environments, ExecutionStarter, SecretStore, Vcs
+from chalicelib.ports import (
+    Approvals,
+    AssociatedPullRequest,
+    DeliveryLedger,
+    Environments,
+    ExecutionStarter,
+    SecretStore,
+    Vcs,
+)
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -197,7 +205,10 @@ class Intake:
         if intent.only_if_up and self._environments().get_environment(repository, intent.only_if_up) is None:
             return self._ignored(f"{intent.only_if_up} of {repository} is not up: nothing to destroy, and nothing "
                                  "of the pull request's code runs", key)
-        runs = [Run.start(r.workflow, self._resolved(r), key, source, self._trace_header()) for r in intent.requests]
+        requests = [self._resolved(r) for r in intent.requests]
+        if intent.find_merged_pull_request:
+            requests = [self._of_merged_pull_request(r) for r in requests]
+        runs = [Run.start(r.workflow, r, key, source, self._trace_header()) for r in requests]
         started = []
         for run in runs:
             result = self._starter.start(self._settings.state_machine_arn(run.workflow), run)
@@ -220,6 +231,18 @@ class Intake:
                                              "a sha, branch, tag or ref that exists in the repository")]) from exc
         return request.resolved(sha)
 
+    def _of_merged_pull_request(self, request: PipelineRequest) -> PipelineRequest:
+        """The request as a run of the pull request whose merge brought its commit; unchanged for a
+        direct push, or when GitHub could not say (the run goes on without a pull request)."""
+        try:
+            found = self._vcs().pull_requests_of_commit(request.repository, request.sha)
+        except Exception as exc:  # whatever GitHub did, a missing link to a PR must not lose the push's run
+            log.warning("the pull request of %s in %s is unknown, its run has none: %s", request.sha[:7],
+                        request.repository, exc)
+            return request
+        merged = merged_pull_request(found, request.sha)
+        return request.of_merged_pull_request(merged.number, merged.author) if merged else request
+
     def _can_write(self, intent: Intent, user: str) -> bool:
         if self._permissions is None:
             self._permissions = PermissionCache(self._vcs(), self._settings.permission_cache_seconds)
@@ -240,6 +263,15 @@ class Intake:
             self._vcs().upsert_comment(intent_repository(intent), pull_request, marker, [message])
         else:
             self._vcs().post_comment(intent_repository(intent), pull_request, message)
+
+
+def merged_pull_request(found: list[AssociatedPullRequest], sha: str) -> AssociatedPullRequest | None:
+    """The merged pull request that brought `sha`: the one whose merge commit it is, else the only merged one."""
+    merged = [p for p in found if p.merged]
+    exact = [p for p in merged if p.merge_commit_sha == sha]
+    if exact:
+        return exact[0]
+    return merged[0] if len(merged) == 1 else None
 
 
 def intent_repository(intent: Intent) -> str:

@@ -57,6 +57,16 @@ class Environments(Protocol):
     def get_environment(self, repository: str, environment: str) -> EnvironmentRecord | None: ...
 
 
+@dataclass(frozen=True)
+class AssociatedPullRequest:
+    """A pull request GitHub associates with a commit (GET /repos/{o}/{r}/commits/{sha}/pulls)."""
+
+    number: int
+    author: str  # login
+    merged: bool
+    merge_commit_sha: str | None
+
+
 class Vcs(Protocol):
     """GitHub, or the embedded stack's stand-in. The pipeline cannot tell them apart."""
 
@@ -64,6 +74,9 @@ class Vcs(Protocol):
     def resolve_commit(self, repository: str, ref: str) -> str: ...  # sha, branch, tag, refs/pull/<n>/head
     def default_branch(self, repository: str) -> str: ...  # e.g. main
     def clone_url(self, repository: str) -> str: ...
+    def pull_requests_of_commit(self, repository: str, sha: str) -> list[AssociatedPullRequest]: ...
+    # GitHub's compare of head against base: ahead | behind | identical | diverged (NotFound: a commit it lacks)
+    def compare(self, repository: str, base: str, head: str) -> str: ...
     def post_comment(self, repository: str, pull_request: int, body: str) -> int: ...
     def upsert_comment(self, repository: str, pull_request: int, marker: str, bodies: list[str]) -> list[int]: ...
     def set_commit_status(self, repository: str, sha: str, context: str, state: str,

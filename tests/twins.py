@@ -31,6 +31,7 @@ class GitHubTwin:
     permission_calls: int = 0
     unknown_users: set[str] = field(default_factory=set)  # logins GitHub answers 404 for
     fail_next: int = 0  # answer this many calls with a 5xx-like failure, then recover
+    pulls_of_commits: dict[tuple[str, str], list] = field(default_factory=dict)  # (repo, sha) -> AssociatedPullRequest
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def _maybe_fail(self, doing: str) -> None:
@@ -58,6 +59,10 @@ class GitHubTwin:
 
     def clone_url(self, repository: str) -> str:
         return f"https://github.com/{repository}.git"
+
+    def pull_requests_of_commit(self, repository: str, sha: str) -> list:
+        self._maybe_fail("listing the pull requests of a commit")
+        return list(self.pulls_of_commits.get((repository, sha), []))
 
     def post_comment(self, repository: str, pull_request: int, body: str) -> int:
         self._maybe_fail("commenting")

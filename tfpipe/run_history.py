@@ -46,12 +46,31 @@ class Job:
                 f"{self.result.get('destroy', 0)} to destroy")
 
 
+# How a changed resource's actions read, as Terraform marks them in a plan.
+ACTION_MARKS = {("create",): "+", ("update",): "~", ("delete",): "-", ("delete", "create"): "-/+",
+                ("create", "delete"): "+/-", ("read",): "<="}
+
+
 @dataclass
 class History:
     steps: list[dict] = field(default_factory=list)  # {"state", "at"}
     jobs: list[Job] = field(default_factory=list)
     status_events: list[dict] = field(default_factory=list)  # {"at", "state", "phase", "status", "message"}
     lines: list[Line] = field(default_factory=list)
+
+    def plan_summary(self) -> list[str]:
+        """What the run's last plan would change (what an approval applies): its counts, then each
+        changed resource with Terraform's mark; nothing before a plan finished."""
+        plan = next((j for j in reversed(self.jobs) if j.action.startswith("plan") and not j.rollback and j.result),
+                    None)
+        if plan is None:
+            return []
+        lines = [f"plan: {plan.counts()}"]
+        for resource in plan.result.get("resources") or []:
+            actions = tuple(resource.get("actions") or ())
+            mark = ACTION_MARKS.get(actions, "/".join(actions) or "?")
+            lines.append(f"  {mark} {resource.get('address', '?')}")
+        return lines
 
 
 def as_json(text: object) -> object:
@@ -104,6 +123,7 @@ def read(events: list[dict], run_id: str) -> History:
                 what = "the rollback job" if job.rollback else f"the {job.action} job"
                 history.lines.append(Line(at, f"{state}: running {what}"))
         elif kind == "TaskSubmitted" and _is(function, "request_approval"):
+            history.lines += [Line(at, line) for line in history.plan_summary()]
             history.lines.append(Line(at, f"waiting for approval: tfpipe approve {run_id} (or tfpipe reject {run_id})"))
         elif kind == "TaskSucceeded":
             payload = _payload(event["taskSucceededEventDetails"])

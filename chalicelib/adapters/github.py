@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from chalicelib.core.errors import DependencyFailed, NotFound
+from chalicelib.ports import AssociatedPullRequest
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 PULL_HEAD = re.compile(r"^refs/pull/(\d+)/head$")
@@ -81,6 +82,17 @@ class GitHubVcs:
         if self._local_git_root:
             return f"file://{self._local_git_root}/{repository}.git"
         return f"https://github.com/{repository}.git"
+
+    def pull_requests_of_commit(self, repository: str, sha: str) -> list[AssociatedPullRequest]:
+        def listed():  # merged_at, not .merged: the list's pull-request-simple shape has no `merged`
+            return [AssociatedPullRequest(p.number, p.user.login, p.merged_at is not None, p.merge_commit_sha)
+                    for p in self._repo(repository).get_commit(sha).get_pulls()]
+        return self._call(f"listing the pull requests of commit {sha[:7]} of {repository}", listed,
+                          missing=frozenset({404, 422}))
+
+    def compare(self, repository: str, base: str, head: str) -> str:
+        return self._call(f"comparing {head[:7]} with {base[:7]} in {repository}",
+                          lambda: self._repo(repository).compare(base, head).status)
 
     def post_comment(self, repository: str, pull_request: int, body: str) -> int:
         return self._call(f"commenting on pull request #{pull_request} of {repository}",

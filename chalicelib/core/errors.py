@@ -88,6 +88,14 @@ class Conflict(PipelineError):
     http_status = 409
 
 
+class StalePlan(PipelineError):
+    """The approved plan may not be applied any more (the environment moved on since it was made); the
+    workflow refuses the apply on this name, as it does when the executor finds the state moved."""
+
+    code = "StalePlan"
+    http_status = 409
+
+
 class DependencyFailed(PipelineError):
     """A service the pipeline depends on (AWS, GitHub, Slack) failed; usually worth retrying."""
 
@@ -105,4 +113,4 @@ class PreviewCollision(PipelineError):
 
 HTTP_STATUS_BY_CODE = {cls.code: cls.http_status for cls in
                        (PipelineError, InvalidRequest, Unauthenticated, Forbidden, NotFound,
-                        PayloadTooLarge, LockHeld, Conflict, DependencyFailed, PreviewCollision)}
+                        PayloadTooLarge, LockHeld, Conflict, StalePlan, DependencyFailed, PreviewCollision)}

@@ -50,6 +50,9 @@ class Start:
     # Start only while this environment is up (the runs table has it); else nothing runs. A closed
     # untrusted pull request's DESTROY: with no applied commit to destroy with it would run the head.
     only_if_up: str | None = None
+    # A push to the default branch: its runs belong to the pull request whose merge brought the commit
+    # (GitHub's pull requests of the commit), so their plan and approval show there. None found: no PR.
+    find_merged_pull_request: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ def _push(event: PushEvent, policy: RoutingPolicy) -> Intent:
                        repository=event.repository, commit=event.after, command="apply",
                        environment=policy.default_environment,
                        user_email=event.pusher_email or event.sender.email)
-    return Start((request.triggered_by(event.sender.login, commit_authors=event.commit_authors),))
+    return Start((request.triggered_by(event.sender.login, commit_authors=event.commit_authors),),
+                 find_merged_pull_request=True)
 
 
 def _pull_request(event: PullRequestEvent, policy: RoutingPolicy) -> Intent:

@@ -40,5 +40,12 @@ def superseded_by(me: QueuedRun, newest: QueuedRun | None) -> str | None:
     return newest.run_id if (newest.queued_at, newest.run_id) > (me.queued_at, me.run_id) else None
 
 
+def is_older(comparison: str) -> bool:
+    """Whether a commit is an ancestor of another, from GitHub's compare of it (head) against the other
+    (base): `behind` only. Identical is the same commit (applying it again is allowed); ahead and
+    diverged are not older."""
+    return comparison == "behind"
+
+
 def after_lock_held(waited_seconds: float, max_wait_seconds: int) -> LockState:
     return LockState.GAVE_UP if waited_seconds >= max_wait_seconds else LockState.WAIT

@@ -105,6 +105,12 @@ class PipelineRequest:
         return replace(self, requested_by=tuple(dict.fromkeys(i for i in identities if i)),
                        commit_authors=commit_authors)
 
+    def of_merged_pull_request(self, number: int, author: str) -> PipelineRequest:
+        """This push's run belongs to the merged pull request `number`: its comments and `/approve` are
+        there, and its author may not approve it (issue 13: independence)."""
+        return replace(self, pull_request=number,
+                       requested_by=tuple(dict.fromkeys((*self.requested_by, author) if author else self.requested_by)))
+
     def resolved(self, sha: str) -> PipelineRequest:
         if not SHA.match(sha):
             raise InvalidRequest(f"resolving commit {self.commit!r} of {self.repository}",

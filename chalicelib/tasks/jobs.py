@@ -3,16 +3,20 @@ fetches the token by its run id and job key and answers it."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import replace
 
-from chalicelib.core.errors import FieldError, InvalidRequest
+from chalicelib.core.errors import FieldError, InvalidRequest, StalePlan
 from chalicelib.core.job import JobAction, JobSpec, token_key
 from chalicelib.core.request import parse_custom_command
 from chalicelib.core.tiers import artifacts_prefix, target_errors, tier_for
+from chalicelib.core.workflows import Workflow
 from chalicelib.ports import HeldTokens
-from chalicelib.tasks import last_good, status
+from chalicelib.tasks import last_good, lock, status
 from chalicelib.tasks.event import TaskEvent
+
+log = logging.getLogger("tfpipe.jobs")
 
 
 def _custom_args(event: TaskEvent, doing: str) -> list[str]:
@@ -59,6 +63,24 @@ def _clone_token(deps, spec: JobSpec) -> str | None:
     return deps.secrets.get(deps.settings.github_token_secret_name)
 
 
+def _still_newest(deps, event: TaskEvent) -> None:
+    """Checked again at the apply: the run held the environment's lock since it was ordered at the lock,
+    but an operator may have forced that lock away (`tfpipe unlock --force`) and another run applied a
+    newer commit meanwhile. Its approved plan is then stale: refused, nothing applied. When the audit
+    trail or GitHub cannot answer now, the order checked at the lock stands (the lock was held since)."""
+    try:
+        applied = lock.applied_newer(deps, event)
+    except Exception:
+        log.warning("run %s: the order could not be checked again before the apply; the lock's check stands",
+                    event.run.run_id, exc_info=True)
+        return
+    if applied:
+        request = event.run.request
+        raise StalePlan(f"applying {request.sha[:7]} to {request.environment.name}: it is an ancestor of "
+                        f"{applied[:7]}, which {request.environment.name} runs now (applied while this run waited "
+                        "for approval); an older commit never replaces a newer one")
+
+
 def submit(deps, raw: object) -> dict:
     """The submit_job task: `action`, `task_token`, `rollback: true` to apply the last good commit, and
     `commit: last-good` to work at it (DESTROY), else at the run's own commit."""
@@ -72,6 +94,8 @@ def submit(deps, raw: object) -> dict:
     if not isinstance(token, str) or not token:
         raise InvalidRequest("submitting a Terraform job", [FieldError("task_token", None, "$$.Task.Token")])
     rollback = bool(event.params.get("rollback"))
+    if action is JobAction.APPLY and event.run.workflow is Workflow.PLAN_APPLY:
+        _still_newest(deps, event)
     spec = job_spec(deps, event, action, rollback)
     # The tier's own definition and queue, whatever the execution input says: a run started by hand
     # (or before a deploy moved the tiers) naming another tier's definition is refused, not obeyed.

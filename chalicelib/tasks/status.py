@@ -34,6 +34,9 @@ MESSAGES: dict[str, Message] = {
     "lock-pending": Message(Phase.LOCK, Status.PENDING, "waiting for the lock of {environment}: {error}"),
     "superseded": Message(Phase.DONE, Status.SUPERSEDED,
                           "superseded by newer run {superseded_by}: {sha7} will not be applied to {environment}"),
+    "older-than-applied": Message(Phase.DONE, Status.SUPERSEDED,
+                                  "superseded: {sha7} is an ancestor of {applied7}, which {environment} already "
+                                  "runs; nothing planned or applied (an older commit never replaces a newer one)"),
     "lock-gave-up": Message(Phase.DONE, Status.FAILED, "gave up waiting for the lock of {environment}: {error}"),
     "planned": Message(Phase.DONE, Status.SUCCEEDED, "plan of {sha7} for {environment}: {counts}"),
     "plan-failed": Message(Phase.DONE, Status.FAILED, "plan of {sha7} for {environment} failed: {error}"),

@@ -84,6 +84,30 @@ def test_a_push_to_the_default_branch_starts_plan_apply_as_the_pusher(pipeline):
     assert execution["input"]["request"]["command"] == "apply"
 
 
+def test_a_push_of_a_merge_commit_is_a_run_of_the_merged_pull_request_with_github_twin(pipeline):
+    from chalicelib.ports import AssociatedPullRequest
+
+    payload = load_fixture("push", "with-new-branch.payload.json")
+    key = (payload["repository"]["full_name"], payload["after"])
+    pipeline.github.pulls_of_commits[key] = [AssociatedPullRequest(7, "ada", True, payload["after"])]
+    pipeline.webhook("push", payload)
+    [execution] = pipeline.executions()
+    request = execution["input"]["request"]
+    assert request["pull_request"] == 7  # its plan comment and `/approve` are on #7
+    assert request["requested_by"] == ["Codertocat", "ada"]  # the pull request's author may not approve it
+
+
+@pytest.mark.parametrize("github", ["no pull request", "fails"])
+def test_a_push_without_a_merged_pull_request_still_starts_its_run_with_none_with_github_twin(pipeline, github):
+    payload = load_fixture("push", "with-new-branch.payload.json")
+    if github == "fails":
+        pipeline.github.fail_next = 1
+    response = pipeline.webhook("push", payload)
+    assert response.status_code == 202
+    [execution] = pipeline.executions()
+    assert execution["input"]["request"]["pull_request"] is None
+
+
 def test_a_push_to_another_branch_is_ignored_with_the_reason(pipeline):
     payload = load_fixture("push", "with-new-branch.payload.json")
     payload["ref"] = "refs/heads/feature/x"

@@ -30,6 +30,8 @@ STANDIN_SCRIPT = {
     "qa:plan": {"log": "plan: refreshing state\nPlan: 1 to add, 0 to change, 0 to destroy."},
     "qa:apply": {"error": "TerraformApplyFailed", "cause": "Error: creating the bucket: AccessDenied",
                  "log": "apply: creating aws_s3_bucket.site\nError: creating the bucket: AccessDenied"},
+    **{f"{env}:plan": {"resources": [{"address": "aws_sqs_queue.jobs", "type": "aws_sqs_queue", "actions": ["create"]}]}
+       for env in ("uat", "staging")},
 }
 
 
@@ -179,6 +181,9 @@ def test_run_wait_shows_the_run_moving_asks_for_approval_and_ends_with_the_chang
     lines = result.output.splitlines()
     said = [i for i, line in enumerate(lines) if "running the plan job" in line]
     asked = [i for i, line in enumerate(lines) if f"waiting for approval: tfpipe approve {run_id}" in line]
+    summary = [i for i, line in enumerate(lines) if line.endswith("plan: 1 to add, 0 to change, 0 to destroy")]
+    assert summary and summary[0] + 1 < asked[0] and lines[summary[0] + 1].endswith("  + aws_sqs_queue.jobs"), \
+        result.output  # what the approval applies, before it is asked for
     applied = [i for i, line in enumerate(lines) if "running the apply job" in line]
     assert said and asked and applied and said[0] < asked[0] < applied[0], result.output  # in the order it moved
     assert "approved by arn:aws:iam::123456789012:user/tfpipe-local-operator" in result.output  # the signing IAM user
@@ -226,6 +231,7 @@ def test_a_run_waiting_for_approval_shows_so_keeps_its_lock_and_lists_by_status(
     assert shown.exit_code == 0, shown.output
     assert "by dev@example.com: waiting for approval" in " ".join(shown.output.split())
     assert "RUNNING" not in shown.output and f"tfpipe approve {run_id}" in shown.output
+    assert "  plan: 1 to add, 0 to change, 0 to destroy\n    + aws_sqs_queue.jobs\n" in shown.output  # what it applies
     plan = operator(stack).deps.runs.get(run_id).plan_sha256
     assert f"plan sha256: {plan} (an approval approves this plan only)" in " ".join(shown.output.split())
     waiting = listed(stack, "runs", "--status", "waiting-for-approval")

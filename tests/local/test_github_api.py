@@ -118,3 +118,42 @@ def test_the_pull_request_page_shows_what_the_pipeline_posted(stack, setup):
     assert "&lt;b&gt;plan&lt;/b&gt; output" in page.text  # escaped, never rendered as markup
     assert "tfpipe/plan: failure 1 error" in page.text
     assert f"/{REPO}/pull/{setup['pr']}" in index.text
+
+
+def test_a_merge_commit_lists_its_merged_pull_request_and_a_direct_push_none(stack, setup, tmp_path):
+    vcs = setup["vcs"]
+    assert [p.number for p in vcs.pull_requests_of_commit(REPO, setup["head"])] == [setup["pr"]]  # open, its head
+
+    merged, _ = stack.github().close(REPO, setup["pr"], "bob", merge=True)
+    [found] = vcs.pull_requests_of_commit(REPO, merged["merge_commit_sha"])
+    work = Clone(stack.git_root / f"{REPO}.git", tmp_path / "direct")
+    direct = work.commit("b.tf", "", "pushed straight to main")
+    work.push("main")
+
+    assert (found.number, found.author, found.merged, found.merge_commit_sha) == (
+        setup["pr"], "ada", True, merged["merge_commit_sha"])
+    assert vcs.pull_requests_of_commit(REPO, direct) == []
+    assert vcs.pull_requests_of_commit(REPO, setup["base"]) == []  # on main before the pull request
+    with pytest.raises(NotFound):
+        vcs.pull_requests_of_commit(REPO, "f" * 40)
+
+
+def test_compare_says_whether_a_commit_is_ahead_behind_identical_or_diverged(stack, setup, tmp_path):
+    import requests
+
+    vcs, base, head = setup["vcs"], setup["base"], setup["head"]
+    work = Clone(stack.git_root / f"{REPO}.git", tmp_path / "diverged")
+    work.git("checkout", "--quiet", base)
+    other = work.commit("c.tf", "", "another line of work")
+    work.push(f"{other}:refs/heads/other")
+
+    assert vcs.compare(REPO, base, head) == "ahead"
+    assert vcs.compare(REPO, head, base) == "behind"
+    assert vcs.compare(REPO, head, head) == "identical"
+    assert vcs.compare(REPO, head, other) == "diverged"
+    assert vcs.compare(REPO, "main", "feature") == "ahead"  # branch names as GitHub takes them
+    with pytest.raises(NotFound):
+        vcs.compare(REPO, "f" * 40, head)
+    shape = requests.get(f"{stack.github_url}/repos/{REPO}/compare/{head}...{other}", timeout=10).json()
+    assert (shape["ahead_by"], shape["behind_by"], shape["total_commits"]) == (1, 1, 1)
+    assert shape["merge_base_commit"]["sha"] == base and [c["sha"] for c in shape["commits"]] == [other]

@@ -27,6 +27,7 @@ SHA = "1111111111111111111111111111111111111111"
 GOOD_SHA = "2222222222222222222222222222222222222222"
 NEWER_SHA = "3333333333333333333333333333333333333333"
 SECRET = "e2e-webhook-secret"
+GITHUB_TOKEN_SECRET = f"tfpipe/{STAGE}/github-token"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 stack = stack_fixture(app="app:app", stage=STAGE, scope="module", webhook_secret=SECRET)
@@ -190,13 +191,15 @@ def pipeline(stack, tmp_path_factory):
     definition, queue = _batch(stack, workdir, settings.tokens_table)
     bare_repository(workdir / "git", "acme/infra")
     stack.client("secretsmanager").create_secret(Name=settings.webhook_secret_name, SecretString=SECRET)
+    # The lock asks GitHub (the stack's stand-in) how a PLAN-APPLY's commit and the applied one are ordered.
+    stack.client("secretsmanager").create_secret(Name=GITHUB_TOKEN_SECRET, SecretString="local-github-token")
     env = {
         "TFPIPE_STAGE": STAGE, "TFPIPE_LOCKS_TABLE": settings.locks_table, "TFPIPE_RUNS_TABLE": settings.runs_table,
         "TFPIPE_TOKENS_TABLE": settings.tokens_table,
         "TFPIPE_STATUS_QUEUE_URL": settings.status_queue_url, "TFPIPE_SCHEDULE_GROUP": settings.schedule_group,
         "TFPIPE_SCHEDULER_ROLE_ARN": settings.scheduler_role_arn, "TFPIPE_JOB_DEFINITION_ARN": definition,
         "TFPIPE_JOB_QUEUE_ARN": queue, "TFPIPE_LOCAL_GIT_ROOT": str(workdir / "git"),
-        "TFPIPE_WEBHOOK_SECRET_NAME": settings.webhook_secret_name,
+        "TFPIPE_WEBHOOK_SECRET_NAME": settings.webhook_secret_name, "TFPIPE_GITHUB_TOKEN_SECRET_NAME": GITHUB_TOKEN_SECRET,
         "TFPIPE_LOCK_WAIT": "1s", "TFPIPE_LOCK_MAX_WAIT": "2m", "TFPIPE_APPROVAL_TIMEOUT": "10m",
         "TFPIPE_TTL_MIN": "1s", **_state_machines(stack)}
     with pytest.MonkeyPatch.context() as patch:

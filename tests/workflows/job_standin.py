@@ -62,6 +62,7 @@ def main() -> int:
         return 0
     result = JobResult(run_id=spec.run_id, action=spec.action.value, has_changes=outcome.get("has_changes", True),
                        add=outcome.get("add", 1), change=0, destroy=0, outputs=outcome.get("outputs", {}),
+                       resources=outcome.get("resources", []),
                        artifacts={"plan": f"{spec.artifacts_prefix}plan.bin", "log": log_key},
                        plan_checksum=_checksum(spec))
     sfn.send_task_success(taskToken=token, output=json.dumps(result.to_dict()))

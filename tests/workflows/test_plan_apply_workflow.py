@@ -10,6 +10,7 @@ from chalicelib.core.audit import AuditRecord
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.workflows import Command
 from chalicelib.tasks import approval
+from tests.local.github_helpers import Clone
 from tests.workflows.conftest import GOOD_SHA, NEWER_SHA, SHA
 
 pytestmark = pytest.mark.e2e
@@ -46,11 +47,11 @@ def test_plan_with_no_changes_asks_no_approval_and_applies_nothing_with_scripted
     assert pipeline.lock("e2e-nochange") is None
 
 
-def _seed_good_commit(pipeline, environment: str) -> None:
-    """An earlier run applied GOOD_SHA cleanly (its audit record): that is what a rollback applies."""
+def _seed_good_commit(pipeline, environment: str, sha: str = GOOD_SHA) -> None:
+    """An earlier run applied `sha` cleanly (its audit record): that is what a rollback applies."""
     pipeline.deps.audit_log.append(AuditRecord(
         run_id=f"plan-apply-{environment}-earlier", workflow="plan-apply", action="apply", environment=environment,
-        account_id="111122223333", repository="acme/infra", sha=GOOD_SHA, actor="dev@example.com",
+        account_id="111122223333", repository="acme/infra", sha=sha, actor="dev@example.com",
         result="applied", started_at="2026-01-01T00:00:00+00:00", finished_at="2026-01-01T00:01:00+00:00"))
 
 
@@ -178,6 +179,46 @@ def test_stale_plan_fails_without_rollback_with_scripted_job_standin(pipeline):
     assert pipeline.events(run)[-1] == ("done", "failed") and ("rollback", "started") not in pipeline.events(run)
     assert "refused, nothing applied: StalePlan" in pipeline.event_bodies(run)[-1]["message"]
     assert pipeline.lock("e2e-stale") is None
+
+
+def test_a_github_that_cannot_order_the_commit_stops_plan_apply_before_the_plan_and_keeps_no_lock_with_scripted_job_standin(
+        pipeline):
+    _seed_good_commit(pipeline, "e2e-unordered")
+    with pipeline.changed_settings(TFPIPE_GITHUB_TOKEN_SECRET_NAME="tfpipe/test/no-such-token"):
+        run = pipeline.start(pipeline.run(Command.APPLY, "e2e-unordered"))
+        assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-1] == ("done", "failed")
+    message = pipeline.event_bodies(run)[-1]["message"]
+    assert f"ordering {SHA[:7]} after {GOOD_SHA[:7]}, which e2e-unordered runs: GitHub's compare did not answer" in message
+    assert "nothing is planned or applied until it does" in message
+    assert pipeline.jobs(run) == [] and pipeline.lock("e2e-unordered") is None
+
+
+def _parent_and_child(pipeline, tmp_path) -> tuple[str, str]:
+    """Two real commits of acme/infra in the GitHub stand-in (on a branch whose pushes start nothing)."""
+    work = Clone(pipeline.stack.create_repository("acme/infra"), tmp_path / "infra")
+    work.git("checkout", "--quiet", "-b", "work")
+    parent = work.commit("a.tf", "# a\n", "parent")
+    child = work.commit("b.tf", "# b\n", "child")
+    work.push("work")
+    return parent, child
+
+
+def test_an_approved_plan_whose_commit_became_older_than_the_applied_one_is_refused_with_scripted_job_standin(
+        pipeline, tmp_path):
+    parent, child = _parent_and_child(pipeline, tmp_path)
+    run = pipeline.start(pipeline.run(Command.APPLY, "e2e-moved-on", sha=parent))
+    pipeline.wait_for_approval(run)
+    # Meanwhile an operator forced the lock away (`tfpipe unlock --force`) and another run applied the child.
+    _seed_good_commit(pipeline, "e2e-moved-on", sha=child)
+    approval.decide(pipeline.deps, run.run_id, True, "lead@example.com")
+
+    assert pipeline.wait(run)["status"] == "FAILED"
+    assert pipeline.events(run)[-1] == ("done", "failed") and ("rollback", "started") not in pipeline.events(run)
+    assert (f"refused, nothing applied: StalePlan: applying {parent[:7]} to e2e-moved-on: it is an ancestor of "
+            f"{child[:7]}, which e2e-moved-on runs now") in pipeline.event_bodies(run)[-1]["message"]
+    assert [(j["action"], j["sha"]) for j in pipeline.jobs(run)] == [("plan", parent)]
+    assert pipeline.lock("e2e-moved-on") is None
 
 
 def test_a_newer_commit_queued_for_the_lock_supersedes_the_approval_an_older_run_waits_for_with_scripted_job_standin(

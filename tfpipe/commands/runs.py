@@ -138,7 +138,11 @@ def show(run_id, as_json, state_dir):
     _say(f"{run_id}  {record['workflow']} of {record['environment']} at {record['sha'][:7]} by {record['actor']}: "
          f"{status}")
     if shown_status(record) == WAITING_FOR_APPROVAL:
-        _say(f"  approve: tfpipe approve {run_id}   reject: tfpipe reject {run_id}")
+        for line in history.plan_summary():  # what an approval applies
+            _say(f"  {line}")
+        where = f", or comment /approve {run_id} on pull request #{record['pull_request']}" \
+            if record.get("pull_request") else ""
+        _say(f"  approve: tfpipe approve {run_id}   reject: tfpipe reject {run_id}{where}")
         _say(f"  plan sha256: {record.get('plan_sha256') or '(none recorded)'} (an approval approves this plan only)")
     _say("  steps: " + " → ".join(s["state"] for s in execution["steps"]))
     if execution["status"] not in ("RUNNING", "SUCCEEDED"):

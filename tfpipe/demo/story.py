@@ -27,6 +27,7 @@ EXAMPLE = REPO_ROOT / "examples"
 REPOSITORY = "demo/guestbook"
 DEVELOPER = "octocat"
 DEVELOPER_EMAIL = "octocat@users.noreply.local"
+REVIEWER = "hubot"  # another writer: approves the merge on its pull request (nobody approves their own change)
 FAILING_RESOURCE = '''
 # This commit's apply fails after the function was updated: the pipeline must roll back.
 resource "terraform_data" "release_gate" {
@@ -170,7 +171,8 @@ class Story:
 
     def first_commit(self) -> str:
         git_repos.create_repository(self.stack.git_root, REPOSITORY)
-        self.stack.github_store.set_permission(REPOSITORY, DEVELOPER, "write")
+        for writer in (DEVELOPER, REVIEWER):
+            self.stack.github_store.set_permission(REPOSITORY, writer, "write")
         subprocess.run(["git", "clone", "-q", str(git_repos.repository_path(self.stack.git_root, REPOSITORY)),
                         str(self.checkout)], check=True, capture_output=True, timeout=60)
         shutil.copytree(EXAMPLE, self.checkout, dirs_exist_ok=True,
@@ -239,13 +241,23 @@ class Story:
         check(status == 202 and pr.get("merged"), f"merging #{number}: webhook {status}, merged={pr.get('merged')}")
         sha = pr["merge_commit_sha"]
         run = self.one_run("plan-apply", "prod", sha)
-        self.approve(run)
+        check(run.get("pull_request") == number, f"the PLAN-APPLY of {sha[:7]} is not a run of the merged #{number}")
+        # The approver reads the plan where they look: the merged pull request, which the merge's run posts on.
+        marker = comment_marker("plan-apply")
+        plan = self.wait(f"the plan of {sha[:7]} on the merged pull request", lambda: next(
+            (c for c in self.comments(number) if marker in c and "Approval needed" in c), None), self.timeout)
+        check("aws_lambda_function.app" in plan and '"2"' in plan and f"/approve {run['run_id']}" in plan,
+              f"the plan comment on #{number} lacks the changed function, its release or how to approve")
+        _, status = self.github.comment(REPOSITORY, number, "/approve", REVIEWER)
+        check(status == 202, f"the /approve comment was answered {status}")
         done = self.finished(run)
         check(done["status"] == "SUCCEEDED", f"PLAN-APPLY ended {done['status']}: {done.get('cause')}")
+        check(done["record"]["approver"] == REVIEWER, f"approved by {done['record']['approver']}, not @{REVIEWER}")
         check(self.release_of("prod") == "2", "prod does not run release 2 after the merge")
         self.git("checkout", "-q", "main")
         self.git("pull", "-q", "origin", "main")
-        return f"merge {sha[:7]} applied to prod: release 1 -> 2; " + self.app_keeps_state(self.notes["prod_url"])
+        return (f"merge {sha[:7]}: its plan on #{number}, approved there by @{REVIEWER}, applied to prod: "
+                "release 1 -> 2; " + self.app_keeps_state(self.notes["prod_url"]))
 
     def failing_commit(self) -> str:
         self.set_release("3")

@@ -4,6 +4,7 @@ bare repositories (refs, commits) and the store (pull requests, comments, status
     GET   /repos/{o}/{r}                                   GET   /repos/{o}/{r}/pulls/{n}
     GET   /repos/{o}/{r}/collaborators/{user}/permission   GET   /repos/{o}/{r}/issues/{n}
     GET   /repos/{o}/{r}/commits/{ref}[/statuses|/status]  GET|POST /repos/{o}/{r}/issues/{n}/comments
+    GET   /repos/{o}/{r}/commits/{sha}/pulls               GET   /repos/{o}/{r}/compare/{base}...{head}
     POST  /repos/{o}/{r}/statuses/{sha}                    GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}
     GET|POST /repos/{o}/{r}/deployments                    GET   /repos/{o}/{r}/deployments/{id}
     GET|POST /repos/{o}/{r}/deployments/{id}/statuses
@@ -55,7 +56,9 @@ class GitHubApi:
         self._routes = Map([
             Rule(_REPO, endpoint="repo", methods=["GET"]),
             Rule(f"{_REPO}/collaborators/<user>/permission", endpoint="permission", methods=["GET"]),
+            Rule(f"{_REPO}/commits/<sha>/pulls", endpoint="commit_pulls", methods=["GET"]),
             Rule(f"{_REPO}/commits/<path:ref>", endpoint="commit", methods=["GET"]),
+            Rule(f"{_REPO}/compare/<path:basehead>", endpoint="compare", methods=["GET"]),
             Rule(f"{_REPO}/pulls/<int:number>", endpoint="pull", methods=["GET"]),
             Rule(f"{_REPO}/issues/<int:number>", endpoint="issue", methods=["GET"]),
             Rule(f"{_REPO}/issues/<int:number>/comments", endpoint="comments", methods=["GET", "POST"]),
@@ -68,6 +71,7 @@ class GitHubApi:
         ])
         self._endpoints: dict[str, Callable[..., Response]] = {
             "repo": self.repo, "permission": self.permission, "commit": self.commit, "pull": self.pull,
+            "commit_pulls": self.commit_pulls, "compare": self.compare,
             "issue": self.issue, "comments": self.comments, "comment": self.comment,
             "create_status": self.create_status, "deployments": self.deployments, "deployment": self.deployment,
             "deployment_statuses": self.deployment_statuses,
@@ -151,6 +155,38 @@ class GitHubApi:
                     else "success")
         return _json({"state": combined, "statuses": list(latest.values()), "sha": sha, "total_count": len(latest),
                       "repository": shapes.repository(self.urls, full_name)})
+
+    def commit_pulls(self, request: Request, full_name: str, path: Path, sha: str) -> Response:
+        """The pull requests associated with a commit, as GitHub lists them: for a commit on the default
+        branch, the merged one that brought it there (its merge commit, or its head when merged as is);
+        otherwise the open ones whose head contains it."""
+        resolved = git_repos.resolve(path, sha)
+        if resolved is None:
+            raise Unprocessable(f"No commit found for SHA: {sha}")
+        branch = git_repos.default_branch(path)
+        tip = git_repos.resolve(path, f"refs/heads/{branch}")
+        pulls = self.store.read(full_name)["pulls"].values()
+        if tip and git_repos.is_ancestor(path, resolved, tip):
+            found = [p for p in pulls if p.get("merged") and resolved in (p.get("merge_commit_sha"), p["head_sha"])]
+        else:
+            found = [p for p in pulls if p["state"] == "open" and git_repos.resolve(path, p["head_sha"])
+                     and git_repos.is_ancestor(path, resolved, p["head_sha"])]
+        return _json([shapes.pull_request(self.urls, full_name, p, branch)
+                      for p in sorted(found, key=lambda p: p["number"], reverse=True)])
+
+    def compare(self, request: Request, full_name: str, path: Path, basehead: str) -> Response:
+        base, dots, head = basehead.partition("...")
+        if not dots or not base or not head:
+            raise NotFound()
+        base_sha, head_sha = git_repos.resolve(path, base), git_repos.resolve(path, head)
+        if base_sha is None or head_sha is None:
+            raise NotFound()  # GitHub: 404 "Not Found" for a commit or branch it does not have
+        found = git_repos.compare(path, base_sha, head_sha)
+        if found is None:
+            raise NotFound()  # no common ancestor
+        return _json(shapes.comparison(self.urls, full_name, base, head, found, {
+            sha: git_repos.commit_info(path, sha) for sha in {base_sha, found["merge_base"], *found["commits"]}},
+            base_sha))
 
     def pull(self, request: Request, full_name: str, path: Path, number: int) -> Response:
         return _json(shapes.pull_request(self.urls, full_name, self._pull_record(full_name, number),

@@ -96,3 +96,28 @@ def new_commits(path: Path, before: str, after: str, zero: str) -> list[str]:
                   if resolve(path, ref) != after]
         return git("rev-list", "--reverse", after, *[f"^{ref}" for ref in others], cwd=path).split()[-20:]
     return git("rev-list", "--reverse", f"{before}..{after}", cwd=path).split()[-20:]
+
+
+def is_ancestor(path: Path, ancestor: str, descendant: str) -> bool:
+    """Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor)."""
+    done = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=path,
+                          capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise GitError(f"git merge-base --is-ancestor {ancestor} {descendant}: {done.stderr.strip()}")
+    return done.returncode == 0
+
+
+def compare(path: Path, base: str, head: str) -> dict | None:
+    """What GitHub's compare API says of `head` against `base`: status (ahead: head has commits base
+    lacks; behind: the other way; identical; diverged: both), counts, the merge base and the commits
+    base lacks, oldest first. None when the two have no common ancestor (GitHub answers 404)."""
+    done = subprocess.run(["git", "merge-base", base, head], cwd=path, capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    merge_base = done.stdout.strip()
+    ahead = int(git("rev-list", "--count", f"{base}..{head}", cwd=path))
+    behind = int(git("rev-list", "--count", f"{head}..{base}", cwd=path))
+    status = ("identical" if not ahead and not behind else "ahead" if not behind
+              else "behind" if not ahead else "diverged")
+    commits = git("rev-list", "--reverse", f"{base}..{head}", cwd=path).split()
+    return {"status": status, "ahead_by": ahead, "behind_by": behind, "merge_base": merge_base, "commits": commits}

@@ -134,18 +134,22 @@ class LocalGitHub:
         pr = self._pull(repository, number)
         if pr["state"] != "open":
             raise PullRequestError(f"{repository}: pull request #{number} is already closed")
-        merge_sha = self._merge(path, repository, pr, user) if merge else None
-        with self.store.change(repository) as (repo, _):
-            pr = repo["pulls"][str(number)]
-            pr.update(state="closed", closed_at=now_iso(), updated_at=now_iso())
-            if merge_sha:
-                pr.update(merged=True, merged_at=pr["closed_at"], merge_commit_sha=merge_sha, merged_by=user)
-            pr = dict(pr)
+        def closed(merge_sha: str | None) -> dict:
+            with self.store.change(repository) as (repo, _):
+                pr = repo["pulls"][str(number)]
+                pr.update(state="closed", closed_at=now_iso(), updated_at=now_iso())
+                if merge_sha:
+                    pr.update(merged=True, merged_at=pr["closed_at"], merge_commit_sha=merge_sha, merged_by=user)
+                return dict(pr)
+
+        pr = self._merge(path, repository, pr, user, closed) if merge else closed(None)
         return pr, self._send_pull(repository, path, pr, "closed", user)
 
-    def _merge(self, path: Path, repository: str, pr: dict, user: str) -> str:
+    def _merge(self, path: Path, repository: str, pr: dict, user: str, closed) -> dict:
         """Merge like GitHub's merge button: a merge commit on the base branch, pushed (so the push
-        webhook for the base branch is sent by the hook, as GitHub sends it)."""
+        webhook for the base branch is sent by the hook, as GitHub sends it). As on GitHub, the pull
+        request is merged (`closed(merge sha)`) before that push webhook goes: the pipeline finds it
+        through the merge commit's pull requests."""
         identity = ["-c", f"user.name={user}", "-c", f"user.email={user}@users.noreply.local"]
         with tempfile.TemporaryDirectory(prefix="tfpipe-merge-") as work:
             def run(*args: str) -> None:
@@ -157,8 +161,11 @@ class LocalGitHub:
             run("merge", "--no-ff", "--quiet", "-m",
                 f"Merge pull request #{pr['number']} from {repository.split('/')[0]}/{pr['head_ref']}\n\n{pr['title']}",
                 f"origin/{pr['head_ref']}")
+            merge_sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True,
+                                       env=_clean_env()).stdout.strip()
+            merged = closed(merge_sha)
             run("push", "--quiet", "origin", pr["base_ref"])
-        return git_repos.resolve(path, f"refs/heads/{pr['base_ref']}") or ""
+        return merged
 
     def show(self, repository: str, number: int) -> dict:
         self._path(repository)

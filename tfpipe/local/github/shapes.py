@@ -123,6 +123,23 @@ def api_commit(urls: Urls, full_name: str, commit: dict) -> dict:
     }
 
 
+def comparison(urls: Urls, full_name: str, base: str, head: str, found: dict, commits: dict[str, dict],
+               base_sha: str) -> dict:
+    """GET /repos/{o}/{r}/compare/{base}...{head}, from `git_repos.compare` and the commits' infos."""
+    api, web = urls.repo_api(full_name), urls.repo_web(full_name)
+    return {
+        "url": f"{api}/compare/{base}...{head}", "html_url": f"{web}/compare/{base}...{head}",
+        "permalink_url": f"{web}/compare/{base_sha}...{head}", "diff_url": f"{web}/compare/{base}...{head}.diff",
+        "patch_url": f"{web}/compare/{base}...{head}.patch",
+        "base_commit": api_commit(urls, full_name, commits[base_sha]),
+        "merge_base_commit": api_commit(urls, full_name, commits[found["merge_base"]]),
+        "status": found["status"], "ahead_by": found["ahead_by"], "behind_by": found["behind_by"],
+        "total_commits": len(found["commits"]),
+        "commits": [api_commit(urls, full_name, commits[sha]) for sha in found["commits"]],
+        "files": [],
+    }
+
+
 def _branch_end(urls: Urls, full_name: str, ref: str, sha: str, default_branch: str) -> dict:
     owner = full_name.split("/", 1)[0]
     return {"label": f"{owner}:{ref}", "ref": ref, "sha": sha, "user": user(urls, owner),
