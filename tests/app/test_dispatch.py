@@ -62,6 +62,21 @@ def test_an_invalid_request_is_a_400_listing_every_bad_field_and_starts_nothing(
     assert pipeline.executions() == []
 
 
+def test_a_dispatch_pairing_prod_with_another_account_is_refused_naming_prods_account_and_starts_nothing(pipeline):
+    response = pipeline.dispatch(request(environment={"name": "prod", "account_id": "999999999999"}))
+    assert response.status_code == 400
+    [field] = json.loads(response.body)["fields"]
+    assert field["field"] == "environment.account_id" and "123456789012" in field["accepted"]
+    assert pipeline.executions() == []
+
+
+def test_an_ephemeral_dispatch_to_prod_is_refused_naming_pr_n_and_starts_nothing(pipeline):
+    response = pipeline.dispatch(request(command="ephemeral", ttl="1h"))
+    assert response.status_code == 400
+    assert "pr-<N>" in response.body.decode()
+    assert pipeline.executions() == []
+
+
 def test_a_dispatch_without_an_oidc_token_is_refused_even_with_the_webhook_signature(pipeline):
     body = json.dumps(request()).encode()
     response = pipeline.post("/dispatch", body, {"X-Hub-Signature-256": sign(pipeline.secret, body)})
