@@ -53,8 +53,12 @@ def commit_of(event: TaskEvent, doing: str) -> str | None:
     return request.sha
 
 
-def _approval_not_needed(environment: Environment) -> str | None:
-    """Why a change went unapproved, for its audit record: only ephemeral environments change unattended."""
+def _approval_not_needed(environment: Environment, action: str, sha: str) -> str | None:
+    """Why a change went unapproved, for its audit record: ephemeral environments change unattended, and a
+    rollback goes back to a commit that an approval had already let through."""
+    if action == "rollback":
+        return (f"automatic rollback of a failed run to {sha[:7]}, the last commit applied cleanly to "
+                f"{environment.name} (applied under its own approval)")
     if environment.is_ephemeral:
         return f"{environment.name} is an ephemeral environment (pr-<N>): its changes need no approval"
     return None
@@ -73,14 +77,16 @@ def record(deps, raw: object) -> dict:
     sha = event.step("last_good").get("sha") if action == "rollback" else commit_of(event, doing)
     job = event.step(JOB_STEP.get(action, "apply"))
     started = datetime.fromtimestamp(event.started_at, UTC) if event.started_at else datetime.now(UTC)
-    approver = event.step("approval").get("actor")
+    # The run's approval was of the plan that failed, not of what a rollback applies: a rollback names none.
+    approver = None if action == "rollback" else event.step("approval").get("actor")
+    sha = sha or request.commit
     audit = AuditRecord(
         run_id=run.run_id, workflow=run.workflow.value, action=action, environment=request.environment.name,
-        account_id=request.environment.account_id, repository=request.repository, sha=sha or request.commit,
+        account_id=request.environment.account_id, repository=request.repository, sha=sha,
         actor=request.user_email, result=result, started_at=started.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-        approver=approver, approval_not_needed=None if approver else _approval_not_needed(request.environment),
-        plan_checksum=job.get("plan_checksum") or event.step("plan").get("plan_checksum"),
+        approver=approver, approval_not_needed=None if approver else _approval_not_needed(request.environment, action, sha),
+        plan_checksum=job.get("plan_checksum") or (None if action == "rollback" else event.step("plan").get("plan_checksum")),
         error_class=(event.step("error").get("Error")) if result in ("failed", "destroy-failed") else None,
         artifacts=dict(job.get("artifacts") or {}), pull_request=request.pull_request)
     deps.audit_log.append(audit)

@@ -34,6 +34,17 @@ def test_last_good_commit_is_the_newest_clean_apply_not_a_later_failure(deps):
     assert history[0].approver == "lead@example.com"
 
 
+def test_a_rollback_names_no_approver_and_says_why_none_was_needed_not_the_failed_runs_approver_or_plan(deps):
+    run = make_run(sha=SHA)
+    state = {"last_good": {"sha": OLD_SHA}, "approval": {"approved": True, "actor": "lead@example.com"},
+             "plan": {"plan_checksum": "c" * 64}, "rollback": {"artifacts": {"log": "k"}}}
+    last_good.record(deps, task_event(run, state=state, action="rollback", result="rolled-back-to"))
+    [record] = deps.audit_log.history("acme/infra", "prod")
+    assert (record.approver, record.plan_checksum) == (None, None)
+    assert record.approval_not_needed == (f"automatic rollback of a failed run to {OLD_SHA[:7]}, the last commit "
+                                          "applied cleanly to prod (applied under its own approval)")
+
+
 def test_a_rollback_records_the_commit_it_applied(deps):
     run = make_run(sha=SHA)
     last_good.record(deps, task_event(run, state={"last_good": {"sha": OLD_SHA}, "rollback": {"artifacts": {"log": "k"}}},
