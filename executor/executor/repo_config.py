@@ -57,18 +57,26 @@ class RepoConfig:
     artifacts_bucket_variable: str | None = None
 
 
-def load_repo_config(checkout: Path) -> RepoConfig:
-    path = Path(checkout) / FILE
-    if not path.exists():
-        return RepoConfig()
+def read_repo_file(checkout: Path) -> object | None:
+    """`tfpipe.yml` as YAML gives it, not yet checked (None: the repository has none; {} when empty).
+    Shared by the build settings here and the project list (`executor.projects`)."""
+    if not (Path(checkout) / FILE).exists():
+        return None
     doing = f"reading {FILE}"
     try:
         # Never through a link the repository planted (to /proc/self/environ): YAML errors quote the text.
-        raw = yaml.safe_load(read_untrusted(Path(checkout), FILE).decode(errors="replace")) or {}
+        return yaml.safe_load(read_untrusted(Path(checkout), FILE).decode(errors="replace")) or {}
     except OSError:
         raise _bad(doing, f"{FILE} must be a regular file in the repository, not a link") from None
     except yaml.YAMLError as exc:
         raise JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: not valid YAML: {exc}") from None
+
+
+def load_repo_config(checkout: Path) -> RepoConfig:
+    raw = read_repo_file(checkout)
+    if raw is None:
+        return RepoConfig()
+    doing = f"reading {FILE}"
     if isinstance(raw, dict):
         for key in sorted(set(raw) & set(MOVED)):
             raise _bad(doing, f"`{key}:` is refused: {MOVED[key]}")

@@ -195,6 +195,33 @@ def _module_uses(directory: Path, root: Path, label: str, follow_local: bool, se
     return uses
 
 
+def local_module_dirs(directory: Path, repo_root: Path) -> list[Path]:
+    """The directories of the local modules (`./`, `../`) `directory` calls, followed transitively,
+    resolved; a call leaving `repo_root` (or naming no directory) is refused, as `terraform init`
+    could not find it in the checkout either. Remote modules are not followed: they live elsewhere."""
+    repo_root = Path(repo_root).resolve()
+    start = Path(directory).resolve()
+    found: list[Path] = []
+    pending = [start]
+    while pending:
+        current = pending.pop()
+        for path, doc in _documents(current, repo_root):
+            for block in _list(doc.get("module")):
+                for name, body in _items(block):
+                    source = _string(body.get("source")) if isinstance(body, dict) else None
+                    if not source or not source.startswith(_LOCAL):
+                        continue
+                    target = (current / source).resolve()
+                    if not _inside(target, repo_root) or not target.is_dir():
+                        raise JobFailure(JobErrorClass.INIT_FAILED, f"following local modules: module {name!r} "
+                                         f"in {path.relative_to(repo_root).as_posix()} calls {source!r}, which is "
+                                         "not a directory inside the repository")
+                    if target != start and target not in found:
+                        found.append(target)
+                        pending.append(target)
+    return sorted(found)
+
+
 def backend_blocks(root: Path) -> list[BackendBlock]:
     """The root module's `backend` blocks (in `terraform` blocks), with the settings each writes."""
     root = Path(root).resolve()

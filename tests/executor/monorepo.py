@@ -1,0 +1,43 @@
+"""The issue's fixture repository: three projects (`network`, `app` depending on `network`, `dns`
+independent) and a shared local module `modules/queue` (itself calling `modules/naming`) that `app`
+and `dns` call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = 'terraform {\n  backend "s3" {}\n}\n'
+PROJECTS_YML = """projects:
+  - name: network
+    dir: stacks/network
+  - name: app
+    dir: stacks/app
+    depends_on: [network]
+    environments: [staging, prod]
+  - name: dns
+    dir: stacks/dns
+    ephemeral: false
+"""
+FILES = {
+    "stacks/network/main.tf": ROOT + 'resource "terraform_data" "vpc" {\n  input = "10.0.0.0/16"\n}\n',
+    "stacks/app/main.tf": ROOT + 'module "queue" {\n  source = "../../modules/queue"\n}\n',
+    "stacks/app/environments/prod.tfvars": 'size = "large"\n',
+    "stacks/dns/main.tf": ROOT + 'module "queue" {\n  source = "../../modules/queue"\n}\n',
+    "modules/queue/main.tf": 'module "name" {\n  source = "../naming"\n}\nresource "terraform_data" "q" {}\n',
+    "modules/naming/main.tf": 'output "prefix" {\n  value = "acme"\n}\n',
+    "README.md": "infrastructure\n",
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def write_monorepo(root: Path, projects_yml: str | None = PROJECTS_YML) -> Path:
+    write(root, FILES)
+    if projects_yml is not None:
+        write(root, {"tfpipe.yml": projects_yml})
+    return root

@@ -1,0 +1,124 @@
+"""The projects of a checkout: read from `tfpipe.yml` or discovered from backend blocks, each with the
+local modules it calls; a bad project list refused naming the project and key; applies in dependency
+order."""
+
+from __future__ import annotations
+
+import pytest
+from executor.failures import JobFailure
+from executor.projects import DEFAULT_WHEN_MODIFIED, Project, dependency_order, load_projects
+from executor.repo_config import read_repo_file
+
+from chalicelib.core.job import JobErrorClass
+from tests.executor.conftest import INFRA
+from tests.executor.monorepo import ROOT, write, write_monorepo
+
+
+def projects_of(root):
+    return load_projects(root, read_repo_file(root))
+
+
+def refused(root, yml: str) -> str:
+    write_monorepo(root, yml)
+    with pytest.raises(JobFailure) as caught:
+        projects_of(root)
+    assert caught.value.error == JobErrorClass.BUILD_FAILED
+    return str(caught.value)
+
+
+def test_listed_projects_are_read_with_defaults_and_the_local_modules_they_call_transitively(tmp_path):
+    network, app, dns = (next(p for p in projects_of(write_monorepo(tmp_path)) if p.name == n)
+                         for n in ("network", "app", "dns"))
+    assert (app.dir, app.depends_on, app.environments, app.ephemeral) == ("stacks/app", ("network",),
+                                                                          ("staging", "prod"), True)
+    assert app.when_modified == DEFAULT_WHEN_MODIFIED == ("**/*.tf", "**/*.tfvars")
+    assert app.module_dirs == dns.module_dirs == ("modules/naming", "modules/queue")
+    assert network.module_dirs == () and network.environments == () and dns.ephemeral is False
+
+
+def test_a_dependency_cycle_is_refused_naming_the_cycle(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: network, dir: stacks/network, depends_on: [dns]}\n"
+                                "  - {name: app, dir: stacks/app, depends_on: [network]}\n"
+                                "  - {name: dns, dir: stacks/dns, depends_on: [app]}\n")
+    assert "cycle: app -> network -> dns -> app" in message
+
+
+def test_a_project_depending_on_itself_is_refused(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, depends_on: [app]}\n")
+    assert "project 'app': depends_on names the project itself" in message
+
+
+def test_a_project_whose_dir_is_missing_is_refused_naming_it(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/ap}\n")
+    assert "project 'app': dir 'stacks/ap' is not a directory of the repository" in message
+
+
+def test_a_project_without_dir_or_outside_the_repository_is_refused(tmp_path):
+    assert "project 'app': `dir` is required" in refused(tmp_path, "projects:\n  - {name: app}\n")
+    assert "must be a relative path inside" in refused(tmp_path, "projects:\n  - {name: app, dir: ../x}\n")
+
+
+def test_an_unknown_key_is_refused_naming_it_and_the_accepted_keys(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, plan_after: [network]}\n")
+    assert ("project 'app': unknown key 'plan_after'; a project accepts name, dir, environments, depends_on, "
+            "when_modified, ephemeral") in message
+
+
+def test_secrets_in_a_project_are_refused_saying_where_they_are_declared_now(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, secrets: {k: v}}\n")
+    assert "project 'app': `secrets:` is refused" in message and "TFPIPE_REPOSITORY_SECRETS" in message
+
+
+def test_depends_on_an_unknown_project_is_refused_listing_the_projects(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, depends_on: [netwrk]}\n"
+                                "  - {name: network, dir: stacks/network}\n")
+    assert "project 'app': depends_on names 'netwrk', which is not a project; the projects are 'app', 'network'" \
+        in message
+
+
+def test_two_projects_with_one_name_are_refused(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app}\n  - {name: app, dir: stacks/dns}\n")
+    assert "projects[1]: the name 'app' is used twice" in message
+
+
+@pytest.mark.parametrize("yml", ["projects: {app: stacks/app}\n", "projects: []\n", "projects:\n  - stacks/app\n"])
+def test_a_project_list_of_the_wrong_shape_is_refused(tmp_path, yml):
+    assert "a mapping of name, dir" in refused(tmp_path, yml)
+
+
+def test_a_local_module_outside_the_repository_is_refused(tmp_path):
+    repo = tmp_path / "repo"
+    write_monorepo(repo)
+    write(tmp_path, {"elsewhere/main.tf": "\n"})
+    write(repo, {"stacks/dns/main.tf": ROOT + 'module "x" {\n  source = "../../../elsewhere"\n}\n'})
+    with pytest.raises(JobFailure, match=r"module 'x' in stacks/dns/main.tf calls '../../../elsewhere', which is "
+                                         "not a directory inside the repository"):
+        projects_of(repo)
+
+
+def test_without_projects_every_backend_root_is_discovered_named_by_its_path_and_the_root_is_named_empty(tmp_path):
+    write(tmp_path, {"main.tf": ROOT, "stacks/dns/main.tf": ROOT + 'module "q" {\n  source = "../../modules/q"\n}\n',
+                     "modules/q/main.tf": 'resource "terraform_data" "backend" {}\n',  # says backend, is none
+                     ".terraform/modules/x/main.tf": ROOT})
+    projects = projects_of(tmp_path)
+    assert [(p.name, p.dir, p.module_dirs) for p in projects] == [("", ".", ()),
+                                                                  ("stacks/dns", "stacks/dns", ("modules/q",))]
+
+
+def test_the_zero_config_repository_is_the_root_alone_named_empty(tmp_path):
+    write(tmp_path, {"main.tf": (INFRA / "main.tf").read_text()})
+    assert projects_of(tmp_path) == [Project("", ".")]
+    assert projects_of(tmp_path)[0].label == "the repository root"
+
+
+def test_a_repository_without_any_backend_block_stays_the_root_alone(tmp_path):
+    write(tmp_path, {"main.tf": 'resource "terraform_data" "x" {}\n', "tfpipe.yml": "build: []\n"})
+    assert [p.name for p in projects_of(tmp_path)] == [""]
+
+
+def test_dependency_order_applies_network_before_app_and_is_stable_by_name(tmp_path):
+    projects = projects_of(write_monorepo(tmp_path))
+    assert [p.name for p in dependency_order(projects)] == ["dns", "network", "app"]
+    assert [p.name for p in dependency_order(reversed(projects))] == ["dns", "network", "app"]
+    only_app = [p for p in projects if p.name == "app"]
+    assert [p.name for p in dependency_order(only_app)] == ["app"]  # network not being applied
