@@ -4,6 +4,8 @@ and `dns` call."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 ROOT = 'terraform {\n  backend "s3" {}\n}\n'
@@ -41,3 +43,23 @@ def write_monorepo(root: Path, projects_yml: str | None = PROJECTS_YML) -> Path:
     if projects_yml is not None:
         write(root, {"tfpipe.yml": projects_yml})
     return root
+
+
+def git(root: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+def commit(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+def git_monorepo(root: Path) -> str:
+    """The fixture repository as a real Git repository on `main`; returns the first commit."""
+    write_monorepo(root)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    return commit(root, "three projects and a shared module")
