@@ -11,7 +11,7 @@ ancestor of `after` (a force push: what was replaced is not in `after`'s history
 hold the history between the two commits (the job's depth-1 checkout does not: fetch it first).
 
 A project is touched by a changed path matching one of its `when_modified` globs (relative to its
-dir: `**/` is any number of directories, none included, `*` and `?` stay within one directory), or
+dir; `executor.globs`), or
 lying inside one of the local module dirs it calls. A path inside a project nested in another's dir
 (`stacks/dns` under the root) touches the nested one only, unless it is one of the outer project's
 modules. A project whose dir is gone from the checkout is reported as removed, not touched: nothing
@@ -21,16 +21,15 @@ is planned or destroyed for it without an explicit request.
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from chalicelib.core.job import JobErrorClass
 from executor.failures import JobFailure
+from executor.globs import from_project, glob_matches
 from executor.projects import Project
 
 _NO_COMMIT = re.compile(r"^0+$")
@@ -94,53 +93,15 @@ def touched_projects(projects: Iterable[Project], changes: Changes, checkout: Pa
                    tuple(p.name for p in present if p not in touched), changes.all_projects, changes.reason)
 
 
-def glob_matches(pattern: str, path: str) -> bool:
-    """`pattern` (repository-relative, `**` allowed) matches the whole of `path`."""
-    return _compiled(pattern).fullmatch(path) is not None
-
-
 def _touches(project: Project, path: str, projects: list[Project]) -> bool:
     if any(path.startswith(f"{module}/") for module in project.module_dirs):
         return True
     nested = [p for p in projects if p is not project and _under(p.dir, project.dir) and _under(path, p.dir)]
-    return not nested and any(glob_matches(_from_root(project.dir, g), path) for g in project.when_modified)
+    return not nested and any(glob_matches(from_project(project.dir, g), path) for g in project.when_modified)
 
 
 def _under(path: str, directory: str) -> bool:
     return (directory == "." and path != ".") or path.startswith(f"{directory}/")
-
-
-def _from_root(directory: str, pattern: str) -> str:
-    """A glob relative to a project's dir, made relative to the repository root (`../` resolved)."""
-    return posixpath.normpath(pattern if directory == "." else f"{directory}/{pattern}")
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern:
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]*/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1:end]
-            body = body.replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
 
 
 def _diff(repo: Path, env: dict[str, str] | None, old: str, new: str) -> tuple[str, ...]:

@@ -8,7 +8,8 @@ on its own.
         dir: stacks/network           # relative to the repository root; required
         environments: [staging, prod] # optional: default the pipeline's default environment
         depends_on: []                # optional: other projects, applied before this one
-        when_modified: ["**/*.tf", "**/*.tfvars"]   # optional, relative to dir (`../` allowed)
+        when_modified: ["**/*.tf", "**/*.tfvars"]   # optional, relative to dir (`../` allowed);
+                                                    # each must match some file (`executor.globs`)
         ephemeral: true               # optional: whether pull requests get a preview of it
 
 Without `projects:`, every directory holding a Terraform root (a `backend` block in a `terraform`
@@ -35,6 +36,7 @@ from pathlib import Path, PurePosixPath
 
 from chalicelib.core.job import JobErrorClass
 from executor.failures import JobFailure
+from executor.globs import from_project, glob_matches
 from executor.repo_config import FILE, MOVED
 from executor.sources import backend_blocks, local_module_dirs
 
@@ -145,7 +147,32 @@ def _declared(checkout: Path, listed: object) -> list[Project]:
                 raise _bad(f"{project.label}: depends_on names {dependency!r}, which is not a project; the "
                            f"projects are {', '.join(repr(n) for n in sorted(names))}")
     _refuse_cycles(names)
+    files: list[str] = []
+    for project in projects:
+        if project.when_modified != DEFAULT_WHEN_MODIFIED:
+            files = files or _files(checkout)
+            _refuse_idle_globs(project, files)
     return projects
+
+
+def _refuse_idle_globs(project: Project, files: list[str]) -> None:
+    """A glob that matches nothing is a typo that would silently never plan the project."""
+    for pattern in project.when_modified:
+        glob = from_project(project.dir, pattern)
+        if glob == ".." or glob.startswith("../"):
+            raise _bad(f"{project.label}: when_modified {pattern!r} reaches outside the repository")
+        if not any(glob_matches(glob, f) for f in files):
+            raise _bad(f"{project.label}: when_modified {pattern!r} matches no file of the repository (globs are "
+                       f"relative to the project's dir {project.dir!r}; `**/` spans directories)")
+
+
+def _files(checkout: Path) -> list[str]:
+    """Every file of the checkout, relative to it, as the changed paths name them."""
+    found = []
+    for current, dirs, names in os.walk(checkout):
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS]
+        found.extend(Path(current, n).relative_to(checkout).as_posix() for n in names)
+    return found
 
 
 def _project(checkout: Path, raw: object, index: int) -> Project:

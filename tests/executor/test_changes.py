@@ -7,7 +7,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from executor.changes import glob_matches, pull_request_changes, push_changes, touched_projects
+from executor.changes import pull_request_changes, push_changes, touched_projects
+from executor.globs import glob_matches
 from executor.projects import load_projects
 from executor.repo_config import read_repo_file
 

@@ -122,3 +122,12 @@ def test_dependency_order_applies_network_before_app_and_is_stable_by_name(tmp_p
     assert [p.name for p in dependency_order(reversed(projects))] == ["dns", "network", "app"]
     only_app = [p for p in projects if p.name == "app"]
     assert [p.name for p in dependency_order(only_app)] == ["app"]  # network not being applied
+
+
+def test_a_when_modified_glob_matching_nothing_or_leaving_the_repository_is_refused(tmp_path):
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, when_modified: ['**/*.tf', '*.tfvar']}\n")
+    assert "project 'app': when_modified '*.tfvar' matches no file of the repository" in message
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, when_modified: ['../../../x/*']}\n")
+    assert "project 'app': when_modified '../../../x/*' reaches outside the repository" in message
+    write_monorepo(tmp_path, "projects:\n  - {name: app, dir: stacks/app, when_modified: ['../../README.md']}\n")
+    assert projects_of(tmp_path)[0].when_modified == ("../../README.md",)
