@@ -91,10 +91,13 @@ def module_allowed(source: str, patterns: tuple[str, ...]) -> bool:
     return source.startswith(_LOCAL) or any(fnmatchcase(source, p) for p in patterns)
 
 
-def check_configuration(root: Path, providers: tuple[str, ...], modules: tuple[str, ...]) -> list[Use]:
+def check_configuration(root: Path, providers: tuple[str, ...], modules: tuple[str, ...],
+                        repo_root: Path | None = None) -> list[Use]:
     """Refuse (InitFailed) the first provider or module source the allow-lists do not cover; returns
-    the remote module sources that were allowed (their providers are checked after `terraform get`)."""
-    uses = configuration_uses(root)
+    the remote module sources that were allowed (their providers are checked after `terraform get`).
+    `root` is the Terraform root; `repo_root` (default `root`) the checkout its local modules must stay
+    in: a project in `stacks/app` may call `../../modules/queue`."""
+    uses = configuration_uses(root, repo_root)
     _refuse_any(uses, providers, modules)
     return [u for u in uses if u.kind == "module" and not u.address.startswith(_LOCAL)]
 
@@ -119,9 +122,9 @@ def check_fetched_modules(root: Path, data_dir: str, providers: tuple[str, ...],
     _refuse_any(uses, providers, modules)
 
 
-def configuration_uses(root: Path) -> list[Use]:
+def configuration_uses(root: Path, repo_root: Path | None = None) -> list[Use]:
     root = Path(root).resolve()
-    return _module_uses(root, root, "", follow_local=True)
+    return _module_uses(root, Path(repo_root).resolve() if repo_root else root, "", follow_local=True)
 
 
 def _refuse_any(uses: list[Use], providers: tuple[str, ...], modules: tuple[str, ...]) -> None:

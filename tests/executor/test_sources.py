@@ -105,6 +105,17 @@ def test_a_local_module_outside_the_repository_or_a_linked_file_is_refused_witho
     assert "broken.tf is not valid HCL" in message and "runner-only-value" not in message
 
 
+def test_a_project_below_the_repository_root_may_call_a_shared_module_whose_providers_are_checked(tmp_path):
+    _write(tmp_path, {"stacks/app/main.tf": 'module "queue" {\n  source = "../../modules/queue"\n}\n',
+                      "modules/queue/main.tf": 'resource "terraform_data" "q" {}\n'})
+    project = tmp_path / "stacks/app"
+    assert check_configuration(project, DEFAULT, (), repo_root=tmp_path) == []
+    assert "is not a directory inside the repository" in _refusal(project)  # the project alone: outside it
+    _write(tmp_path, {"modules/queue/versions.tf": EVIL_PROVIDER})
+    with pytest.raises(JobFailure, match=r"evilcorp/x \(modules/queue/versions.tf \(module 'queue'\)\)"):
+        check_configuration(project, DEFAULT, (), repo_root=tmp_path)
+
+
 # ---- end to end: the executor refuses before `terraform init` ----------------------------------------
 
 @pytest.mark.terraform
