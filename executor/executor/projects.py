@@ -11,6 +11,8 @@ on its own.
         when_modified: ["**/*.tf", "**/*.tfvars"]   # optional, relative to dir (`../` allowed);
                                                     # each must match some file (`executor.globs`)
         ephemeral: true               # optional: whether pull requests get a preview of it
+        build: [...]                  # optional: build steps as the top-level `build:`, for this
+                                      # project's plan alone (commands and outputs from the repo root)
 
 Without `projects:`, every directory holding a Terraform root (a `backend` block in a `terraform`
 block) is a project named by its path. Each project is also touched by the local modules (`./`, `../`)
@@ -37,12 +39,12 @@ from pathlib import Path, PurePosixPath
 from chalicelib.core.job import JobErrorClass
 from executor.failures import JobFailure
 from executor.globs import from_project, glob_matches
-from executor.repo_config import FILE, MOVED
+from executor.repo_config import FILE, MOVED, BuildStep, build_steps
 from executor.sources import backend_blocks, local_module_dirs
 
 DEFAULT_WHEN_MODIFIED = ("**/*.tf", "**/*.tfvars")
 ROOT_NAME = ""
-PROJECT_KEYS = ("name", "dir", "environments", "depends_on", "when_modified", "ephemeral")
+PROJECT_KEYS = ("name", "dir", "environments", "depends_on", "when_modified", "ephemeral", "build")
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Segments the state layout uses after the repository (`env/<env>`, `ephemeral/pr-<N>`): a project so
@@ -60,6 +62,7 @@ class Project:
     depends_on: tuple[str, ...] = ()
     when_modified: tuple[str, ...] = DEFAULT_WHEN_MODIFIED  # globs relative to dir
     ephemeral: bool = True
+    build: tuple[BuildStep, ...] = ()  # run before this project's plan, in the checkout (repo_config)
     # Found, not declared: the local modules the project calls, relative to the repository root.
     module_dirs: tuple[str, ...] = field(default=(), compare=False)
 
@@ -210,7 +213,8 @@ def _project(checkout: Path, raw: object, index: int) -> Project:
     ephemeral = raw.get("ephemeral", True)
     if not isinstance(ephemeral, bool):
         raise _bad(f"{where}: ephemeral must be true or false")
-    return Project(name, relative, environments, depends_on, when_modified, ephemeral)
+    build = tuple(build_steps(raw.get("build") or [], DOING, f"{where}: build"))
+    return Project(name, relative, environments, depends_on, when_modified, ephemeral, build)
 
 
 def _names(value: object, where: str, pattern: re.Pattern | None) -> tuple[str, ...]:

@@ -83,12 +83,10 @@ def load_repo_config(checkout: Path) -> RepoConfig:
     if not isinstance(raw, dict) or set(raw) - KEYS:
         raise _bad(doing, f"expected a mapping with only the keys {', '.join(sorted(KEYS))}")
     steps = raw.get("build") or []
-    if not isinstance(steps, list):
-        raise _bad(doing, "build must be a list of steps (name, command, output, variable)")
     bucket_variable = raw.get("artifacts_bucket_variable")
     if bucket_variable is not None and not (isinstance(bucket_variable, str) and _NAME.match(bucket_variable)):
         raise _bad(doing, "artifacts_bucket_variable must be a Terraform variable name")
-    return RepoConfig([_step(s, i, doing) for i, s in enumerate(steps)], bucket_variable)
+    return RepoConfig(build_steps(steps, doing), bucket_variable)
 
 
 def var_file(checkout: Path, environment: str, ephemeral: bool) -> str | None:
@@ -101,8 +99,14 @@ def _bad(doing: str, what: str) -> JobFailure:
     return JobFailure(JobErrorClass.BUILD_FAILED, f"{doing}: {what}")
 
 
-def _step(raw: object, index: int, doing: str) -> BuildStep:
-    where = f"build[{index}]"
+def build_steps(steps: object, doing: str, where: str = "build") -> list[BuildStep]:
+    """A `build:` list (the file's, or a project's in `executor.projects`), each step checked."""
+    if not isinstance(steps, list):
+        raise _bad(doing, f"{where} must be a list of steps (name, command, output, variable)")
+    return [_step(s, f"{where}[{i}]", doing) for i, s in enumerate(steps)]
+
+
+def _step(raw: object, where: str, doing: str) -> BuildStep:
     if not isinstance(raw, dict) or set(raw) - {"name", "command", "output", "variable", "timeout"}:
         raise _bad(doing, f"{where} must be a mapping of name, command, output, variable, timeout")
     name, command = raw.get("name"), raw.get("command")

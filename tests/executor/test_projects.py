@@ -61,7 +61,7 @@ def test_a_project_without_dir_or_outside_the_repository_is_refused(tmp_path):
 def test_an_unknown_key_is_refused_naming_it_and_the_accepted_keys(tmp_path):
     message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, plan_after: [network]}\n")
     assert ("project 'app': unknown key 'plan_after'; a project accepts name, dir, environments, depends_on, "
-            "when_modified, ephemeral") in message
+            "when_modified, ephemeral, build") in message
 
 
 def test_secrets_in_a_project_are_refused_saying_where_they_are_declared_now(tmp_path):
@@ -131,3 +131,15 @@ def test_a_when_modified_glob_matching_nothing_or_leaving_the_repository_is_refu
     assert "project 'app': when_modified '../../../x/*' reaches outside the repository" in message
     write_monorepo(tmp_path, "projects:\n  - {name: app, dir: stacks/app, when_modified: ['../../README.md']}\n")
     assert projects_of(tmp_path)[0].when_modified == ("../../README.md",)
+
+
+def test_a_project_has_build_steps_of_its_own_checked_like_the_top_level_ones(tmp_path):
+    write_monorepo(tmp_path, "projects:\n  - name: app\n    dir: stacks/app\n    build:\n      - name: lambda\n"
+                             "        command: [python3, build.py]\n        output: dist/app.zip\n"
+                             "        variable: package_key\n")
+    [app] = projects_of(tmp_path)
+    [step] = app.build
+    assert (step.name, step.command, step.output, step.variable) == ("lambda", ["python3", "build.py"],
+                                                                     "dist/app.zip", "package_key")
+    message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, build: [{name: x, command: make}]}\n")
+    assert "project 'app': build[0].command must be an argument list" in message
