@@ -76,8 +76,8 @@ def load_projects(checkout: Path, config: Mapping | None) -> list[Project]:
     """The projects of `checkout`, sorted by name, each with its local module dirs. `config` is the
     parsed `tfpipe.yml` (`repo_config.read_repo_file`), or None without one."""
     checkout = Path(checkout)
-    listed = config.get("projects") if isinstance(config, Mapping) else None
-    projects = discover_projects(checkout) if listed is None else _declared(checkout, listed)
+    declared = isinstance(config, Mapping) and "projects" in config  # `projects:` left empty is refused
+    projects = _declared(checkout, config["projects"]) if declared else discover_projects(checkout)
     return sorted((_with_modules(checkout, p) for p in projects), key=lambda p: p.name)
 
 
@@ -196,7 +196,8 @@ def _project(checkout: Path, raw: object, index: int) -> Project:
     if PurePosixPath(relative).is_absolute() or ".." in PurePosixPath(relative).parts:
         raise _bad(f"{where}: dir {directory!r} must be a relative path inside the repository")
     target = checkout / relative
-    if target.is_symlink() or not target.is_dir():
+    root = checkout.resolve()
+    if target.is_symlink() or not target.is_dir() or not (target.resolve() == root or root in target.resolve().parents):
         raise _bad(f"{where}: dir {directory!r} is not a directory of the repository")
     name = raw.get("name", ROOT_NAME if relative == "." else relative)
     if not isinstance(name, str) or not ((name == ROOT_NAME and relative == ".") or _valid_name(name)):

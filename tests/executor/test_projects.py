@@ -56,6 +56,11 @@ def test_a_project_whose_dir_is_missing_is_refused_naming_it(tmp_path):
 def test_a_project_without_dir_or_outside_the_repository_is_refused(tmp_path):
     assert "project 'app': `dir` is required" in refused(tmp_path, "projects:\n  - {name: app}\n")
     assert "must be a relative path inside" in refused(tmp_path, "projects:\n  - {name: app, dir: ../x}\n")
+    (tmp_path / "outside/x").mkdir(parents=True)
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo/linked").symlink_to(tmp_path / "outside")
+    message = refused(tmp_path / "repo", "projects:\n  - {name: a, dir: linked/x}\n")
+    assert "project 'a': dir 'linked/x' is not a directory of the repository" in message
 
 
 def test_an_unknown_key_is_refused_naming_it_and_the_accepted_keys(tmp_path):
@@ -81,7 +86,8 @@ def test_two_projects_with_one_name_are_refused(tmp_path):
     assert "projects[1]: the name 'app' is used twice" in message
 
 
-@pytest.mark.parametrize("yml", ["projects: {app: stacks/app}\n", "projects: []\n", "projects:\n  - stacks/app\n"])
+@pytest.mark.parametrize("yml", ["projects: {app: stacks/app}\n", "projects: []\n", "projects:\n",
+                                 "projects:\n  - stacks/app\n"])
 def test_a_project_list_of_the_wrong_shape_is_refused(tmp_path, yml):
     assert "a mapping of name, dir" in refused(tmp_path, yml)
 
