@@ -62,7 +62,8 @@ class Project:
     depends_on: tuple[str, ...] = ()
     when_modified: tuple[str, ...] = DEFAULT_WHEN_MODIFIED  # globs relative to dir
     ephemeral: bool = True
-    build: tuple[BuildStep, ...] = ()  # run before this project's plan, in the checkout (repo_config)
+    # Run before this project's plan, in the checkout (repo_config); out of the hash (a step holds a list).
+    build: tuple[BuildStep, ...] = field(default=(), hash=False)
     # Found, not declared: the local modules the project calls, relative to the repository root.
     module_dirs: tuple[str, ...] = field(default=(), compare=False)
 

@@ -147,5 +147,6 @@ def test_a_project_has_build_steps_of_its_own_checked_like_the_top_level_ones(tm
     [step] = app.build
     assert (step.name, step.command, step.output, step.variable) == ("lambda", ["python3", "build.py"],
                                                                      "dist/app.zip", "package_key")
+    assert {app} == {app}  # usable in sets and as keys, build steps and all
     message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, build: [{name: x, command: make}]}\n")
     assert "project 'app': build[0].command must be an argument list" in message
