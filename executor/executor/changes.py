@@ -8,7 +8,9 @@ one, so moving a file out of a project touches that project too.
 When the changes cannot be known, every project is touched, and the result says why: a push with no
 `before` (all zeros: a new branch), a `before` the checkout does not have, or one that is not an
 ancestor of `after` (a force push: what was replaced is not in `after`'s history). The checkout must
-hold the history between the two commits (the job's depth-1 checkout does not: fetch it first).
+hold the history between the two commits: the job's depth-1 checkout does not, so a job calls
+`fetch_changes`, which fetches it first (`executor.checkout.fetch_history`: commits and trees, no blobs
+where the remote allows) and then asks the same questions.
 
 A project is touched by a changed path matching one of its `when_modified` globs (relative to its
 dir; `executor.globs`), or
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.core.job import JobErrorClass
+from executor.checkout import fetch_history
 from executor.failures import JobFailure
 from executor.globs import from_project, glob_matches
 from executor.projects import Project
@@ -77,6 +80,25 @@ def push_changes(repo: Path, before: str, after: str, env: dict[str, str] | None
         return Changes((), True, f"a force push: {before[:12]} is not an ancestor of {after[:12]}, so every "
                                  "project is planned")
     return Changes(_diff(repo, env, before, after))
+
+
+def fetch_changes(repo: Path, clone_url: str, env: dict[str, str], timeout: float, *, head: str,
+                  base: str | None = None, before: str | None = None) -> Changes:
+    """What the checked-out commit `head` changes, fetching the history it takes from `clone_url`
+    first: give `base` (the pull request's base branch or its sha) for a pull request, `before` (the
+    push event's) for a push. A base or `before` the repository no longer has plans every project."""
+    if before is not None and _NO_COMMIT.match(before or "0"):
+        return push_changes(repo, before, head, env)  # nothing to fetch: a new branch
+    history = fetch_history(clone_url, repo, env, timeout, sha=head, base=base, before=before)
+    if base is not None:
+        if history.base is None:
+            return Changes((), True, f"the base branch {base} could not be fetched from the repository, so every "
+                                     "project is planned")
+        return pull_request_changes(repo, history.base, head, env)
+    if not history.before:
+        return Changes((), True, f"the commit before the push ({before[:12]}) is no longer in the repository "
+                                 "(force-pushed away or deleted), so every project is planned")
+    return push_changes(repo, before, head, env)
 
 
 def touched_projects(projects: Iterable[Project], changes: Changes, checkout: Path) -> Touched:

@@ -1,17 +1,20 @@
 """Which projects a pull request or push touches, from real Git: a change to one project touches it
 alone, a shared module touches every caller, a force push or unknown `before` touches everything, a
-deleted project is removed (not planned), and 400 changed files are all seen."""
+deleted project is removed (not planned), and 400 changed files are all seen. The job's own path too:
+a depth-1 checkout from a bare file:// remote, then `fetch_changes` fetching the history it needs."""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
-from executor.changes import pull_request_changes, push_changes, touched_projects
+from executor.changes import Changes, fetch_changes, pull_request_changes, push_changes, touched_projects
+from executor.checkout import git_auth_env
 from executor.globs import glob_matches
 from executor.projects import load_projects
 from executor.repo_config import read_repo_file
 
+from tests.executor.bare_remote import BareRemote, head_and_status, job_checkout
 from tests.executor.monorepo import ROOT, commit, git, git_monorepo, write
 
 
@@ -141,3 +144,75 @@ def test_when_modified_globs_are_relative_to_the_project_and_may_reach_outside_i
     ("env/?.tf", "env/ab.tf", False)])
 def test_glob_semantics(pattern, path, matches):
     assert glob_matches(pattern, path) is matches
+
+
+def job_changes(remote: BareRemote, dest, head: str, **base_or_before):
+    """What a job sees: the depth-1 checkout of `head`, then `fetch_changes`; HEAD and the tree stay."""
+    job_checkout(remote, head, dest)
+    changes = fetch_changes(dest, remote.url, git_auth_env(remote.url, None), 60, head=head, **base_or_before)
+    assert head_and_status(dest) == (head, "")
+    return changes
+
+
+@pytest.mark.parametrize(("base_given_as", "main_moved_on"), [
+    ("branch", 50), ("sha", 50), ("branch", 400)])  # 400: past every deepening round, the rest is fetched
+def test_a_pull_request_checked_out_alone_counts_only_its_own_changes_however_far_back_it_branched(
+        tmp_path, base_given_as, main_moved_on):
+    remote = BareRemote(tmp_path)
+    remote.branch("feature")
+    head = remote.commits(20, "stacks/dns/records.tf")
+    remote.push("feature")
+    remote.branch("main")
+    base = remote.commits(main_moved_on, "stacks/network/main.tf")
+    remote.push("main")
+    changes = job_changes(remote, tmp_path / "src", head, base="main" if base_given_as == "branch" else base)
+    assert changes == Changes(("stacks/dns/records.tf",))
+    assert touched_projects(projects_of(tmp_path / "src"), changes, tmp_path / "src").touched == ("dns",)
+
+
+def test_a_push_checked_out_alone_counts_every_commit_since_before(tmp_path):
+    remote = BareRemote(tmp_path)
+    before = remote.commits(30, "stacks/network/main.tf")
+    remote.push("main")
+    write(remote.work, {"stacks/app/main.tf": ROOT})
+    commit(remote.work, "app")
+    after = remote.commits(40, "README.md")
+    remote.push("main")
+    changes = job_changes(remote, tmp_path / "src", after, before=before)
+    assert changes == Changes(("README.md", "stacks/app/main.tf"))
+
+
+def test_a_400_file_pull_request_checked_out_alone_is_seen_whole(tmp_path):
+    remote = BareRemote(tmp_path)
+    remote.branch("feature")
+    write(remote.work, {f"stacks/network/generated/subnet_{i:03}.tf": f"# {i}\n" for i in range(400)})
+    head = commit(remote.work, "400 files")
+    remote.push("feature")
+    changes = job_changes(remote, tmp_path / "src", head, base="main")
+    assert len(changes.paths) == 400 and not changes.all_projects
+
+
+@pytest.mark.parametrize(("server_forgot", "reason"), [
+    (True, "before the push ({}) is no longer in the repository (force-pushed away or deleted)"),
+    (False, "a force push: {} is not an ancestor")])
+def test_a_force_pushed_before_plans_every_project_saying_why(tmp_path, server_forgot, reason):
+    remote = BareRemote(tmp_path)
+    write(remote.work, {"stacks/app/x.tf": "\n"})
+    replaced = commit(remote.work, "to be replaced")
+    remote.push("main")
+    git(remote.work, "reset", "--quiet", "--hard", "HEAD~1")
+    after = remote.commits(3, "stacks/dns/y.tf")
+    remote.push("main", force=True)
+    if server_forgot:
+        remote.forget_unreachable()
+    changes = job_changes(remote, tmp_path / "src", after, before=replaced)
+    assert changes.all_projects and reason.format(replaced[:12]) in changes.reason and changes.paths == ()
+
+
+def test_a_pull_request_whose_base_branch_is_gone_plans_every_project_saying_why(tmp_path):
+    remote = BareRemote(tmp_path)
+    remote.branch("feature")
+    head = remote.commits(1, "stacks/dns/records.tf")
+    remote.push("feature")
+    changes = job_changes(remote, tmp_path / "src", head, base="release-1")
+    assert changes.all_projects and "the base branch release-1 could not be fetched" in changes.reason
