@@ -35,6 +35,8 @@ class BareRemote:
     def commits(self, count: int, path: str) -> str:
         """`count` commits each changing `path` (a different text each time), made by one `git
         fast-import` (hundreds of `git commit`s take seconds each test); returns the last."""
+        if not count:
+            return git(self.work, "rev-parse", "HEAD")
         branch, parent = git(self.work, "symbolic-ref", "--short", "HEAD"), git(self.work, "rev-parse", "HEAD")
         stream = []
         for i in range(count):
@@ -45,6 +47,18 @@ class BareRemote:
         subprocess.run(["git", "-C", str(self.work), "fast-import", "--quiet"], input=b"".join(stream), check=True)
         git(self.work, "reset", "--quiet", "--hard")
         return git(self.work, "rev-parse", "HEAD")
+
+    def pull_request(self, commits: int, main_moves_on: int, history: int = 0) -> tuple[str, str]:
+        """After `history` commits on main, a branch `feature` of `commits` commits to stacks/dns, then
+        `main_moves_on` commits to stacks/network on main; both pushed. Returns (head, base)."""
+        self.commits(history, "README.md")
+        self.branch("feature")
+        head = self.commits(commits, "stacks/dns/records.tf")
+        self.push("feature")
+        self.branch("main")
+        base = self.commits(main_moves_on, "stacks/network/main.tf")
+        self.push("main")
+        return head, base
 
     def branch(self, name: str, start: str = "main") -> None:
         git(self.work, "checkout", "--quiet", "-B", name, start)

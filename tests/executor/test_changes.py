@@ -159,12 +159,7 @@ def job_changes(remote: BareRemote, dest, head: str, **base_or_before):
 def test_a_pull_request_checked_out_alone_counts_only_its_own_changes_however_far_back_it_branched(
         tmp_path, base_given_as, main_moved_on):
     remote = BareRemote(tmp_path)
-    remote.branch("feature")
-    head = remote.commits(20, "stacks/dns/records.tf")
-    remote.push("feature")
-    remote.branch("main")
-    base = remote.commits(main_moved_on, "stacks/network/main.tf")
-    remote.push("main")
+    head, base = remote.pull_request(20, main_moved_on)
     changes = job_changes(remote, tmp_path / "src", head, base="main" if base_given_as == "branch" else base)
     assert changes == Changes(("stacks/dns/records.tf",))
     assert touched_projects(projects_of(tmp_path / "src"), changes, tmp_path / "src").touched == ("dns",)

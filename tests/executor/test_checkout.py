@@ -49,16 +49,8 @@ def test_local_clone_urls_get_no_credentials():
 
 
 def pull_request(remote: BareRemote, main_moves_on: int = 50) -> tuple[str, str]:
-    """A pull request of 5 commits to stacks/dns, branched `main_moves_on` commits behind main, on a
-    history 100 commits long at the branch point."""
-    remote.commits(100, "README.md")
-    remote.branch("feature")
-    head = remote.commits(5, "stacks/dns/records.tf")
-    remote.push("feature")
-    remote.branch("main")
-    base = remote.commits(main_moves_on, "stacks/network/main.tf")
-    remote.push("main")
-    return head, base
+    """5 commits to stacks/dns branched `main_moves_on` commits behind main, on a history of 100."""
+    return remote.pull_request(5, main_moves_on, history=100)
 
 
 def missing_objects(dest, *commits: str) -> list[str]:
