@@ -78,18 +78,20 @@ def fetch_history(clone_url: str, dest: Path, env: dict[str, str], timeout: floa
              else f"fetching the history of {sha[:12]} back to {before[:12]}") + f" from {_display(clone_url)}"
     _check_head(dest, env, sha, doing)
     fetch = ["git", "-C", str(dest), "fetch", "--quiet", "--no-tags", "--filter=blob:none"]
-    first = _run([*fetch, f"--depth={_DEPTHS[0]}", clone_url, tip, sha], env, timeout, doing)
+    # `--` first: a base is a name from the event, and one starting with "-" must not become an option.
+    first = _run([*fetch, f"--depth={_DEPTHS[0]}", "--", clone_url, tip, sha], env, timeout, doing)
     blob_less = _FILTER_IGNORED not in first.stderr
-    if first.returncode != 0:  # the remote has no such ref or commit (any other trouble failed the checkout)
+    if first.returncode != 0:  # no such ref or commit there; any other refusal too: every project is planned
         _check_head(dest, env, sha, doing)
         return History(blob_less=blob_less)
     # FETCH_HEAD lists what was fetched in the order asked: the first line is the base or `before`.
-    tip = _run(["git", "-C", str(dest), "rev-parse", "--verify", "FETCH_HEAD^{commit}"], env, timeout, doing).stdout.strip()
+    resolved = _run(["git", "-C", str(dest), "rev-parse", "--verify", "FETCH_HEAD^{commit}"], env, timeout, doing)
+    tip = _succeeded(resolved, doing).stdout.strip()
     found = (["merge-base", tip, sha] if base is not None else ["merge-base", "--is-ancestor", tip, sha])
     for step in [*(f"--deepen={n}" for n in _DEPTHS[1:]), "--unshallow"]:
         if _run(["git", "-C", str(dest), *found], env, timeout, doing).returncode == 0 or not _shallow(dest, env, timeout, doing):
             break
-        deeper = _succeeded(_run([*fetch, step, clone_url, tip, sha], env, timeout, doing), doing)
+        deeper = _succeeded(_run([*fetch, step, "--", clone_url, tip, sha], env, timeout, doing), doing)
         blob_less = blob_less and _FILTER_IGNORED not in deeper.stderr
     _check_head(dest, env, sha, doing)
     return History(base=tip if base is not None else None, before=before is not None, blob_less=blob_less)

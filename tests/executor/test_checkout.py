@@ -124,3 +124,14 @@ def test_fetching_history_into_a_checkout_of_another_commit_is_refused(tmp_path)
     dest = job_checkout(remote, head, tmp_path / "src")
     with pytest.raises(JobFailure, match=f"HEAD is {head}, not the requested commit"):
         fetch_history(remote.url, dest, git_auth_env(remote.url, None), 60, sha=base, base="main")
+
+
+def test_a_base_that_looks_like_an_option_is_a_ref_that_cannot_be_fetched_not_an_option(tmp_path):
+    remote = BareRemote(tmp_path)
+    head, _ = pull_request(remote, main_moves_on=1)
+    dest = job_checkout(remote, head, tmp_path / "src")
+    ran = tmp_path / "ran"
+    history = fetch_history(remote.url, dest, git_auth_env(remote.url, None), 60, sha=head,
+                            base=f"--upload-pack=touch {ran}; git-upload-pack")
+    assert history.base is None and not ran.exists()
+    assert head_and_status(dest) == (head, "")
