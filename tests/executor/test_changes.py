@@ -211,3 +211,14 @@ def test_a_pull_request_whose_base_branch_is_gone_plans_every_project_saying_why
     remote.push("feature")
     changes = job_changes(remote, tmp_path / "src", head, base="release-1")
     assert changes.all_projects and "the base branch release-1 could not be fetched" in changes.reason
+
+
+def test_a_pull_request_sharing_no_history_with_its_base_plans_every_project_saying_why(tmp_path):
+    remote = BareRemote(tmp_path)
+    remote.commits(30, "README.md")
+    remote.push("main")
+    git(remote.work, "checkout", "--quiet", "--orphan", "imported")
+    head = commit(remote.work, "an unrelated history")
+    remote.push("imported")
+    changes = job_changes(remote, tmp_path / "src", head, base="main")
+    assert changes.all_projects and "no merge base" in changes.reason
