@@ -48,6 +48,8 @@ def create_repository(git_root: Path, full_name: str, default_branch: str = "mai
     if not (path / "HEAD").exists():
         path.mkdir(parents=True, exist_ok=True)
         git("init", "--quiet", "--bare", f"--initial-branch={default_branch}", cwd=path)
+    # Like GitHub, serve blob-less partial fetches: a job's history fetch for changed files needs trees only.
+    git("config", "uploadpack.allowFilter", "true", cwd=path)
     install_hook(path)
     return path
 
