@@ -306,6 +306,10 @@ def test_a_named_project_plans_and_applies_in_its_own_dir_with_its_own_state_and
     assert applied.returncode == 0, applied.stdout[-3000:]
     assert applied.answer["add"] == 1
     assert aws.keys(STATE_BUCKET) == ["acme/infra/network/env/staging/terraform.tfstate"]
+    listed = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, run_id="run-3", project="network",
+                                         custom_args=["state", "list"]))
+    assert listed.returncode == 0, listed.stdout[-3000:]
+    assert aws.text(ARTIFACTS_BUCKET, listed.answer["artifacts"]["output"]).split() == ["terraform_data.vpc"]
     # `app` calls ../../modules/queue (which calls ../naming): local modules of the repository pass the
     # allow-list, and its plan holds the module's resource, not the root's SSM parameter.
     app = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, run_id="run-2", project="app"))
