@@ -40,7 +40,9 @@ locals {
 
   # State keys as executor/executor/backend.py builds them: <owner>/<repo>/env/<environment>/... for
   # long-lived environments, <owner>/<repo>/ephemeral/pr-<N>/... for ephemeral ones, whose backend
-  # configuration also reads the never-written bare default-workspace key when it initialises.
+  # configuration also reads the never-written bare default-workspace key when it initialises. A named
+  # project's keys put one more segment after the repository (<owner>/<repo>/<project>/env/...); IAM's
+  # `*` spans `/`, so these patterns cover them too (tests/infra/test_isolation.py checks both forms).
   environment_state = { for env, account in var.environments : env => "${local.state_bucket_arn}/*/*/env/${env}/*" }
   ephemeral_state   = "${local.state_bucket_arn}/*/*/ephemeral/pr-*"
   ephemeral_init    = "${local.state_bucket_arn}/terraform.tfstate"

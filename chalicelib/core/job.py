@@ -73,6 +73,10 @@ class JobSpec:
     secrets: dict[str, str] = field(default_factory=dict)
     # A random name for this job's item in the tokens table (with run_id: `token_key`), set on submit.
     job_key: str = ""
+    # The one project of the repository the job plans, applies or destroys (executor/executor/projects.py):
+    # its dir is where Terraform runs, its name a segment of the state key. "" is the repository root,
+    # the zero-config case: exactly the job of a repository without projects.
+    project: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)

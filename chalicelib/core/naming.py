@@ -36,7 +36,21 @@ def lock_key(repository: str, environment: str) -> str:
 STATE_FILE = "terraform.tfstate"
 
 
-def long_lived_state_key(repository: str, environment: str) -> str:
+def long_lived_state_key(repository: str, environment: str, project: str = "") -> str:
     """Where a long-lived environment's Terraform state lives in the state bucket (the executor's
-    backend configuration; the preview collision check reads it): `<owner>/<name>/env/<environment>/`."""
-    return f"{repository}/env/{environment}/{STATE_FILE}"
+    backend configuration; the preview collision check reads it): `<owner>/<name>/env/<environment>/`,
+    or `<owner>/<name>/<project>/env/<environment>/` for a named project (the repository root, named
+    "", keeps the first, so state written before projects existed stays valid)."""
+    return f"{_state_prefix(repository, project)}/env/{environment}/{STATE_FILE}"
+
+
+def ephemeral_state_prefix(repository: str, project: str = "") -> str:
+    """The S3 backend's `workspace_key_prefix` of ephemeral environments: each `pr-<N>` workspace's
+    state is `<prefix>/pr-<N>/terraform.tfstate`, the prefix `<owner>/<name>[/<project>]/ephemeral`."""
+    return f"{_state_prefix(repository, project)}/ephemeral"
+
+
+def _state_prefix(repository: str, project: str) -> str:
+    # A project's name may hold '/' (a discovered one is named by its path) but never an `env` or
+    # `ephemeral` segment (executor.projects), so no project's keys fall under another's or the root's.
+    return f"{repository}/{project}" if project else repository

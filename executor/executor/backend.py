@@ -5,6 +5,11 @@ Layout in the state bucket (one lock per state, S3 native lockfile `<state>.tflo
     <owner>/<name>/env/<environment>/terraform.tfstate     long-lived environments (workspace default)
     <owner>/<name>/ephemeral/pr-<N>/terraform.tfstate      ephemeral environments (workspace pr-<N>)
 
+and for a named project of the repository (executor.projects; the root, named "", keeps the above):
+
+    <owner>/<name>/<project>/env/<environment>/terraform.tfstate
+    <owner>/<name>/<project>/ephemeral/pr-<N>/terraform.tfstate
+
 Ephemeral environments share one backend configuration and differ by Terraform workspace, so they can
 be listed (`terraform workspace list`) and each destroyed alone. The default workspace of that
 configuration (the bare `terraform.tfstate` key) is never used: the executor always sets TF_WORKSPACE.
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.core.job import JobErrorClass
-from chalicelib.core.naming import STATE_FILE, long_lived_state_key
+from chalicelib.core.naming import STATE_FILE, ephemeral_state_prefix, long_lived_state_key
 from executor.failures import JobFailure
 from executor.sources import BackendBlock
 
@@ -28,6 +33,8 @@ REFUSED_SETTINGS = frozenset({"bucket", "key", "region", "use_lockfile", "encryp
                               "use_path_style", "dynamodb_table", "profile", "role_arn", "assume_role"})
 MIGRATION_DOC = 'docs/onboarding.md, "Bringing existing state"'
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# The layout's own segments: a project so named would put its state among another's (or the root's).
+_LAYOUT = {"env", "ephemeral"}
 
 
 @dataclass(frozen=True)
@@ -49,16 +56,21 @@ class StateLocation:
         return self.state_key + ".tflock"
 
 
-def state_location(bucket: str, repository: str, environment: str, workspace: str) -> StateLocation:
+def state_location(bucket: str, repository: str, environment: str, workspace: str, project: str = "") -> StateLocation:
+    """`project` is the project's name ("" for the repository root: today's keys)."""
     owner, _, name = repository.partition("/")
     parts = [owner, name, environment] + ([] if workspace == "default" else [workspace])
+    parts += project.split("/") if project else []
     bad = [p for p in parts if not _SEGMENT.match(p) or ".." in p]
+    bad += [p for p in project.split("/") if p in _LAYOUT] if project else []
     if bad or not bucket:
-        raise ValueError(f"locating the Terraform state of {repository} {environment}: "
+        where = f"{repository} {environment}" + (f" (project {project!r})" if project else "")
+        raise ValueError(f"locating the Terraform state of {where}: "
                          f"{'no state bucket configured' if not bucket else f'unsafe path segment {bad[0]!r}'}")
+    repository = f"{owner}/{name}"
     if workspace == "default":
-        return StateLocation(bucket, long_lived_state_key(f"{owner}/{name}", environment), None, workspace)
-    return StateLocation(bucket, STATE_FILE, f"{owner}/{name}/ephemeral", workspace)
+        return StateLocation(bucket, long_lived_state_key(repository, environment, project), None, workspace)
+    return StateLocation(bucket, STATE_FILE, ephemeral_state_prefix(repository, project), workspace)
 
 
 def backend_args(location: StateLocation, region: str, use_path_style: bool) -> list[str]:

@@ -167,30 +167,28 @@ def seed_plugin_cache(cache: Path, shared: Path) -> None:
 def read_untrusted(root: Path, relative: str) -> bytes:
     """A regular file below `root` that untrusted code may have replaced, opened component by component
     without following any link (so not `/proc/<runner>/environ` through one)."""
-    parts = PurePosixPath(relative).parts
-    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
-        raise OSError(f"{relative}: not a path inside the work directory")
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    parts = _parts(relative)
+    fd = None
     try:
-        for part in parts[:-1]:
-            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
+        fd = _open_dirs(root, parts[:-1])
         leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
     except OSError as exc:
         raise OSError(f"{relative}: not a regular file inside the work directory ({exc.strerror})") from None
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     with os.fdopen(leaf, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise OSError(f"{relative}: not a regular file")
         return handle.read()
 
 
-def write_untrusted(root: Path, name: str, data: bytes) -> None:
-    """Write a file into a directory untrusted code owns: whatever stands at `name` (a link the
-    repository planted to a file of the runner's) is removed first, and the new file is created anew."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+def write_untrusted(root: Path, relative: str, data: bytes) -> None:
+    """Write a file into a directory untrusted code owns (a project's dir below `root` too): no link on
+    the way is followed, and whatever stands at the file's name (a link the repository planted to a file
+    of the runner's) is removed first, and the new file is created anew."""
+    parts = _parts(relative)
+    fd, name = _open_dirs(root, parts[:-1]), parts[-1]
     try:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name, dir_fd=fd)
@@ -199,3 +197,24 @@ def write_untrusted(root: Path, name: str, data: bytes) -> None:
         os.close(fd)
     with os.fdopen(out, "wb") as handle:
         handle.write(data)
+
+
+def _parts(relative: str) -> tuple[str, ...]:
+    parts = PurePosixPath(relative).parts
+    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
+        raise OSError(f"{relative}: not a path inside the work directory")
+    return parts
+
+
+def _open_dirs(root: Path, parts: tuple[str, ...]) -> int:
+    """`root`, then each of `parts` below it, opened without following links: the last one's fd."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

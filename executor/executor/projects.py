@@ -82,6 +82,23 @@ def load_projects(checkout: Path, config: Mapping | None) -> list[Project]:
     return sorted((_with_modules(checkout, p) for p in projects), key=lambda p: p.name)
 
 
+def project_named(checkout: Path, config: Mapping | None, name: str) -> Project:
+    """The one project a job runs (`JobSpec.project`). The root ("") of a repository that lists no
+    `projects:` is the zero-config case: it is taken as is, without discovering sibling roots (nothing
+    about such a repository's jobs changes). Any other name must be one of the repository's projects."""
+    declared = isinstance(config, Mapping) and "projects" in config
+    if name == ROOT_NAME and not declared:
+        return Project(ROOT_NAME, ".")
+    projects = load_projects(checkout, config)
+    found = next((p for p in projects if p.name == name), None)
+    if found is None:
+        where = f"`projects:` in {FILE} lists" if declared else "the repository holds (directories with a backend block)"
+        listed = ", ".join(repr(p.name) + (" (the repository root)" if p.name == ROOT_NAME else "") for p in projects)
+        raise JobFailure(JobErrorClass.BUILD_FAILED, f"finding the job's project {name!r}: there is no such project; "
+                         f"the projects {where} are {listed}")
+    return found
+
+
 def discover_projects(checkout: Path) -> list[Project]:
     """Every directory holding a `backend` block, named by its path; the root alone when none does
     (today's zero-config case). Hidden directories, `.terraform` and linked directories are skipped."""

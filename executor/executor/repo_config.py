@@ -32,7 +32,7 @@ from executor.failures import JobFailure
 from executor.isolation import read_untrusted
 
 FILE = "tfpipe.yml"
-KEYS = {"build", "artifacts_bucket_variable"}
+KEYS = {"build", "artifacts_bucket_variable", "projects"}  # `projects:` is read by executor.projects
 # Keys this file once had, and why they are refused now (a stale file fails loudly, it is not ignored).
 MOVED = {"secrets": "secrets are no longer read from the repository: a pull request could name any secret "
                     "(the pipeline's GitHub token included). Declare them in the pipeline's settings, "

@@ -14,8 +14,8 @@ import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
 from chalicelib.adapters.artifacts import ChecksumMismatch, sha256_of
 from chalicelib.core.errors import FieldError
@@ -36,8 +36,9 @@ from executor.interrupt import Interrupt
 from executor.isolation import WorkUser, read_untrusted, runner_env, work_env, work_user, write_untrusted
 from executor.joblog import JobLog
 from executor.masking import Masker
+from executor.projects import Project, project_named
 from executor.refresh import RefreshedCredentials
-from executor.repo_config import RepoConfig, load_repo_config, var_file
+from executor.repo_config import RepoConfig, load_repo_config, read_repo_file, var_file
 from executor.reporting import Reporter
 from executor.sensitive import sensitive_values
 from executor.sources import UnreadableFile, backend_blocks, check_configuration, check_fetched_modules
@@ -106,6 +107,7 @@ class Job:
         self.workdir: Path | None = None
         self.src = Path()
         self.repo = RepoConfig()
+        self.project = Project("", ".")  # the job's project (spec.project), found in the checkout
         self.variables: dict[str, str] = {}  # -var flags (build outputs): not secret
         self.secret_variables: dict[str, str] = {}  # TF_VAR_ environment: masked
         self.credentials: dict[str, str] = {}
@@ -129,8 +131,9 @@ class Job:
     def run(self) -> Outcome:
         outcome = Outcome()
         self.tracer.start(f"tfpipe-{self.spec.action.value}", self.spec.trace_header, self.spec.run_id)
+        project = f" project {self.spec.project!r}" if self.spec.project else ""
         self.log.event(f"{self.spec.action.value} job of run {self.spec.run_id}: {self.spec.repository}@"
-                       f"{self.spec.sha[:12]} -> {self.spec.environment} (workspace {self.spec.workspace})")
+                       f"{self.spec.sha[:12]}{project} -> {self.spec.environment} (workspace {self.spec.workspace})")
         beating = (Heartbeat(self.services.callbacks, self.token, self.config.heartbeat_seconds, self.log,
                              self.interrupt) if self.reporter.answers_a_token else contextlib.nullcontext())
         with beating:
@@ -211,11 +214,16 @@ class Job:
         self.log.event(f"checked out {self.spec.sha}")
         self.work.give(self.src)
         self.repo = load_repo_config(self.src)
+        self.project = project_named(self.src, read_repo_file(self.src), self.spec.project)
+        if self.project.name:
+            self.log.event(f"{self.project.label} in {self.project.dir}/")
 
     def _build(self) -> None:
-        if not self.repo.build and not self.repo.artifacts_bucket_variable:
+        # A project's own build steps replace the top-level ones (still run from the repository root).
+        repo = replace(self.repo, build=list(self.project.build)) if self.project.build else self.repo
+        if not repo.build and not repo.artifacts_bucket_variable:
             return
-        variables, artifacts = run_build(self.repo, self.src, self._work_env(), self.log, self.interrupt,
+        variables, artifacts = run_build(repo, self.src, self._work_env(), self.log, self.interrupt,
                                          self.services.artifacts, self.prefix, self.work.spawn_kwargs())
         self.variables.update(variables)
         self.artifacts.update(artifacts)
@@ -223,9 +231,9 @@ class Job:
     def _init(self) -> None:
         # Before any secret is read or role assumed: the providers and modules init would install.
         try:
-            remote_modules = check_configuration(self.src, self.config.allowed_providers,
-                                                 self.config.allowed_module_sources)
-            refuse_own_settings(backend_blocks(self.src))
+            remote_modules = check_configuration(self.root, self.config.allowed_providers,
+                                                 self.config.allowed_module_sources, repo_root=self.src)
+            refuse_own_settings(backend_blocks(self.root))
         except UnreadableFile as unreadable:
             self._raise_syntax_errors(unreadable.relative)
             raise JobFailure(JobErrorClass.INIT_FAILED, f"{unreadable}, though Terraform reads it: the provider "
@@ -248,7 +256,7 @@ class Job:
         self.log.event(f"working as role {role} of account {self.spec.account_id} ({tier.value} tier)")
         env = {**base_env(self.environ, self.credentials, self.spec.workspace, self.secret_variables),
                **self.work.env}
-        self.tf = Terraform(self.config.terraform_binary, self.src, env, self.log, self.interrupt,
+        self.tf = Terraform(self.config.terraform_binary, self.root, env, self.log, self.interrupt,
                             self.config.interrupt_grace_seconds, self.work.spawn_kwargs())
         try:
             version = self.tf.version()
@@ -259,7 +267,7 @@ class Job:
                              f"{'.'.join(map(str, version))}, need {'.'.join(map(str, MIN_VERSION))} or newer")
         try:
             location = state_location(self.settings.state_bucket, self.spec.repository, self.spec.environment,
-                                      self.spec.workspace)
+                                      self.spec.workspace, self.project.name)
         except ValueError as exc:
             raise JobFailure(JobErrorClass.INIT_FAILED, str(exc)) from None
         self.log.event(f"state s3://{location.bucket}/{location.state_key} (lock {location.lock_key})")
@@ -270,16 +278,16 @@ class Job:
         unselected = self._without_workspace()
         if remote_modules:  # fetch them alone first: their providers are checked before init installs any
             unselected.run(["get", "-no-color"], self._timeout()).check(JobErrorClass.INIT_FAILED, "terraform get")
-            check_fetched_modules(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"),
+            check_fetched_modules(self.root, self.tf.env.get("TF_DATA_DIR", ".terraform"),
                                   self.config.allowed_providers, self.config.allowed_module_sources)
         unselected.run(args, self._timeout()).check(JobErrorClass.INIT_FAILED,
                                                     f"terraform init for {self.spec.environment}")
-        backend = initialized_backend(self.src, self.tf.env.get("TF_DATA_DIR", ".terraform"))
+        backend = initialized_backend(self.root, self.tf.env.get("TF_DATA_DIR", ".terraform"))
         if backend != "s3":
             raise JobFailure(JobErrorClass.INIT_FAILED, f"terraform init for {self.spec.environment}: the "
                              f"configuration has no backend \"s3\" {{}} block ({backend or 'no'} backend "
                              "configured), so its state would stay in this job's checkout and be lost; add "
-                             "`backend \"s3\" {}` to the root module's terraform block (docs/onboarding.md)")
+                             f"`backend \"s3\" {{}}` to the terraform block of {self._root_module()} (docs/onboarding.md)")
         if self.spec.workspace != "default":  # the read-only plan tier cannot create one: it reads what exists
             create = [] if self.spec.tier is Tier.PLAN else ["-or-create=true"]
             unselected.run(["workspace", "select", *create, "-no-color", self.spec.workspace],
@@ -288,11 +296,11 @@ class Job:
 
     def _without_workspace(self) -> Terraform:
         env = {k: v for k, v in self.tf.env.items() if k != "TF_WORKSPACE"}
-        return Terraform(self.tf.binary, self.src, env, self.log, self.interrupt, self.config.interrupt_grace_seconds,
+        return Terraform(self.tf.binary, self.root, env, self.log, self.interrupt, self.config.interrupt_grace_seconds,
                          self.tf.spawn)
 
     def _plan(self) -> None:
-        plan_path = self.src / PLAN_FILE
+        plan_path = self.root / PLAN_FILE
         # A speculative plan (plan tier) takes no state lock: its role may not write the lock file, and
         # it must never hold up an apply.
         lock = ["-lock=false"] if self.spec.tier is Tier.PLAN else [f"-lock-timeout={self._lock_timeout()}"]
@@ -323,13 +331,13 @@ class Job:
 
     def _upload_plan(self, plan_path: Path, text: str) -> None:
         store = self.services.artifacts
-        self.plan_checksum = store.put_bytes(self.prefix + PLAN_FILE, read_untrusted(self.src, plan_path.name))
+        self.plan_checksum = store.put_bytes(self.prefix + PLAN_FILE, read_untrusted(self.src, self._in_root(PLAN_FILE)))
         self.artifacts["plan"] = self.prefix + PLAN_FILE
         self.artifacts["plan_text"] = self.prefix + "plan.txt"
         store.put_text(self.artifacts["plan_text"], self.masker.mask(text))
 
     def _apply(self) -> None:
-        plan_path = self.src / PLAN_FILE
+        plan_path = self.root / PLAN_FILE
         if self.spec.action is JobAction.APPLY:
             self._download_plan(plan_path)
         args = ["apply", "-input=false", "-no-color", f"-lock-timeout={self._lock_timeout()}", PLAN_FILE]
@@ -352,7 +360,7 @@ class Job:
             data = store.get_bytes(self.spec.plan_key, self.spec.plan_checksum)
         except ChecksumMismatch as exc:
             raise JobFailure(JobErrorClass.APPLY_FAILED, f"applying the stored plan: {exc}") from None
-        write_untrusted(self.src, plan_path.name, data)  # src/ is the work user's: never follow a link there
+        write_untrusted(self.src, self._in_root(PLAN_FILE), data)  # src/ is the work user's: never follow a link there
         self.plan_checksum = sha256_of(data)
         self.artifacts["plan"] = self.spec.plan_key
         self.log.event(f"applying stored plan s3://{store.bucket}/{self.spec.plan_key} sha256 {self.plan_checksum}")
@@ -416,6 +424,18 @@ class Job:
 
     # ---- helpers ---------------------------------------------------------------------------------
 
+    @property
+    def root(self) -> Path:
+        """The Terraform root the job runs in: its project's dir in the checkout."""
+        return self.src / self.project.dir
+
+    def _in_root(self, name: str) -> str:
+        """A file of the Terraform root, relative to the checkout (for read/write_untrusted)."""
+        return (PurePosixPath(self.project.dir) / name).as_posix()
+
+    def _root_module(self) -> str:
+        return f"{self.project.dir}/ ({self.project.label})" if self.project.name else "the root module"
+
     def _raise_syntax_errors(self, relative: str) -> None:
         """Terraform's own diagnostics (file, line, what it expected) for a file the provider check could
         not parse; `terraform fmt` parses it without installing or running anything."""
@@ -433,11 +453,11 @@ class Job:
         try:
             run.check(error, doing)
         except JobFailure as failure:
-            if not (self.src / ERRORED_STATE).is_file():
+            if not (self.root / ERRORED_STATE).is_file():
                 raise
             key = f"{self.prefix}{ERRORED_STATE}"
             try:
-                self.services.artifacts.put_bytes(key, read_untrusted(self.src, ERRORED_STATE), "application/json")
+                self.services.artifacts.put_bytes(key, read_untrusted(self.src, self._in_root(ERRORED_STATE)), "application/json")
             except Exception as exc:
                 self.log.event(f"uploading {ERRORED_STATE}: {exc}", level="error")
                 raise failure from None
@@ -445,7 +465,7 @@ class Job:
             url = f"s3://{self.services.artifacts.bucket}/{key}"
             raise JobFailure(failure.error, f"{failure}; terraform could not save the state and left it in {url}: "
                              f"recover with `aws s3 cp {url} {ERRORED_STATE}` then `terraform state push "
-                             f"{ERRORED_STATE}` in the configuration, initialized for {self.spec.environment}",
+                             f"{ERRORED_STATE}` in {self._root_module()}, initialized for {self.spec.environment}",
                              failure.diagnostics) from None
 
     def _secret(self, name: str, error: JobErrorClass) -> str:
@@ -458,7 +478,7 @@ class Job:
 
     def _var_args(self) -> list[str]:
         args = [f"-var={name}={value}" for name, value in sorted(self.variables.items())]
-        tfvars = var_file(self.src, self.spec.environment, self.spec.workspace != "default")
+        tfvars = var_file(self.root, self.spec.environment, self.spec.workspace != "default")
         return args + ([f"-var-file={tfvars}"] if tfvars else [])
 
     def _work_env(self) -> dict[str, str]:

@@ -27,6 +27,25 @@ def test_ephemeral_environment_is_a_workspace_under_the_repositorys_ephemeral_pr
     assert "-backend-config=use_path_style=true" in args
 
 
+def test_a_named_projects_state_has_its_own_key_and_ephemeral_prefix_and_the_roots_stay_todays():
+    network = state_location("state", "acme/infra", "prod", "default", project="network")
+    assert network.state_key == "acme/infra/network/env/prod/terraform.tfstate"
+    nested = state_location("state", "acme/infra", "prod", "default", project="stacks/dns")
+    assert nested.state_key == "acme/infra/stacks/dns/env/prod/terraform.tfstate"
+    preview = state_location("state", "acme/infra", "pr-42", "pr-42", project="network")
+    assert preview.state_key == "acme/infra/network/ephemeral/pr-42/terraform.tfstate"
+    assert "-backend-config=workspace_key_prefix=acme/infra/network/ephemeral" in backend_args(preview, "r", False)
+    root = state_location("state", "acme/infra", "prod", "default", project="")
+    assert root == state_location("state", "acme/infra", "prod", "default")
+    assert root.state_key == "acme/infra/env/prod/terraform.tfstate"
+
+
+@pytest.mark.parametrize("project", ["..", "a/../b", "env", "x/ephemeral", "a//b", "/abs", "a b"])
+def test_a_project_name_that_would_leave_or_mix_into_another_state_is_refused(project):
+    with pytest.raises(ValueError, match="unsafe path segment"):
+        state_location("state", "acme/infra", "prod", "default", project=project)
+
+
 @pytest.mark.parametrize(("repository", "environment"), [("acme/..", "prod"), ("acme/infra", "../prod"),
                                                          ("acme", "prod"), ("acme/infra", "")])
 def test_unsafe_path_segments_are_refused(repository, environment):

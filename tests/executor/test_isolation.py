@@ -177,6 +177,11 @@ def test_a_link_the_work_user_left_is_never_followed_when_the_runner_reads_or_wr
             read_untrusted(src, relative)
     write_untrusted(src, "plan.tfplan", b"plan")
     assert secret.read_text() == "runner secret" and read_untrusted(src, "plan.tfplan") == b"plan"
+    # A project's dir below the checkout: a link standing for it is not followed either.
+    with pytest.raises(OSError):
+        write_untrusted(src, "linked/runner-only", b"plan")
+    write_untrusted(src, "dist/plan.tfplan", b"project plan")
+    assert secret.read_text() == "runner secret" and read_untrusted(src, "dist/plan.tfplan") == b"project plan"
 
 
 def test_a_build_output_that_links_to_the_runners_environment_is_refused_not_uploaded(aws, infra):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from executor.failures import JobFailure
-from executor.projects import DEFAULT_WHEN_MODIFIED, Project, dependency_order, load_projects
+from executor.projects import DEFAULT_WHEN_MODIFIED, Project, dependency_order, load_projects, project_named
 from executor.repo_config import read_repo_file
 
 from chalicelib.core.job import JobErrorClass
@@ -150,3 +150,33 @@ def test_a_project_has_build_steps_of_its_own_checked_like_the_top_level_ones(tm
     assert {app} == {app}  # usable in sets and as keys, build steps and all
     message = refused(tmp_path, "projects:\n  - {name: app, dir: stacks/app, build: [{name: x, command: make}]}\n")
     assert "project 'app': build[0].command must be an argument list" in message
+
+
+def test_a_job_finds_its_project_by_name_listed_or_discovered(tmp_path):
+    listed = write_monorepo(tmp_path / "listed")
+    app = project_named(listed, read_repo_file(listed), "app")
+    assert (app.dir, app.module_dirs) == ("stacks/app", ("modules/naming", "modules/queue"))
+    discovered = write_monorepo(tmp_path / "discovered", None)
+    assert project_named(discovered, None, "stacks/dns").dir == "stacks/dns"
+
+
+def test_the_root_job_of_a_repository_without_projects_is_the_root_as_today_without_discovery(tmp_path):
+    # A directory whose path cannot name a project would fail discovery: the root's job never looks.
+    write(tmp_path, {"main.tf": ROOT, "old stacks/x/main.tf": ROOT})
+    assert project_named(tmp_path, None, "") == Project("", ".")
+    assert project_named(tmp_path, {"build": []}, "") == Project("", ".")
+
+
+def test_a_job_for_a_project_that_does_not_exist_fails_naming_those_that_do(tmp_path):
+    listed = write_monorepo(tmp_path / "listed")
+    for name in ("netwrk", ""):  # the root is no project once `projects:` leaves it out
+        with pytest.raises(JobFailure) as caught:
+            project_named(listed, read_repo_file(listed), name)
+        assert caught.value.error == JobErrorClass.BUILD_FAILED
+        assert (f"finding the job's project {name!r}: there is no such project; the projects `projects:` in "
+                "tfpipe.yml lists are 'app', 'dns', 'network'") in str(caught.value)
+    discovered = write_monorepo(tmp_path / "discovered", None)
+    write(discovered, {"main.tf": ROOT})
+    with pytest.raises(JobFailure, match=r"the projects the repository holds \(directories with a backend block\) "
+                                         r"are '' \(the repository root\), 'stacks/app'"):
+        project_named(discovered, None, "dns")

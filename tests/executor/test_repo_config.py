@@ -33,6 +33,11 @@ def test_build_steps_and_bucket_variable_are_read(tmp_path):
     assert config.artifacts_bucket_variable == "artifacts_bucket"
 
 
+def test_a_projects_list_is_accepted_beside_the_build_steps_for_executor_projects_to_read(tmp_path):
+    (tmp_path / "tfpipe.yml").write_text(REPO_ROOT_EXAMPLE + "projects:\n  - {name: app, dir: .}\n")
+    assert [s.name for s in load_repo_config(tmp_path).build] == ["app"]
+
+
 @pytest.mark.parametrize("text", ["secrets:\n  api_key: demo/api-key\n",
                                   "secrets:\n  stolen: tfpipe/prod/github-token\n", "secrets: {}\n"])
 def test_secrets_in_tfpipe_yml_are_refused_saying_where_they_are_declared_now(tmp_path, text):

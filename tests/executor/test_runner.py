@@ -15,6 +15,7 @@ from tests.executor.conftest import (
     make_spec,
     run_executor,
 )
+from tests.executor.monorepo import PROJECTS_YML, write_monorepo
 
 pytestmark = pytest.mark.terraform
 
@@ -284,3 +285,81 @@ def test_per_service_endpoints_alone_reach_moto_with_path_style_state_access(aws
     assert done.returncode == 0, done.stdout[-3000:]
     assert aws.keys(STATE_BUCKET) == ["acme/infra/env/staging/terraform.tfstate"]
     assert ssm(aws).get_parameter(Name="/tfpipe-test/default/message")["Parameter"]["Value"] == "staging says hello"
+
+
+# ---- one project of a repository holding several (issue 14) ---------------------------------------
+
+def monorepo(infra, projects_yml: str | None = PROJECTS_YML) -> str:
+    """The issue's three projects beside the test configuration at the root, committed."""
+    write_monorepo(infra.work, projects_yml)
+    return infra.commit("three projects and a shared module")
+
+
+def test_a_named_project_plans_and_applies_in_its_own_dir_with_its_own_state_and_the_root_keeps_its_key(aws, infra):
+    sha = monorepo(infra)
+    plan = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, project="network"))
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    assert plan.answer["resources"] == [{"address": "terraform_data.vpc", "type": "terraform_data",
+                                         "actions": ["create"]}]
+    applied = run_executor(aws, make_spec(infra, sha, JobAction.APPLY, project="network",
+                                          plan_key="runs/run-1/plan.tfplan", plan_checksum=plan.answer["plan_checksum"]))
+    assert applied.returncode == 0, applied.stdout[-3000:]
+    assert applied.answer["add"] == 1
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/network/env/staging/terraform.tfstate"]
+    listed = run_executor(aws, make_spec(infra, sha, JobAction.CUSTOM, run_id="run-3", project="network",
+                                         custom_args=["state", "list"]))
+    assert listed.returncode == 0, listed.stdout[-3000:]
+    assert aws.text(ARTIFACTS_BUCKET, listed.answer["artifacts"]["output"]).split() == ["terraform_data.vpc"]
+    # `app` calls ../../modules/queue (which calls ../naming): local modules of the repository pass the
+    # allow-list, and its plan holds the module's resource, not the root's SSM parameter.
+    app = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, run_id="run-2", project="app"))
+    assert app.returncode == 0, app.stdout[-3000:]
+    assert [r["address"] for r in app.answer["resources"]] == ["module.queue.terraform_data.q"]
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/app/env/staging/terraform.tfstate",
+                                      "acme/infra/network/env/staging/terraform.tfstate"]
+    assert ssm(aws).describe_parameters()["Parameters"] == []  # the root configuration was never applied
+
+
+def test_a_named_projects_preview_lives_under_its_own_ephemeral_prefix(aws, infra):
+    sha = monorepo(infra)
+    applied = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, environment="pr-7", project="dns"))
+    assert applied.returncode == 0, applied.stdout[-3000:]
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/dns/ephemeral/pr-7/terraform.tfstate"]
+    destroyed = run_executor(aws, make_spec(infra, sha, JobAction.DESTROY, run_id="run-2", environment="pr-7",
+                                            project="dns"))
+    assert destroyed.returncode == 0, destroyed.stdout[-3000:]
+    assert destroyed.answer["destroy"] == 1 and aws.keys(STATE_BUCKET) == []
+
+
+def test_a_job_for_a_project_the_repository_does_not_have_fails_naming_the_projects_it_has(aws, infra):
+    sha = monorepo(infra)
+    failed = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, project="netwrk"))
+    assert failed.returncode == 1
+    assert failed.answer["error"] == "BuildFailed"
+    assert "project 'netwrk'" in failed.answer["cause"]
+    assert "the projects `projects:` in tfpipe.yml lists are 'app', 'dns', 'network'" in failed.answer["cause"]
+    assert aws.keys(ARTIFACTS_BUCKET) == ["runs/run-1/plan/log.txt"] and aws.keys(STATE_BUCKET) == []
+
+
+def test_without_projects_a_discovered_root_is_run_by_its_path_and_the_root_job_is_todays(aws, infra):
+    sha = monorepo(infra, projects_yml=None)
+    dns = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, project="stacks/dns"))
+    assert dns.returncode == 0, dns.stdout[-3000:]
+    assert aws.keys(STATE_BUCKET) == ["acme/infra/stacks/dns/env/staging/terraform.tfstate"]
+    root = run_executor(aws, make_spec(infra, sha, JobAction.PLAN_APPLY, run_id="run-2"))
+    assert root.returncode == 0, root.stdout[-3000:]
+    assert [r["address"] for r in root.answer["resources"]] == ["aws_ssm_parameter.message"]
+    assert "acme/infra/env/staging/terraform.tfstate" in aws.keys(STATE_BUCKET)
+
+
+def test_a_projects_own_build_steps_run_instead_of_the_top_level_ones(aws, infra):
+    own_build = ("    build:\n      - name: net\n        command: [\"python3\", \"-c\", \"open('net.txt', 'w').write('n')\"]\n"
+                 "        output: net.txt\n")
+    broken_top = 'build:\n  - name: app\n    command: ["python3", "-c", "raise SystemExit(4)"]\n'
+    yml = broken_top + PROJECTS_YML.replace("    dir: stacks/network\n", "    dir: stacks/network\n" + own_build)
+    sha = monorepo(infra, yml)
+    plan = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, project="network"))
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    assert aws.text(ARTIFACTS_BUCKET, "runs/run-1/build/net/net.txt") == "n"
+    root = run_executor(aws, make_spec(infra, sha, JobAction.PLAN, run_id="run-2", project="dns"))
+    assert root.returncode == 1 and "exited 4" in root.answer["cause"]  # dns has none: the top-level steps run

@@ -42,6 +42,10 @@ ENVIRONMENTS = {"staging": PREVIEW, "prod": PROD}
 STATE_BUCKET, ARTIFACTS_BUCKET = "tfpipe-dev-tfstate", "tfpipe-dev-artifacts"
 KEYS = {env: state_location(STATE_BUCKET, "acme/infra", env, "pr-7" if env == "pr-7" else "default")
         for env in ("prod", "staging", "pr-7")}
+# The same environments of a named project (`<owner>/<name>/<project>/...`, issue 14): IAM's `*` spans
+# `/`, so the roles' key patterns cover them without a pattern of their own, and bind them the same way.
+KEYS.update({f"network/{env}": state_location(STATE_BUCKET, "acme/infra", env, "pr-7" if env == "pr-7" else "default",
+                                              project="network") for env in ("prod", "staging", "pr-7")})
 
 
 def plan_json(root: Path, env: dict[str, str], *args: str) -> dict:
@@ -180,6 +184,9 @@ def test_a_preview_job_reaches_only_the_preview_role_which_cannot_read_productio
     assert not can(preview, "read", KEYS["staging"].state_key)
     assert not can(preview, "write", KEYS["staging"].lock_key)
     assert can(preview, "read", KEYS["pr-7"].state_key) and can(preview, "write", KEYS["pr-7"].lock_key)
+    assert not can(preview, "read", KEYS["network/prod"].state_key)
+    assert not can(preview, "write", KEYS["network/staging"].lock_key)
+    assert can(preview, "read", KEYS["network/pr-7"].state_key) and can(preview, "write", KEYS["network/pr-7"].lock_key)
 
 
 def test_a_plan_job_reads_state_through_the_plan_role_and_can_write_no_state_or_lock(world, moto_endpoint):
@@ -190,6 +197,7 @@ def test_a_plan_job_reads_state_through_the_plan_role_and_can_write_no_state_or_
     assert can(plan, "read", KEYS["prod"].state_key)
     assert not can(plan, "write", KEYS["prod"].state_key) and not can(plan, "write", KEYS["prod"].lock_key)
     assert not can(plan, "read", KEYS["staging"].state_key)  # another account's environment
+    assert can(plan, "read", KEYS["network/prod"].state_key) and not can(plan, "write", KEYS["network/prod"].lock_key)
     own = client("s3", moto_endpoint, job)  # the job role itself: no state at all, only its tier's artifacts
     assert not can(own, "read", KEYS["prod"].state_key) and not can(own, "write", KEYS["pr-7"].state_key)
     assert can(own, "write", "runs/plan/plan-prod-1/plan.tfplan", ARTIFACTS_BUCKET)
@@ -203,6 +211,7 @@ def test_an_apply_job_deploys_production_through_its_deploy_role_and_nothing_eph
     deploy = client("s3", moto_endpoint, assume(moto_endpoint, job, PROD, "tfpipe-deploy"))
     assert can(deploy, "write", KEYS["prod"].lock_key) and can(deploy, "read", KEYS["prod"].state_key)
     assert not can(deploy, "read", KEYS["pr-7"].state_key) and not can(deploy, "read", KEYS["staging"].state_key)
+    assert can(deploy, "write", KEYS["network/prod"].lock_key) and not can(deploy, "read", KEYS["network/pr-7"].state_key)
 
 
 # ---- bucket and trust policies (policy_eval.py) ----------------------------------------------------
@@ -225,6 +234,12 @@ def state_object(location) -> str:
     (PREVIEW, "tfpipe-deploy", "s3:PutObject", "prod", "Deny"),
     (PIPELINE, "tfpipe-preview", "s3:GetObject", "prod", "Deny"),  # even a same-account preview role
     ("444444444444", "tfpipe-deploy", "s3:GetObject", "prod", "None"),  # an undeclared account: no grant
+    (PREVIEW, "tfpipe-preview", "s3:PutObject", "network/pr-7", "Allow"),  # a named project's keys alike
+    (PREVIEW, "tfpipe-preview", "s3:GetObject", "network/prod", "Deny"),
+    (PREVIEW, "tfpipe-preview", "s3:PutObject", "network/staging", "Deny"),
+    (PROD, "tfpipe-deploy", "s3:PutObject", "network/prod", "Allow"),
+    (PROD, "tfpipe-deploy", "s3:GetObject", "network/pr-7", "Deny"),
+    (PROD, "tfpipe-plan", "s3:PutObject", "network/prod", "Deny"),
 ])
 def test_the_state_bucket_policy_binds_each_role_to_its_environments_whatever_its_account_grants_it(
         rendered, account, role, action, environment, decision):

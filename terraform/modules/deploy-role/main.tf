@@ -109,7 +109,8 @@ locals {
   state_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.pipeline_buckets.state_bucket}"
   # <owner>/<repo>/env/<environment>/terraform.tfstate and its .tflock, per long-lived environment;
   # <owner>/<repo>/ephemeral/pr-<N>/... for ephemeral ones, whose backend configuration also reads the
-  # (never written) default workspace's bare key when it initialises.
+  # (never written) default workspace's bare key when it initialises. A named project's keys hold one
+  # more segment (<owner>/<repo>/<project>/env/...), which `*` (spanning `/` in IAM) covers too.
   environment_state = [for e in var.environments : "${local.state_arn}/*/*/env/${e}/*"]
   ephemeral_state   = ["${local.state_arn}/*/*/ephemeral/pr-*"]
   ephemeral_init    = ["${local.state_arn}/terraform.tfstate"]
