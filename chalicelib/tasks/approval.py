@@ -155,9 +155,10 @@ class RunApprovals:
         if sha is not None:
             return self._review(repository, pull_request, sha, actor)
         if run_id is None:
-            pending = [r for r in runs.pending_approvals(repository) if r.pull_request == pull_request]
+            waiting = runs.pending_approvals(repository)  # one read serves the answer and the reply
+            pending = [r for r in waiting if r.pull_request == pull_request]
             if len(pending) != 1:
-                others = ", ".join(sorted(r.run_id for r in runs.pending_approvals(repository))) or "none"
+                others = ", ".join(sorted(r.run_id for r in waiting)) or "none"
                 what = "No run" if not pending else "More than one run"
                 return (f"{what} of pull request #{pull_request} waits for approval; say `/approve <run-id>`. "
                         f"Runs waiting in {repository}: {others}. Nothing was {verb}.")

@@ -11,7 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import boto3
 import pytest
 
 from chalicelib.core.workflows import Command, Workflow
@@ -141,20 +140,11 @@ def test_ephemeral_apply_then_its_ttl_destroys_it_with_the_real_executor(pipelin
     assert destroyed.approval_not_needed == "pr-41 is an ephemeral environment (pr-<N>): its changes need no approval"
 
 
-def ssm_in(pipeline, account: str):
-    """SSM of `account`, through the deploy role there, as the job sees it (moto keeps each account apart)."""
-    sts = pipeline.stack.client("sts")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/tfpipe-deploy", RoleSessionName="test")["Credentials"]
-    return boto3.client("ssm", endpoint_url=pipeline.stack.aws_url, region_name=pipeline.stack.region,
-                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
-
-
 def test_destroy_of_a_long_lived_environment_applies_only_its_approved_destroy_plan_with_the_real_executor(
         pipeline, executor):
     definition, repository = executor
     account = "210987654321"  # its own account: the other tests' environments use the same parameter name
-    ssm, name = ssm_in(pipeline, account), "/tfpipe-test/default/message"
+    ssm, name = pipeline.stack.client_in(account, "ssm"), "/tfpipe-test/default/message"
     sha = repository.commit({"e2e-gone": 'message = "long-lived"\n'}, "an environment someone wants gone")
     up = pipeline.run(Command.APPLY, "e2e-gone", sha=sha, key="up", job_definition=definition, account=account)
     assert apply_approved(pipeline, up)["status"] == "SUCCEEDED", pipeline.event_bodies(up)[-1]
